@@ -1,0 +1,51 @@
+# The two commands in the README: `make run` (start the app) and `make test` (the whole suite).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+APP_URL ?= http://$(HOST):$(PORT)
+export APP_URL
+
+.PHONY: install run test check lint typecheck migrate worker beat bench wheel clean
+
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+worker: install
+	$(VENV)/bin/celery -A saleor_loyalty worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A saleor_loyalty beat --loglevel=INFO
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(PY) .ci/typecheck.py
+
+check: lint typecheck
+
+test: check
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/run.py
+
+wheel: install
+	$(PY) -m build --wheel --outdir dist .
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

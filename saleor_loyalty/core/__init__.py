@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every domain package uses: money, encryption, logs, metrics, health."""

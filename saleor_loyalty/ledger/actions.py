@@ -1,0 +1,248 @@
+"""The named writes of the points ledger. Webhooks, the API, tasks and commands all go through these.
+
+Each must run inside ``transaction.atomic`` (the callers hold the lock that serialises the business object:
+the order being reconciled, the member being merged). Keys make every action safe to repeat.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
+
+from saleor_loyalty.members.models import Member
+
+from . import lots
+from .accounts import member_accounts, program_account
+from .errors import LedgerError
+from .models import Account, AccountCode, Lot, Transfer, TransferKind
+from .posting import post
+
+logger = logging.getLogger(__name__)
+
+
+def _fresh(account: Account) -> Account:
+    return Account.objects.get(pk=account.pk)
+
+
+def earn(
+    *,
+    member: Member,
+    points: int,
+    key: str,
+    source: str,
+    order_id: str | None = None,
+    order_line_id: str | None = None,
+    rule: dict[str, Any] | None = None,
+    unlocks_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> Lot:
+    """Issue ``points`` to the member as a new lot: pending until ``unlocks_at``, else available at once."""
+    existing = Transfer.objects.filter(install_id=member.install_id, idempotency_key=key).first()
+    if existing is not None and existing.lot_id is not None:
+        return Lot.objects.get(pk=existing.lot_id)
+    accounts = member_accounts(member)
+    now = timezone.now()
+    locked = unlocks_at is not None and unlocks_at > now
+    target = accounts.pending if locked else accounts.points
+    lot = Lot.objects.create(
+        install_id=member.install_id,
+        member=member,
+        account=target,
+        points=points,
+        remaining=points,
+        source=source,
+        order_id=order_id,
+        order_line_id=order_line_id,
+        rule=rule or {},
+        earned_at=now,
+        unlocks_at=unlocks_at,
+        unlocked_at=None if locked else now,
+        expires_at=expires_at,
+    )
+    post(
+        install_id=member.install_id,
+        key=key,
+        kind=TransferKind.EARN,
+        debit=program_account(member.install_id, AccountCode.ISSUED),
+        credit=target,
+        amount=points,
+        member_id=member.pk,
+        order_id=order_id,
+        lot_id=lot.pk,
+        memo={"source": source},
+    )
+    Member.objects.filter(pk=member.pk).update(lifetime_points=F("lifetime_points") + points)
+    if not locked:
+        repay_debt(member, key=f"{key}:repay")
+    return lot
+
+
+def unlock(lot: Lot) -> bool:
+    """Move a lot whose return window has passed from pending to available points. Safe to repeat."""
+    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    if lot.unlocked_at is not None:
+        return False
+    member = lot.member
+    accounts = member_accounts(member)
+    if lot.remaining > 0:
+        post(
+            install_id=lot.install_id,
+            key=f"unlock:lot:{lot.pk}",
+            kind=TransferKind.UNLOCK,
+            debit=accounts.pending,
+            credit=accounts.points,
+            amount=lot.remaining,
+            member_id=member.pk,
+            order_id=lot.order_id,
+            lot_id=lot.pk,
+        )
+    Lot.objects.filter(pk=lot.pk).update(account=accounts.points, unlocked_at=timezone.now())
+    repay_debt(member, key=f"unlock:lot:{lot.pk}:repay")
+    return True
+
+
+@dataclass(frozen=True)
+class Clawback:
+    from_pending: int
+    from_points: int
+    shortfall: int  # recorded as the member's debt, or written off, by policy
+
+
+def claw_back(*, member: Member, points: int, key: str, order_id: str | None, write_off: bool) -> Clawback:
+    """Take back points an order no longer earns.
+
+    First this order's own pending lots, then available points (this order's lots first, then the soonest
+    to expire). What was already spent is never silently dropped: it becomes a debt the member repays from
+    future points, or (``write_off``) a loss recorded against the program.
+    """
+    install_id = member.install_id
+    clawed_back = program_account(install_id, AccountCode.CLAWED_BACK)
+    accounts = member_accounts(member)
+    left = points
+
+    from_pending = min(left, lots.order_lot_points(accounts.pending, order_id)) if order_id else 0
+    if from_pending:
+        posted = post(
+            install_id=install_id,
+            key=f"{key}:pending",
+            kind=TransferKind.CLAWBACK,
+            debit=accounts.pending,
+            credit=clawed_back,
+            amount=from_pending,
+            member_id=member.pk,
+            order_id=order_id,
+        )
+        if posted.created:
+            lots.consume_order_lots(accounts.pending, order_id or "", from_pending, posted.transfer_id)
+        left -= from_pending
+
+    from_points = min(left, max(0, _fresh(accounts.points).available))
+    if from_points:
+        posted = post(
+            install_id=install_id,
+            key=f"{key}:points",
+            kind=TransferKind.CLAWBACK,
+            debit=accounts.points,
+            credit=clawed_back,
+            amount=from_points,
+            member_id=member.pk,
+            order_id=order_id,
+        )
+        if posted.created:
+            taken = (
+                lots.consume_order_lots(accounts.points, order_id, from_points, posted.transfer_id) if order_id else 0
+            )
+            taken += (
+                lots.consume(accounts.points, from_points - taken, posted.transfer_id) if taken < from_points else 0
+            )
+            if taken != from_points:
+                raise LedgerError(f"lots of account {accounts.points.pk} do not cover its balance")
+        left -= from_points
+
+    if left:
+        debit = accounts.debt if not write_off else program_account(install_id, AccountCode.WRITTEN_OFF)
+        kind = TransferKind.WRITE_OFF if write_off else TransferKind.DEBT
+        post(
+            install_id=install_id,
+            key=f"{key}:shortfall",
+            kind=kind,
+            debit=debit,
+            credit=clawed_back,
+            amount=left,
+            member_id=member.pk,
+            order_id=order_id,
+        )
+    Member.objects.filter(pk=member.pk).update(lifetime_points=F("lifetime_points") - points)
+    return Clawback(from_pending=from_pending, from_points=from_points, shortfall=left)
+
+
+def points_owed(member: Member) -> int:
+    debt = member_accounts(member).debt
+    fresh = _fresh(debt)
+    return fresh.debits_posted - fresh.credits_posted
+
+
+def repay_debt(member: Member, *, key: str) -> int:
+    """Use available points to pay back what the member owes; returns the points repaid."""
+    accounts = member_accounts(member)
+    debt = _fresh(accounts.debt)
+    owed = debt.debits_posted - debt.credits_posted
+    if owed <= 0:
+        return 0
+    amount = min(owed, _fresh(accounts.points).available)
+    if amount <= 0:
+        return 0
+    posted = post(
+        install_id=member.install_id,
+        key=key,
+        kind=TransferKind.DEBT_REPAYMENT,
+        debit=accounts.points,
+        credit=debt,
+        amount=amount,
+        member_id=member.pk,
+    )
+    if posted.created and lots.consume(accounts.points, amount, posted.transfer_id) != amount:
+        raise LedgerError(f"lots of account {accounts.points.pk} do not cover its balance")
+    return amount
+
+
+def merge_members(*, source: Member, target: Member, key: str) -> None:
+    """Move everything a (guest) member holds to another member; the source stays as an empty tombstone."""
+    if source.install_id != target.install_id or source.pk == target.pk:
+        raise LedgerError("can only merge two different members of the same install")
+    src, dst = member_accounts(source), member_accounts(target)
+    for name in ("points", "pending"):
+        account = _fresh(getattr(src, name))
+        if account.available > 0:
+            post(
+                install_id=source.install_id,
+                key=f"{key}:{name}",
+                kind=TransferKind.MERGE,
+                debit=account,
+                credit=getattr(dst, name),
+                amount=account.available,
+                member_id=target.pk,
+            )
+        Lot.objects.filter(account=account).update(account=getattr(dst, name), member=target)
+    owed = points_owed(source)
+    if owed > 0:
+        post(
+            install_id=source.install_id,
+            key=f"{key}:debt",
+            kind=TransferKind.MERGE,
+            debit=dst.debt,
+            credit=src.debt,
+            amount=owed,
+            member_id=target.pk,
+        )
+    source.refresh_from_db()
+    Member.objects.filter(pk=target.pk).update(
+        lifetime_points=F("lifetime_points") + source.lifetime_points,
+        earn_accrual=F("earn_accrual") + source.earn_accrual,
+        carry_points=F("carry_points") + source.carry_points,
+    )
+    Member.objects.filter(pk=source.pk).update(merged_into=target, lifetime_points=0, earn_accrual=0, carry_points=0)
+    repay_debt(target, key=f"{key}:repay")

@@ -1,0 +1,71 @@
+"""Which lots a debit consumes, and giving them back.
+
+Debits take from the lots of the debited account, the soonest to expire first, oldest first; a clawback first
+takes back the very lots its order earned (``consume_order_lots``). Every change is recorded as a
+``LotMovement`` so a reversal can restore exactly the same lots, with their original expiry.
+"""
+
+from django.db.models import F
+
+from .models import Account, Lot, LotMovement
+
+
+def consume(account: Account, amount: int, transfer_id: int) -> int:
+    """Take ``amount`` points from the account's lots, soonest expiry first; returns how many were found."""
+    lots = (
+        Lot.objects.select_for_update()
+        .filter(account=account, remaining__gt=0)
+        .order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id")
+    )
+    left = amount
+    movements = []
+    for lot in lots.only("id", "remaining"):
+        if left == 0:
+            break
+        take = min(left, lot.remaining)
+        Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
+        movements.append(LotMovement(transfer_id=transfer_id, lot_id=lot.pk, delta=-take))
+        left -= take
+    LotMovement.objects.bulk_create(movements)
+    return amount - left
+
+
+def consume_order_lots(account: Account, order_id: str, amount: int, transfer_id: int) -> int:
+    """Take up to ``amount`` points from this order's own lots in the account; returns how many were taken."""
+    left = amount
+    movements = []
+    for lot in (
+        Lot.objects.select_for_update()
+        .filter(account=account, order_id=order_id, remaining__gt=0)
+        .order_by("-earned_at", "-id")
+    ):
+        if left == 0:
+            break
+        take = min(left, lot.remaining)
+        Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
+        movements.append(LotMovement(transfer_id=transfer_id, lot_id=lot.pk, delta=-take))
+        left -= take
+    LotMovement.objects.bulk_create(movements)
+    return amount - left
+
+
+def order_lot_points(account: Account, order_id: str) -> int:
+    return sum(Lot.objects.filter(account=account, order_id=order_id).values_list("remaining", flat=True))
+
+
+def restore(original_transfer_id: int, reversing_transfer_id: int, amount: int | None = None) -> int:
+    """Give back (up to ``amount`` of) what a transfer took from its lots, latest-consumed lot last."""
+    left = amount
+    restored = 0
+    movements = []
+    for movement in LotMovement.objects.filter(transfer_id=original_transfer_id, delta__lt=0).order_by("id"):
+        give = -movement.delta if left is None else min(left, -movement.delta)
+        if give <= 0:
+            break
+        Lot.objects.filter(pk=movement.lot_id).update(remaining=F("remaining") + give)
+        movements.append(LotMovement(transfer_id=reversing_transfer_id, lot_id=movement.lot_id, delta=give))
+        restored += give
+        if left is not None:
+            left -= give
+    LotMovement.objects.bulk_create(movements)
+    return restored

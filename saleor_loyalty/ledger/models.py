@@ -1,0 +1,205 @@
+"""Ledger design overview (after TigerBeetle's accounts-and-transfers model, in Django).
+
+Three things:
+
+* ``Account`` — a balance in one unit (``PTS`` for points, or an ISO currency in minor units for rebates).
+  Member accounts keep four running totals (debits/credits, pending/posted) updated in the same transaction as
+  each transfer; a ``no_overdraft`` account can never have debits exceeding credits — the database refuses it.
+  Program accounts (points issued, redeemed, expired, clawed back, written off) keep **no** running totals:
+  one row updated by every posting would serialise the whole ledger, so their balances are aggregated from
+  transfers when asked.
+* ``Transfer`` — an immutable movement of a positive amount from a debit account to a credit account, with an
+  idempotency key unique per install (a retried request finds its first result). A transfer may be ``PENDING``
+  (a hold), later resolved exactly once by a ``POST_PENDING`` (possibly of a smaller amount) or
+  ``VOID_PENDING`` transfer that references it. Triggers on PostgreSQL forbid UPDATE and DELETE.
+* ``Lot`` — points earned together (one order, one bonus) with their provenance: the rule and rate that produced
+  them, when they unlock (return window) and when they expire. Debits from a member's points consume lots;
+  ``LotMovement`` records which, so a reversal can restore the very same lots, with their original expiry.
+
+The invariant: every transfer credits and debits the same amount, so the sum of all balances is zero; the
+program's outstanding liability is therefore the sum of member point balances (a query, not a counter).
+"""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from saleor_loyalty.members.models import Member
+from saleor_loyalty.saleor.models import Install
+
+POINTS = "PTS"
+
+
+class AccountCode(models.TextChoices):
+    # member accounts
+    POINTS = "points", "Available points"
+    POINTS_PENDING = "points_pending", "Points in their return window"
+    POINTS_DEBT = "points_debt", "Points owed after a clawback of spent points"
+    # program accounts
+    ISSUED = "issued", "Points issued"
+    REDEEMED = "redeemed", "Points redeemed"
+    EXPIRED = "expired", "Points expired"
+    CLAWED_BACK = "clawed_back", "Points clawed back"
+    WRITTEN_OFF = "written_off", "Clawbacks the program absorbed"
+
+
+MEMBER_ACCOUNT_CODES = (AccountCode.POINTS, AccountCode.POINTS_PENDING, AccountCode.POINTS_DEBT)
+
+
+class Account(models.Model):
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="accounts")
+    member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="accounts")
+    code = models.CharField(max_length=32, choices=AccountCode.choices)
+    unit = models.CharField(max_length=8, default=POINTS)
+    no_overdraft = models.BooleanField(default=False)
+    tracks_balance = models.BooleanField(default=True)
+    debits_pending = models.BigIntegerField(default=0)
+    debits_posted = models.BigIntegerField(default=0)
+    credits_pending = models.BigIntegerField(default=0)
+    credits_posted = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "ledger_account"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["install", "member", "code", "unit"], nulls_distinct=False, name="account_unique_code"
+            ),
+            models.CheckConstraint(
+                condition=Q(no_overdraft=False) | Q(debits_posted__lte=F("credits_posted") - F("debits_pending")),
+                name="account_no_overdraft",
+            ),
+            models.CheckConstraint(
+                condition=Q(debits_pending__gte=0, debits_posted__gte=0, credits_pending__gte=0, credits_posted__gte=0),
+                name="account_totals_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(tracks_balance=True)
+                | Q(debits_pending=0, debits_posted=0, credits_pending=0, credits_posted=0),
+                name="account_program_totals_stay_zero",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}:{self.unit}:{self.member_id or 'program'}"
+
+    @property
+    def available(self) -> int:
+        """Credits minus debits, holds included: what the owner can still spend."""
+        return self.credits_posted - self.debits_posted - self.debits_pending
+
+
+class TransferKind(models.TextChoices):
+    EARN = "earn"
+    UNLOCK = "unlock"
+    CLAWBACK = "clawback"
+    WRITE_OFF = "write_off"
+    DEBT = "debt"
+    DEBT_REPAYMENT = "debt_repayment"
+    REDEEM = "redeem"
+    EXPIRE = "expire"
+    ADJUST = "adjust"
+    MERGE = "merge"
+
+
+class TransferPhase(models.TextChoices):
+    POSTED = "posted"
+    PENDING = "pending"
+    POST_PENDING = "post_pending"
+    VOID_PENDING = "void_pending"
+
+
+class Lot(models.Model):
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
+    points = models.BigIntegerField()
+    remaining = models.BigIntegerField()
+    source = models.CharField(max_length=32)  # "order", "adjustment", later "campaign", "referral", ...
+    order_id = models.CharField(max_length=255, null=True, blank=True)
+    order_line_id = models.CharField(max_length=255, null=True, blank=True)
+    # The rule in force when the points were earned (rate, multipliers, campaign): clawbacks use it.
+    rule = models.JSONField(default=dict)
+    earned_at = models.DateTimeField(default=timezone.now)
+    unlocks_at = models.DateTimeField(null=True)
+    unlocked_at = models.DateTimeField(null=True)
+    expires_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "ledger_lot"
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gt=0), name="lot_points_positive"),
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0, remaining__lte=F("points")), name="lot_remaining_in_range"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "expires_at", "id"], condition=Q(remaining__gt=0), name="lot_spendable"),
+            models.Index(fields=["install", "order_id"], name="lot_order"),
+            models.Index(fields=["unlocks_at"], condition=Q(unlocked_at__isnull=True), name="lot_to_unlock"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lot {self.pk}: {self.remaining}/{self.points}"
+
+
+class Transfer(models.Model):
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=255)
+    kind = models.CharField(max_length=32, choices=TransferKind.choices)
+    phase = models.CharField(max_length=16, choices=TransferPhase.choices, default=TransferPhase.POSTED)
+    debit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
+    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")
+    amount = models.BigIntegerField()
+    unit = models.CharField(max_length=8, default=POINTS)
+    pending = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="resolutions")
+    member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="transfers")
+    order_id = models.CharField(max_length=255, null=True, blank=True)
+    lot = models.ForeignKey(Lot, null=True, on_delete=models.PROTECT, related_name="transfers")
+    memo = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "ledger_transfer"
+        constraints = [
+            models.UniqueConstraint(fields=["install", "idempotency_key"], name="transfer_unique_key"),
+            models.UniqueConstraint(
+                fields=["pending"],
+                condition=Q(phase__in=["post_pending", "void_pending"]),
+                name="transfer_pending_resolved_once",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(condition=~Q(debit_account=F("credit_account")), name="transfer_distinct_accounts"),
+            models.CheckConstraint(
+                condition=Q(phase__in=["post_pending", "void_pending"], pending__isnull=False)
+                | Q(phase__in=["posted", "pending"], pending__isnull=True),
+                name="transfer_pending_reference",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["member", "-id"], name="transfer_member_history"),
+            models.Index(fields=["install", "order_id"], name="transfer_order"),
+            models.Index(fields=["debit_account", "phase"], name="transfer_debit"),
+            models.Index(fields=["credit_account", "phase"], name="transfer_credit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.unit} ({self.idempotency_key})"
+
+
+class LotMovement(models.Model):
+    """How much a transfer took from (negative) or gave back to (positive) one lot."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="lot_movements")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements")
+    delta = models.BigIntegerField()
+
+    class Meta:
+        db_table = "ledger_lot_movement"
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "lot"], name="lot_movement_unique"),
+            models.CheckConstraint(condition=~Q(delta=0), name="lot_movement_nonzero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lot {self.lot_id} {self.delta:+d} by transfer {self.transfer_id}"

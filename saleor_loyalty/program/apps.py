@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProgramConfig(AppConfig):
+    name = "saleor_loyalty.program"
+    label = "program"

@@ -1,0 +1,102 @@
+"""How many points an order is worth now, under a frozen earning rule. Pure functions, no database.
+
+The one place that computes "points for an order": reconciliation, estimates and the simulator all call it.
+
+* The base is what the shopper actually pays for eligible items: line totals after discounts (net of tax
+  unless the rule includes tax), plus shipping if the rule counts it. Order-level discounts Saleor did not
+  spread over lines scale the base down to the order total.
+* Each line earns ``rate × multiplier``; the highest matching multiplier (variant, product, category) wins.
+* Refunds Saleor attributes to lines remove those lines' points exactly; any other refunded money reduces the
+  rest in proportion. A cancelled order, or one never paid in full, is worth nothing.
+* The result is exact (6 decimal places, rounded down); the integer part is awarded and the fraction carried.
+"""
+
+from dataclasses import asdict, dataclass
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from .snapshots import LineSnapshot, OrderSnapshot
+
+EXACT = Decimal("0.000001")
+ZERO = Decimal(0)
+NOT_EARNING_STATUSES = frozenset({"CANCELED", "EXPIRED", "DRAFT"})
+
+
+@dataclass(frozen=True)
+class RuleSnapshot:
+    """An earning rule as it was when an order first earned: clawbacks keep using it."""
+
+    rule_id: int | None
+    currency: str
+    points_per_unit: Decimal
+    include_tax: bool
+    include_shipping: bool
+    min_order_amount: Decimal
+    # "product:<id>" / "variant:<id>" / "category:<id>" -> multiplier
+    multipliers: dict[str, Decimal]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("points_per_unit", "min_order_amount"):
+            data[name] = str(data[name])
+        data["multipliers"] = {k: str(v) for k, v in self.multipliers.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "RuleSnapshot":
+        return cls(
+            rule_id=data.get("rule_id"),
+            currency=data["currency"],
+            points_per_unit=Decimal(data["points_per_unit"]),
+            include_tax=bool(data["include_tax"]),
+            include_shipping=bool(data["include_shipping"]),
+            min_order_amount=Decimal(data["min_order_amount"]),
+            multipliers={k: Decimal(v) for k, v in data.get("multipliers", {}).items()},
+        )
+
+
+def line_multiplier(line: LineSnapshot, rule: RuleSnapshot) -> Decimal:
+    keys = [f"variant:{line.variant_id}", f"product:{line.product_id}", f"category:{line.category_id}"]
+    found = [rule.multipliers[k] for k in keys if k in rule.multipliers]
+    return max(found) if found else Decimal(1)
+
+
+def is_settled(order: OrderSnapshot, was_fully_paid: bool) -> bool:
+    """Paid in full at some point: now, or before refunds brought the charge down."""
+    return was_fully_paid or order.charge_status in ("FULL", "OVERCHARGED") or order.total_refunded > 0
+
+
+def order_points(order: OrderSnapshot, rule: RuleSnapshot, *, was_fully_paid: bool = False) -> Decimal:
+    if order.status in NOT_EARNING_STATUSES or not is_settled(order, was_fully_paid):
+        return ZERO
+    if order.currency != rule.currency or order.total_gross <= 0:
+        return ZERO
+    order_total = order.total_gross if rule.include_tax else order.total_net
+    if order_total < rule.min_order_amount:
+        return ZERO
+
+    def basis(line: LineSnapshot) -> Decimal:
+        return line.total_gross if rule.include_tax else line.total_net
+
+    shipping = order.shipping_gross if rule.include_tax else order.shipping_net
+    undiscounted = sum((basis(line) for line in order.lines), ZERO) + shipping
+    spread = min(Decimal(1), order_total / undiscounted) if undiscounted > 0 else ZERO
+
+    weighted = ZERO
+    attributed_refund = ZERO  # gross money refunded for specific lines
+    for line in order.lines:
+        refunded_qty = min(order.refunded_quantities.get(line.id, 0), line.quantity)
+        kept = Decimal(line.quantity - refunded_qty) / line.quantity if line.quantity > 0 else ZERO
+        weighted += basis(line) * kept * line_multiplier(line, rule)
+        attributed_refund += line.unit_gross * refunded_qty
+    if rule.include_shipping:
+        weighted += shipping
+
+    refunded_money = max(ZERO, order.total_gross - min(order.total_charged, order.total_gross))
+    unattributed = max(ZERO, refunded_money - attributed_refund)
+    remaining_money = order.total_gross - min(attributed_refund, order.total_gross)
+    kept_share = (remaining_money - unattributed) / remaining_money if remaining_money > 0 else ZERO
+    kept_share = max(ZERO, min(Decimal(1), kept_share))
+
+    points = weighted * spread * kept_share * rule.points_per_unit
+    return points.quantize(EXACT, rounding=ROUND_DOWN)

@@ -1,0 +1,140 @@
+"""The merchant's program settings and earning rules, and the per-order reconciliation state."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from saleor_loyalty.members.models import Member
+from saleor_loyalty.saleor.models import Install
+
+
+class ClawbackPolicy(models.TextChoices):
+    NEGATIVE_BALANCE = "negative_balance", "Points already spent become a debt repaid from future points"
+    WRITE_OFF = "write_off", "Points already spent are written off by the program"
+
+
+class GuestOrderPolicy(models.TextChoices):
+    EARN = "earn", "Earn"
+    IGNORE = "ignore", "Do not earn"
+
+
+class ProgramSettings(models.Model):
+    """One per install; created with defaults on first use."""
+
+    install = models.OneToOneField(Install, on_delete=models.PROTECT, related_name="program_settings")
+    is_active = models.BooleanField(default=True)
+    return_window_days = models.PositiveIntegerField(default=settings.LOYALTY_DEFAULT_RETURN_WINDOW_DAYS)
+    points_expire_after_days = models.PositiveIntegerField(null=True, blank=True)
+    clawback_policy = models.CharField(
+        max_length=32, choices=ClawbackPolicy.choices, default=ClawbackPolicy.NEGATIVE_BALANCE
+    )
+    # A guest checkout typed with a registered customer's email: Saleor attaches the order to that customer.
+    registered_email_guest_orders = models.CharField(
+        max_length=16, choices=GuestOrderPolicy.choices, default=GuestOrderPolicy.EARN
+    )
+    # Orders by guests with no account: kept on a guest member, claimed when an account with that email
+    # registers and confirms.
+    guest_orders = models.CharField(max_length=16, choices=GuestOrderPolicy.choices, default=GuestOrderPolicy.EARN)
+    # Earning for channels without a rule of their own: points per one unit of the order currency.
+    default_points_per_unit = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(1))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "program_settings"
+
+    def __str__(self) -> str:
+        return f"program settings of install {self.install_id}"
+
+
+class EarnRule(models.Model):
+    """How a channel's orders in one currency earn points."""
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="earn_rules")
+    channel_slug = models.CharField(max_length=255)
+    currency = models.CharField(max_length=3)
+    points_per_unit = models.DecimalField(max_digits=12, decimal_places=4)
+    include_tax = models.BooleanField(default=False)
+    include_shipping = models.BooleanField(default=False)
+    min_order_amount = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal(0))
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "program_earn_rule"
+        constraints = [
+            models.UniqueConstraint(fields=["install", "channel_slug", "currency"], name="earn_rule_unique"),
+            models.CheckConstraint(condition=Q(points_per_unit__gte=0), name="earn_rule_rate_non_negative"),
+            models.CheckConstraint(condition=Q(min_order_amount__gte=0), name="earn_rule_min_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_slug}/{self.currency}: {self.points_per_unit} pts per unit"
+
+
+class MultiplierTarget(models.TextChoices):
+    PRODUCT = "product"
+    CATEGORY = "category"
+    VARIANT = "variant"
+
+
+class EarnMultiplier(models.Model):
+    """Lines of a product, variant or category earn ``multiplier`` × the rule's rate (the highest one wins)."""
+
+    rule = models.ForeignKey(EarnRule, on_delete=models.CASCADE, related_name="multipliers")
+    target = models.CharField(max_length=16, choices=MultiplierTarget.choices)
+    saleor_id = models.CharField(max_length=255)
+    multiplier = models.DecimalField(max_digits=8, decimal_places=4)
+
+    class Meta:
+        db_table = "program_earn_multiplier"
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "target", "saleor_id"], name="earn_multiplier_unique"),
+            models.CheckConstraint(condition=Q(multiplier__gte=0), name="earn_multiplier_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} {self.saleor_id} ×{self.multiplier}"
+
+
+class OrderPlacement(models.TextChoices):
+    UNKNOWN = "unknown"  # ORDER_CREATED not seen (yet)
+    CUSTOMER = "customer"  # the order's own customer placed it, logged in
+    GUEST = "guest"  # placed anonymously (guest checkout)
+    STAFF_OR_APP = "staff_or_app"  # a staff user or an app created it (draft orders, imports)
+
+
+class OrderAward(models.Model):
+    """What the ledger holds for one Saleor order, and the newest order state it reflects.
+
+    Reconciliation locks this row, computes what the order is worth now, and posts the difference; a payload
+    older than ``state_updated_at`` is stale and changes nothing.
+    """
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    order_id = models.CharField(max_length=255)
+    order_number = models.CharField(max_length=64, blank=True)
+    member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="order_awards")
+    channel_slug = models.CharField(max_length=255, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    rule = models.JSONField(null=True)  # the rule snapshot frozen at the first award
+    placement = models.CharField(max_length=16, choices=OrderPlacement.choices, default=OrderPlacement.UNKNOWN)
+    was_fully_paid = models.BooleanField(default=False)
+    exact_points = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal(0))
+    points = models.BigIntegerField(default=0)  # integer points this order holds in the ledger now
+    revision = models.PositiveIntegerField(default=0)  # bumps with every posting; part of idempotency keys
+    state_updated_at = models.DateTimeField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "program_order_award"
+        constraints = [
+            models.UniqueConstraint(fields=["install", "order_id"], name="order_award_unique"),
+            models.CheckConstraint(condition=Q(exact_points__gte=0), name="order_award_exact_non_negative"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="order_award_points_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_number or self.order_id}: {self.points} pts"

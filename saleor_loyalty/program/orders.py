@@ -1,0 +1,223 @@
+"""Awarding and taking back an order's points: state-based and idempotent.
+
+From an order's current state compute what it is worth now (net of refunds, zero if cancelled), compare with
+what the ledger already holds for it, and post the difference. Deliveries that repeat, retry or arrive out of
+order converge on the same ledger: the order's row is locked while it is reconciled, and a payload older than
+the newest one applied (by Saleor's ``updatedAt``) changes nothing.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from saleor_loyalty.core.logging import log_context
+from saleor_loyalty.ledger import actions as ledger
+from saleor_loyalty.members import actions as members
+from saleor_loyalty.members.models import Member
+from saleor_loyalty.saleor.models import Install
+
+from .earning import RuleSnapshot, order_points
+from .models import ClawbackPolicy, GuestOrderPolicy, OrderAward, OrderPlacement, ProgramSettings
+from .rules import current_rule, program_settings
+from .snapshots import OrderSnapshot
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    EARNED = "earned"
+    CLAWED_BACK = "clawed_back"
+    UNCHANGED = "unchanged"
+    STALE = "stale"
+    NO_MEMBER = "no_member"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who caused the event (Saleor's ``issuingPrincipal``): a user id, an app id, or nobody (anonymous)."""
+
+    kind: str | None  # "User", "App" or None
+    id: str | None
+
+
+def placement_of(order: OrderSnapshot, principal: Principal) -> OrderPlacement:
+    """Who placed the order, as seen on ORDER_CREATED."""
+    if principal.kind is None:
+        return OrderPlacement.GUEST
+    if principal.kind == "User" and principal.id == order.user_id:
+        return OrderPlacement.CUSTOMER
+    return OrderPlacement.STAFF_OR_APP
+
+
+def _lock_award(install: Install, order: OrderSnapshot) -> OrderAward:
+    OrderAward.objects.bulk_create(
+        [
+            OrderAward(
+                install=install,
+                order_id=order.id,
+                order_number=order.number,
+                channel_slug=order.channel_slug,
+                currency=order.currency,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return OrderAward.objects.select_for_update().get(install=install, order_id=order.id)
+
+
+def _member_for(install: Install, award: OrderAward, order: OrderSnapshot, program: ProgramSettings) -> Member | None:
+    if award.member_id is not None:
+        return members.current(award.member) if award.member else None
+    if order.user_id:
+        return members.member_for_user(install, order.user_id, order.user_email)
+    if order.user_email and program.guest_orders == GuestOrderPolicy.EARN:
+        return members.guest_member(install, order.user_email)
+    return None
+
+
+def _excluded(award: OrderAward, program: ProgramSettings) -> bool:
+    return award.placement == OrderPlacement.GUEST and program.registered_email_guest_orders == GuestOrderPolicy.IGNORE
+
+
+def reconcile_order(
+    install: Install, order: OrderSnapshot, *, principal: Principal | None = None, is_creation: bool = False
+) -> Outcome:
+    """Bring the ledger in line with the order's state. ``principal`` matters only on ORDER_CREATED."""
+    with log_context(install_id=install.pk, order_id=order.id), transaction.atomic():
+        program = program_settings(install)
+        award = _lock_award(install, order)
+        if is_creation and principal is not None and award.placement == OrderPlacement.UNKNOWN:
+            award.placement = placement_of(order, principal)
+        stale = award.state_updated_at is not None and order.updated_at < award.state_updated_at
+        member = _member_for(install, award, order, program)
+        if member is None:
+            award.save()
+            return Outcome.NO_MEMBER
+        award.member = member
+        member = Member.objects.select_for_update().get(pk=member.pk)
+
+        rule = (
+            RuleSnapshot.from_json(award.rule)
+            if award.rule
+            else current_rule(install, order.channel_slug, order.currency)
+        )
+        if _excluded(award, program):
+            desired = Decimal(0)
+        elif stale:
+            desired = award.exact_points
+        else:
+            award.was_fully_paid = award.was_fully_paid or order.charge_status in ("FULL", "OVERCHARGED")
+            desired = order_points(order, rule, was_fully_paid=award.was_fully_paid)
+            if not program.is_active:
+                desired = min(desired, award.exact_points)
+        if desired > 0 and award.rule is None:
+            award.rule = rule.to_json()
+        outcome = _apply(award, member, desired, program, order)
+        if not stale:
+            award.state_updated_at = order.updated_at
+        award.save()
+        if stale and outcome == Outcome.UNCHANGED:
+            return Outcome.STALE
+        return outcome
+
+
+def _apply(
+    award: OrderAward, member: Member, desired: Decimal, program: ProgramSettings, order: OrderSnapshot
+) -> Outcome:
+    new_points = int(desired)  # floor: desired is never negative
+    old_points = award.points
+    fraction_change = (desired - new_points) - (award.exact_points - old_points)
+    if new_points == old_points and fraction_change == 0:
+        return Outcome.UNCHANGED
+    award.revision += 1
+    key = f"order:{award.order_id}:r{award.revision}"
+    write_off = program.clawback_policy == ClawbackPolicy.WRITE_OFF
+    unlocks_at = timezone.now() + timedelta(days=program.return_window_days)
+    expires_at = (
+        timezone.now() + timedelta(days=program.points_expire_after_days) if program.points_expire_after_days else None
+    )
+    if new_points > old_points:
+        ledger.earn(
+            member=member,
+            points=new_points - old_points,
+            key=key,
+            source="order",
+            order_id=award.order_id,
+            rule=award.rule,
+            unlocks_at=unlocks_at,
+            expires_at=expires_at,
+        )
+    elif new_points < old_points:
+        ledger.claw_back(
+            member=member,
+            points=old_points - new_points,
+            key=key,
+            order_id=award.order_id,
+            write_off=write_off,
+        )
+    if fraction_change:
+        Member.objects.filter(pk=member.pk).update(earn_accrual=F("earn_accrual") + fraction_change)
+        settle_carry(
+            member,
+            key=f"{key}:carry",
+            order_id=award.order_id,
+            write_off=write_off,
+            unlocks_at=unlocks_at,
+            expires_at=expires_at,
+        )
+    outcome = Outcome.EARNED if desired > award.exact_points else Outcome.CLAWED_BACK
+    award.exact_points = desired
+    award.points = new_points
+    logger.info(
+        "order reconciled",
+        extra={
+            "data": {
+                "order_number": order.number,
+                "points": new_points,
+                "previous_points": old_points,
+                "member_id": member.pk,
+            }
+        },
+    )
+    return outcome
+
+
+def settle_carry(
+    member: Member,
+    *,
+    key: str,
+    order_id: str | None,
+    write_off: bool,
+    unlocks_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> None:
+    """Award (or take back) whole points accrued from carried fractions, so carry == floor(accrual)."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    target = int(member.earn_accrual)
+    if target > member.carry_points:
+        ledger.earn(
+            member=member,
+            points=target - member.carry_points,
+            key=key,
+            source="carry",
+            order_id=order_id,
+            unlocks_at=unlocks_at,
+            expires_at=expires_at,
+        )
+    elif target < member.carry_points:
+        ledger.claw_back(
+            member=member,
+            points=member.carry_points - target,
+            key=key,
+            order_id=order_id,
+            write_off=write_off,
+        )
+    else:
+        return
+    Member.objects.filter(pk=member.pk).update(carry_points=target)

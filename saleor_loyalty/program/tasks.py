@@ -1,0 +1,19 @@
+"""Scheduled program work (Celery beat)."""
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from saleor_loyalty.ledger import actions as ledger
+from saleor_loyalty.ledger.models import Lot
+
+
+@shared_task
+def unlock_due_lots(batch_size: int = 1000) -> int:
+    """Make points whose return window has passed available. Idempotent; each lot in its own transaction."""
+    unlocked = 0
+    due = Lot.objects.filter(unlocked_at__isnull=True, unlocks_at__lte=timezone.now()).order_by("unlocks_at")
+    for lot in due[:batch_size]:
+        with transaction.atomic():
+            unlocked += ledger.unlock(lot)
+    return unlocked

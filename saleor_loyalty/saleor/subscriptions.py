@@ -1,0 +1,71 @@
+"""The webhooks the app subscribes to: which events, with which subscription document, delivered where.
+
+This one table feeds the manifest (what Saleor sends), the webhook views (what they accept) and the contract
+tests (every document validates against each supported Saleor schema).
+
+Why ORDER_FULLY_PAID and not ORDER_PAID: ORDER_PAID fires for every payment, partial ones included, and we only
+earn on orders that were paid in full (an order that never completes payment must not earn). Earning is
+state-based, so every order event below carries the whole order and any of them can settle the ledger;
+ORDER_CREATED is kept because only its ``issuingPrincipal`` tells whether the shopper placed the order logged in
+or as a guest who typed a registered customer's email.
+"""
+
+from dataclasses import dataclass
+
+from . import documents
+
+
+@dataclass(frozen=True)
+class Subscription:
+    name: str  # manifest webhook name
+    document: str  # file under graphql/subscriptions/ (without .graphql)
+    path: str  # under /api/webhooks/
+    events: tuple[str, ...]  # WebhookEventTypeAsyncEnum values
+
+    @property
+    def query(self) -> str:
+        return documents.subscription(self.document)
+
+
+SUBSCRIPTIONS: tuple[Subscription, ...] = (
+    Subscription(
+        name="Loyalty: order events",
+        document="order_events",
+        path="orders",
+        events=(
+            "ORDER_CREATED",
+            "ORDER_FULLY_PAID",
+            "ORDER_REFUNDED",
+            "ORDER_FULLY_REFUNDED",
+            "ORDER_CANCELLED",
+        ),
+    ),
+    Subscription(
+        name="Loyalty: customer events",
+        document="customer_events",
+        path="customers",
+        events=("CUSTOMER_CREATED", "ACCOUNT_CONFIRMED"),
+    ),
+    Subscription(
+        name="Loyalty: app deleted",
+        document="app_deleted",
+        path="app",
+        events=("APP_DELETED",),
+    ),
+)
+
+# Saleor sends the event name lower-cased in the Saleor-Event header.
+EVENT_TYPENAMES: dict[str, str] = {
+    "order_created": "OrderCreated",
+    "order_fully_paid": "OrderFullyPaid",
+    "order_refunded": "OrderRefunded",
+    "order_fully_refunded": "OrderFullyRefunded",
+    "order_cancelled": "OrderCancelled",
+    "customer_created": "CustomerCreated",
+    "account_confirmed": "AccountConfirmed",
+    "app_deleted": "AppDeleted",
+}
+
+
+def subscription_for_path(path: str) -> Subscription | None:
+    return next((s for s in SUBSCRIPTIONS if s.path == path), None)

@@ -1,0 +1,66 @@
+"""HTTP endpoints Saleor calls at install time: the manifest and the token registration."""
+
+import json
+from pathlib import Path
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from .manifest import build_manifest
+from .registration import RegistrationError, register_install
+
+
+@require_GET
+def manifest(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(build_manifest())
+
+
+def _error(code: str, message: str, status: int) -> JsonResponse:
+    # Saleor shows ``error.message`` to the person installing the app.
+    return JsonResponse({"success": False, "error": {"code": code, "message": message}}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def register(request: HttpRequest) -> JsonResponse:
+    try:
+        body = json.loads(request.body or b"{}")
+    except json.JSONDecodeError:
+        return _error("INVALID_BODY", "Request body must be JSON with auth_token", 400)
+    token = body.get("auth_token") if isinstance(body, dict) else None
+    if not isinstance(token, str):
+        return _error("MISSING_TOKEN", "auth_token is required", 400)
+    try:
+        register_install(request.headers.get("Saleor-Api-Url", ""), request.headers.get("Saleor-Domain", ""), token)
+    except RegistrationError as exc:
+        status = 403 if exc.code == "FORBIDDEN_URL" else 400
+        return _error(exc.code, exc.message, status)
+    return JsonResponse({"success": True})
+
+
+_LOGO = Path(__file__).resolve().parent / "static" / "logo.png"
+
+
+@require_GET
+def logo(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(_LOGO.read_bytes(), content_type="image/png")
+
+
+@require_GET
+def app_home(request: HttpRequest) -> HttpResponse:
+    """The app's page inside the Saleor dashboard (the dashboard extension replaces it in a later release)."""
+    return HttpResponse(
+        "<!doctype html><title>Loyalty</title><h1>Loyalty</h1>"
+        "<p>The loyalty program is running. Program settings arrive with the dashboard extension.</p>",
+        content_type="text/html",
+    )
+
+
+@require_GET
+def privacy(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(
+        "The loyalty app stores, per store, Saleor customer ids, emails and order ids with their points "
+        "history, to run the store's loyalty program. It shares nothing with third parties.",
+        content_type="text/plain",
+    )

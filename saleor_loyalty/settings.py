@@ -1,0 +1,109 @@
+"""Django settings, all from the environment (django-environ).
+
+Defaults make a first run work with nothing installed but Python: an SQLite file and eager Celery tasks.
+Production sets DATABASE_URL (PostgreSQL), CELERY_BROKER_URL (Redis), SECRET_KEY, FIELD_ENCRYPTION_KEYS and
+APP_URL. The ledger's guarantees (row locks, constraints, triggers) are only fully enforced on PostgreSQL.
+"""
+
+import logging
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=False)
+_DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789"  # noqa: S105 - flagged at start-up
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
+# Fernet keys (urlsafe base64, 32 bytes) that encrypt Saleor app tokens at rest; the first encrypts, all decrypt,
+# so keys can be rotated. Unset: a key derived from SECRET_KEY (fine for a first run, not for production).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
+APP_URL = env.str("APP_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Saleor API URLs allowed to install the app. Empty = any (a warning is logged on every such install).
+ALLOWED_SALEOR_URLS = env.list("ALLOWED_SALEOR_URLS", default=[])
+SALEOR_REQUEST_TIMEOUT = env.float("SALEOR_REQUEST_TIMEOUT", default=10.0)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+if SECRET_KEY == _DEV_SECRET and not DEBUG:
+    logging.getLogger(__name__).warning("SECRET_KEY is the development default: set it in production")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "saleor_loyalty.core",
+    "saleor_loyalty.saleor",
+    "saleor_loyalty.members",
+    "saleor_loyalty.ledger",
+    "saleor_loyalty.program",
+    "saleor_loyalty.webhooks",
+]
+MIGRATION_MODULES = {
+    "installs": "saleor_loyalty.migrations.installs",
+    "members": "saleor_loyalty.migrations.members",
+    "ledger": "saleor_loyalty.migrations.ledger",
+    "program": "saleor_loyalty.migrations.program",
+    "webhooks": "saleor_loyalty.migrations.webhooks",
+}
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "saleor_loyalty.core.logging.RequestContextMiddleware",
+]
+ROOT_URLCONF = "saleor_loyalty.urls"
+WSGI_APPLICATION = "saleor_loyalty.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": []},
+    }
+]
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{Path.cwd() / 'var' / 'saleor_loyalty.sqlite3'}")
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("WEBHOOK_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = {
+    "redeliver-stuck-inbox-events": {
+        "task": "saleor_loyalty.webhooks.tasks.redeliver_stuck_events",
+        "schedule": 60.0,
+    },
+    "unlock-due-lots": {"task": "saleor_loyalty.program.tasks.unlock_due_lots", "schedule": 300.0},
+}
+
+# Loyalty program defaults for a new install (each install can change its own settings).
+LOYALTY_DEFAULT_RETURN_WINDOW_DAYS = env.int("LOYALTY_DEFAULT_RETURN_WINDOW_DAYS", default=14)
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "saleor_loyalty.core.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from saleor_loyalty.core import views as core_views
+from saleor_loyalty.saleor import views as saleor_views
+from saleor_loyalty.webhooks import views as webhook_views
+
+urlpatterns = [
+    path("api/manifest", saleor_views.manifest, name="manifest"),
+    path("api/register", saleor_views.register, name="register"),
+    path("api/webhooks/<slug:path>", webhook_views.receive, name="webhook"),
+    path("app/", saleor_views.app_home, name="app-home"),
+    path("static/logo.png", saleor_views.logo, name="logo"),
+    path("privacy", saleor_views.privacy, name="privacy"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("metrics", core_views.metrics, name="metrics"),
+]

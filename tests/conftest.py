@@ -1,0 +1,18 @@
+import os
+
+import pytest
+from django.db import connection
+
+
+@pytest.fixture(autouse=True)
+def _require_postgres_in_ci(request: pytest.FixtureRequest) -> None:
+    """Under CI the database tests must really run on PostgreSQL, never silently elsewhere."""
+    if os.environ.get("CI") and "django_db_setup" in request.fixturenames:
+        assert connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def install(db):
+    from tests.factories import make_install
+
+    return make_install()

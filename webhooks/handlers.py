@@ -1,0 +1,68 @@
+"""From a stored delivery to a domain action. One function per kind of event; nothing here writes rows."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from saleor_loyalty.program.enrolment import enrol_customer
+from saleor_loyalty.program.orders import reconcile_order
+from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.registration import deactivate_install
+
+from . import payloads
+from .payloads import MalformedPayload
+
+
+def _order(install: Install, event_name: str, event: dict[str, Any]) -> str:
+    snapshot = payloads.order_snapshot(event)
+    outcome = reconcile_order(
+        install, snapshot, principal=payloads.principal(event), is_creation=event_name == "order_created"
+    )
+    return str(outcome)
+
+
+def _customer(install: Install, event_name: str, event: dict[str, Any]) -> str:
+    enrol_customer(install, payloads.customer_snapshot(event))
+    return "enrolled"
+
+
+def _app_deleted(install: Install, event_name: str, event: dict[str, Any]) -> str:
+    deactivate_install(install)
+    return "uninstalled"
+
+
+HANDLERS: dict[str, Callable[[Install, str, dict[str, Any]], str]] = {
+    "order_created": _order,
+    "order_fully_paid": _order,
+    "order_refunded": _order,
+    "order_fully_refunded": _order,
+    "order_cancelled": _order,
+    "customer_created": _customer,
+    "account_confirmed": _customer,
+    "app_deleted": _app_deleted,
+}
+
+
+def is_own_echo(install: Install, event: dict[str, Any]) -> bool:
+    """A change our own app made (e.g. metadata we wrote) must not trigger our own handlers again."""
+    principal = event.get("issuingPrincipal")
+    return (
+        isinstance(principal, dict)
+        and principal.get("__typename") == "App"
+        and bool(install.app_id)
+        and principal.get("id") == install.app_id
+    )
+
+
+def handle(install: Install, event_name: str, body: str) -> str:
+    """Run the handler for one delivery; returns a short outcome for the inbox and logs."""
+    handler = HANDLERS.get(event_name)
+    if handler is None:
+        raise MalformedPayload(f"no handler for event {event_name!r}")
+    event = json.loads(body)
+    if not isinstance(event, dict):
+        raise MalformedPayload("body is not an object")
+    if is_own_echo(install, event) and not event_name.startswith("order_"):
+        # Order reconciliation is state-based, so even our own echoes are harmless there.
+        return "ignored_own_echo"
+    return handler(install, event_name, event)

@@ -1,0 +1,140 @@
+"""Turning webhook bodies into the program's typed snapshots. Anything malformed raises ``MalformedPayload``."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from saleor_loyalty.core.money import InvalidAmount, to_money
+from saleor_loyalty.program.orders import Principal
+from saleor_loyalty.program.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot
+
+REFUND_FULFILLMENT_STATUSES = frozenset({"REFUNDED", "REFUNDED_AND_RETURNED"})
+
+
+class MalformedPayload(ValueError):
+    """The body is not the shape our subscription document produces."""
+
+
+def _get(data: Any, *path: str, optional: bool = False) -> Any:
+    node = data
+    for key in path:
+        if not isinstance(node, dict) or (key not in node and not optional):
+            raise MalformedPayload(f"missing field: {'.'.join(path)}")
+        node = node.get(key)
+        if node is None:
+            if optional:
+                return None
+            raise MalformedPayload(f"null field: {'.'.join(path)}")
+    return node
+
+
+def _str(data: Any, *path: str, optional: bool = False) -> Any:
+    value = _get(data, *path, optional=optional)
+    if value is not None and not isinstance(value, str):
+        raise MalformedPayload(f"not a string: {'.'.join(path)}")
+    return value
+
+
+def _datetime(data: Any, *path: str) -> datetime:
+    value = _str(data, *path)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise MalformedPayload(f"not a datetime: {'.'.join(path)}") from exc
+    if parsed.tzinfo is None:
+        raise MalformedPayload(f"datetime without timezone: {'.'.join(path)}")
+    return parsed
+
+
+def _money(data: Any, currency: str, *path: str) -> Decimal:
+    try:
+        return to_money(_get(data, *path), currency)
+    except InvalidAmount as exc:
+        raise MalformedPayload(f"{'.'.join(path)}: {exc}") from exc
+
+
+def _quantity(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
+        raise MalformedPayload(f"not a quantity: {what}")
+    return value
+
+
+def principal(event: dict[str, Any]) -> Principal:
+    data = event.get("issuingPrincipal")
+    if data is None:
+        return Principal(kind=None, id=None)
+    if not isinstance(data, dict):
+        raise MalformedPayload("issuingPrincipal is not an object")
+    return Principal(kind=_str(data, "__typename"), id=_str(data, "id", optional=True))
+
+
+def _refunded_quantities(order: dict[str, Any]) -> dict[str, int]:
+    """Quantities refunded per line where Saleor says which lines: granted refunds, else refund fulfillments."""
+    sources = [g for g in order.get("grantedRefunds") or [] if isinstance(g, dict) and g.get("status") == "SUCCESS"]
+    if not any(g.get("lines") for g in sources):
+        sources = [
+            f
+            for f in order.get("fulfillments") or []
+            if isinstance(f, dict) and f.get("status") in REFUND_FULFILLMENT_STATUSES
+        ]
+    quantities: dict[str, int] = {}
+    for source in sources:
+        for line in source.get("lines") or []:
+            line_id = _str(line, "orderLine", "id")
+            quantities[line_id] = quantities.get(line_id, 0) + _quantity(line.get("quantity"), "refund line")
+    return quantities
+
+
+def _line(line: Any, currency: str) -> LineSnapshot:
+    return LineSnapshot(
+        id=_str(line, "id"),
+        quantity=_quantity(_get(line, "quantity"), "line quantity"),
+        variant_id=_str(line, "productVariantId", optional=True),
+        product_id=_str(line, "variant", "product", "id", optional=True),
+        category_id=_str(line, "variant", "product", "category", "id", optional=True),
+        unit_gross=_money(line, currency, "unitPrice", "gross", "amount"),
+        total_gross=_money(line, currency, "totalPrice", "gross", "amount"),
+        total_net=_money(line, currency, "totalPrice", "net", "amount"),
+    )
+
+
+def order_snapshot(event: dict[str, Any]) -> OrderSnapshot:
+    order = _get(event, "order")
+    currency = _str(order, "total", "gross", "currency")
+    if _str(order, "channel", "currencyCode") != currency:
+        raise MalformedPayload("order currency differs from its channel's")
+    lines = _get(order, "lines")
+    if not isinstance(lines, list):
+        raise MalformedPayload("order.lines is not a list")
+    user = order.get("user")
+    return OrderSnapshot(
+        id=_str(order, "id"),
+        number=str(_get(order, "number")),
+        status=_str(order, "status"),
+        channel_slug=_str(order, "channel", "slug"),
+        currency=currency,
+        user_id=_str(user, "id") if user else None,
+        user_email=_str(order, "userEmail", optional=True) or (_str(user, "email", optional=True) if user else None),
+        created=_datetime(order, "created"),
+        updated_at=_datetime(order, "updatedAt"),
+        total_gross=_money(order, currency, "total", "gross", "amount"),
+        total_net=_money(order, currency, "total", "net", "amount"),
+        shipping_gross=_money(order, currency, "shippingPrice", "gross", "amount"),
+        shipping_net=_money(order, currency, "shippingPrice", "net", "amount"),
+        total_charged=_money(order, currency, "totalCharged", "amount"),
+        total_refunded=_money(order, currency, "totalRefunded", "amount"),
+        charge_status=_str(order, "chargeStatus"),
+        voucher_code=_str(order, "voucherCode", optional=True),
+        lines=tuple(_line(line, currency) for line in lines),
+        refunded_quantities=_refunded_quantities(order),
+    )
+
+
+def customer_snapshot(event: dict[str, Any]) -> CustomerSnapshot:
+    user = _get(event, "user")
+    return CustomerSnapshot(
+        user_id=_str(user, "id"),
+        email=_str(user, "email", optional=True) or "",
+        is_confirmed=bool(user.get("isConfirmed")),
+        is_active=bool(user.get("isActive", True)),
+    )

@@ -1,0 +1,60 @@
+"""The webhook endpoints: read headers, hand the body to the inbox, map the outcome to a status code.
+
+2xx only once the delivery is durably stored; 4xx for what can never succeed (Saleor does not retry those);
+5xx when storing failed, so Saleor retries.
+"""
+
+import logging
+import time
+
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from saleor_loyalty.core.logging import log_context
+from saleor_loyalty.core.metrics import (
+    WEBHOOK_INGEST_SECONDS,
+    WEBHOOKS_RECEIVED,
+    WEBHOOKS_REJECTED,
+    WEBHOOKS_STORED,
+)
+from saleor_loyalty.saleor.subscriptions import subscription_for_path
+
+from .inbox import Rejected, accept
+from .tasks import enqueue
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt
+@require_POST
+def receive(request: HttpRequest, path: str) -> JsonResponse:
+    started = time.perf_counter()
+    event = request.headers.get("Saleor-Event", "").lower()
+    WEBHOOKS_RECEIVED.labels(event=event or "none").inc()
+    subscription = subscription_for_path(path)
+    try:
+        if subscription is None:
+            raise Rejected(404, "unknown_endpoint", "no such webhook endpoint")
+        accepted = accept(
+            subscription,
+            event,
+            request.headers.get("Saleor-Api-Url"),
+            request.headers.get("Saleor-Signature"),
+            request.body,
+        )
+    except Rejected as exc:
+        WEBHOOKS_REJECTED.labels(event=event or "none", reason=exc.reason).inc()
+        logger.warning("webhook rejected", extra={"data": {"event": event, "reason": exc.reason}})
+        return JsonResponse({"error": {"code": exc.reason, "message": exc.message}}, status=exc.status)
+    except DatabaseError:
+        WEBHOOKS_REJECTED.labels(event=event, reason="database").inc()
+        logger.exception("webhook not stored: database error", extra={"data": {"event": event}})
+        return JsonResponse({"error": {"code": "unavailable", "message": "try again"}}, status=503)
+    WEBHOOKS_STORED.labels(event=event, duplicate=str(not accepted.created).lower()).inc()
+    WEBHOOK_INGEST_SECONDS.observe(time.perf_counter() - started)
+    if accepted.created:
+        with log_context(install_id=accepted.install.pk, inbox_event_id=accepted.event_id):
+            enqueue(accepted.event_id)
+    return JsonResponse({"accepted": True, "duplicate": not accepted.created})
