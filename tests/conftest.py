@@ -16,3 +16,16 @@ def install(db):
     from tests.factories import make_install
 
     return make_install()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Each test starts with no memoised installs and an empty cache (they would outlive rolled-back rows)."""
+    from django.core.cache import cache
+
+    from saleor_loyalty.saleor import installs
+
+    installs._cache.clear()
+    cache.clear()
+    yield
+    installs._cache.clear()

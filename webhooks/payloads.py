@@ -68,6 +68,14 @@ def principal(event: dict[str, Any]) -> Principal:
     return Principal(kind=_str(data, "__typename"), id=_str(data, "id", optional=True))
 
 
+def _shipping_net(order: dict[str, Any], currency: str) -> Decimal:
+    """Our document asks for it; deliveries made for documents that ask only for gross (such as the captured
+    samples) are read as tax-free shipping rather than refused."""
+    if _get(order, "shippingPrice", "net", optional=True) is None:
+        return _money(order, currency, "shippingPrice", "gross", "amount")
+    return _money(order, currency, "shippingPrice", "net", "amount")
+
+
 def _refunded_quantities(order: dict[str, Any]) -> dict[str, int]:
     """Quantities refunded per line where Saleor says which lines: granted refunds, else refund fulfillments."""
     sources = [g for g in order.get("grantedRefunds") or [] if isinstance(g, dict) and g.get("status") == "SUCCESS"]
@@ -120,7 +128,7 @@ def order_snapshot(event: dict[str, Any]) -> OrderSnapshot:
         total_gross=_money(order, currency, "total", "gross", "amount"),
         total_net=_money(order, currency, "total", "net", "amount"),
         shipping_gross=_money(order, currency, "shippingPrice", "gross", "amount"),
-        shipping_net=_money(order, currency, "shippingPrice", "net", "amount"),
+        shipping_net=_shipping_net(order, currency),
         total_charged=_money(order, currency, "totalCharged", "amount"),
         total_refunded=_money(order, currency, "totalRefunded", "amount"),
         charge_status=_str(order, "chargeStatus"),

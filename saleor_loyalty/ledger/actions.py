@@ -18,7 +18,7 @@ from . import lots
 from .accounts import member_accounts, program_account
 from .errors import LedgerError
 from .models import Account, AccountCode, Lot, Transfer, TransferKind
-from .posting import post
+from .posting import post, resolve_pending
 
 logger = logging.getLogger(__name__)
 
@@ -246,3 +246,43 @@ def merge_members(*, source: Member, target: Member, key: str) -> None:
     )
     Member.objects.filter(pk=source.pk).update(merged_into=target, lifetime_points=0, earn_accrual=0, carry_points=0)
     repay_debt(target, key=f"{key}:repay")
+
+
+def hold(*, member: Member, points: int, key: str, memo: dict[str, Any] | None = None) -> int:
+    """Reserve available points for a redemption: a pending transfer that reserves lots, soonest expiry first.
+
+    Returns the pending transfer's id; ``capture`` spends it, ``release`` gives the very same lots back.
+    """
+    accounts = member_accounts(member)
+    posted = post(
+        install_id=member.install_id,
+        key=key,
+        kind=TransferKind.REDEEM,
+        debit=accounts.points,
+        credit=program_account(member.install_id, AccountCode.REDEEMED),
+        amount=points,
+        pending=True,
+        member_id=member.pk,
+        memo=memo,
+    )
+    if posted.created and lots.consume(accounts.points, points, posted.transfer_id) != points:
+        raise LedgerError(f"lots of account {accounts.points.pk} do not cover its balance")
+    return posted.transfer_id
+
+
+def capture(*, pending_id: int, key: str, points: int | None = None) -> int:
+    """Spend held points (all, or ``points`` of them, releasing the rest to their lots)."""
+    pending = Transfer.objects.get(pk=pending_id)
+    amount = pending.amount if points is None else points
+    posted = resolve_pending(pending_id=pending_id, key=key, post_amount=amount)
+    if posted.created and amount < pending.amount:
+        lots.restore(pending_id, posted.transfer_id, amount=pending.amount - amount)
+    return posted.transfer_id
+
+
+def release(*, pending_id: int, key: str) -> int:
+    """Void a hold: the points return to the same lots, with their original expiry."""
+    posted = resolve_pending(pending_id=pending_id, key=key, post_amount=None)
+    if posted.created:
+        lots.restore(pending_id, posted.transfer_id)
+    return posted.transfer_id

@@ -54,11 +54,11 @@ def order_lot_points(account: Account, order_id: str) -> int:
 
 
 def restore(original_transfer_id: int, reversing_transfer_id: int, amount: int | None = None) -> int:
-    """Give back (up to ``amount`` of) what a transfer took from its lots, latest-consumed lot last."""
+    """Give back (up to ``amount`` of) what a transfer took from its lots, the last-consumed lot first."""
     left = amount
     restored = 0
     movements = []
-    for movement in LotMovement.objects.filter(transfer_id=original_transfer_id, delta__lt=0).order_by("id"):
+    for movement in LotMovement.objects.filter(transfer_id=original_transfer_id, delta__lt=0).order_by("-id"):
         give = -movement.delta if left is None else min(left, -movement.delta)
         if give <= 0:
             break
