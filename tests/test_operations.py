@@ -1,0 +1,143 @@
+"""What an operator relies on: health, metrics, replay of inbox events, balance rebuilds, a real worker."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.test import Client
+from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
+
+from saleor_loyalty.ledger import actions
+from saleor_loyalty.ledger.accounts import member_accounts
+from saleor_loyalty.ledger.models import Account
+from saleor_loyalty.ledger.queries import member_balances
+from saleor_loyalty.members.actions import member_for_user
+from tests import samples
+from tests.factories import make_install
+
+pytestmark = pytest.mark.django_db
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def test_healthz_reports_database_and_eager_broker():
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "eager"}}
+
+
+def test_healthz_checks_a_real_redis_broker(settings):
+    settings.CELERY_BROKER_URL = REDIS_URL
+    from saleor_loyalty.celery_app import app
+
+    app.conf.broker_url = REDIS_URL
+    try:
+        response = Client().get("/healthz")
+        assert response.status_code == 200, response.content
+        assert response.json()["checks"]["broker"] == "ok"
+        app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+        response = Client().get("/healthz")
+        assert response.status_code == 503
+        assert response.json()["checks"]["broker"].startswith("error")
+    finally:
+        app.conf.broker_url = None
+
+
+def test_metrics_count_webhooks_and_postings():
+    install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
+    delivery = next(d for d in samples.subscribed() if d.event == "order_fully_paid")
+    Client().post(
+        f"/api/webhooks/{delivery.path}", data=delivery.body, content_type="application/json", headers=delivery.headers
+    )
+    Client().post(
+        "/api/webhooks/orders",
+        data=b"{}",
+        content_type="application/json",
+        headers={"Saleor-Event": "order_fully_paid", "Saleor-Api-Url": "https://unknown.example/graphql/"},
+    )
+    text = Client().get("/metrics").content.decode()
+    assert 'loyalty_webhooks_received_total{event="order_fully_paid"}' in text
+    assert 'loyalty_webhooks_rejected_total{event="order_fully_paid",reason="unknown_install"}' in text
+    assert 'loyalty_webhooks_processed_total{event="order_fully_paid",outcome="earned"}' in text
+    assert 'loyalty_ledger_postings_total{kind="earn"}' in text
+    assert install.pk
+
+
+def test_replay_inbox_event_reprocesses_failed_events():
+    install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
+    delivery = next(d for d in samples.subscribed() if d.event == "order_fully_paid")
+    event = InboxEvent.objects.create(
+        install=install,
+        event=delivery.event,
+        body=delivery.body.decode(),
+        body_sha256="x" * 64,
+        status=InboxStatus.FAILED,
+        last_error="boom",
+    )
+    out = io.StringIO()
+    call_command("replay_inbox_event", "--failed", stdout=out)
+    event.refresh_from_db()
+    assert event.status == InboxStatus.PROCESSED and "earned" in out.getvalue()
+    out = io.StringIO()
+    call_command("replay_inbox_event", str(event.pk), "--force", stdout=out)
+    assert "unchanged" in out.getvalue()  # state-based: a replay never awards twice
+    with pytest.raises(CommandError):
+        call_command("replay_inbox_event", "999999")
+
+
+def test_rebuild_balances_finds_and_repairs_drift():
+    install = make_install()
+    member = member_for_user(install, "VXNlcjox", "a@example.com")
+    with transaction.atomic():
+        actions.earn(member=member, points=40, key="e", source="adjustment")
+    call_command("rebuild_balances", "--member", str(member.pk), stdout=io.StringIO())
+    Account.objects.filter(pk=member_accounts(member).points.pk).update(credits_posted=400)  # a bad manual edit
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="drifted"):
+        call_command("rebuild_balances", "--install", install.saleor_api_url, stdout=out)
+    assert "stored" in out.getvalue()
+    call_command("rebuild_balances", "--member", str(member.pk), "--apply", stdout=io.StringIO())
+    assert member_balances(member).available == 40
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_celery_worker_processes_the_inbox_over_redis(settings):
+    """Ingest answers after storing; a worker fed through Redis does the processing."""
+    from celery.contrib.testing.worker import start_worker
+
+    from saleor_loyalty.celery_app import app
+
+    install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
+    settings.CELERY_BROKER_URL = REDIS_URL
+    previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.result_backend)
+    app.conf.update(task_always_eager=False, broker_url=REDIS_URL, result_backend=None)
+    _drop_broker_connections(app)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            delivery = next(d for d in samples.subscribed() if d.event == "order_fully_paid")
+            response = Client().post(
+                f"/api/webhooks/{delivery.path}",
+                data=delivery.body,
+                content_type="application/json",
+                headers=delivery.headers,
+            )
+            assert response.status_code == 200 and json.loads(response.content)["accepted"]
+            event = InboxEvent.objects.get(install=install)
+            for _ in range(100):
+                event.refresh_from_db()
+                if event.status != InboxStatus.PENDING:
+                    break
+                import time
+
+                time.sleep(0.1)
+            assert event.status == InboxStatus.PROCESSED
+    finally:
+        app.conf.update(task_always_eager=previous[0], broker_url=previous[1], result_backend=previous[2])
+        _drop_broker_connections(app)
+
+
+def _drop_broker_connections(app) -> None:
+    """Celery caches broker connections per app; after changing the broker URL they must be reopened."""
+    app.close()
+    app.amqp._producer_pool = None
