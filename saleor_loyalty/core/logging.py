@@ -31,14 +31,30 @@ def current_context() -> dict[str, Any]:
     return dict(_context.get() or {})
 
 
+def install_record_factory() -> None:
+    """Stamp every log record with the context of the code that logged it (formatting may happen later)."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_stamps_context", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.context = current_context()
+        return record
+
+    factory._stamps_context = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        context = getattr(record, "context", None)
         entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
-            **current_context(),
+            **(context if isinstance(context, dict) else current_context()),
         }
         extra = getattr(record, "data", None)
         if isinstance(extra, dict):

@@ -1,0 +1,85 @@
+"""The inbox: failures answer 503 so Saleor retries; processing errors are recorded and retried; logs carry ids."""
+
+import json
+import logging
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+from django.utils import timezone
+
+from saleor_loyalty.core.logging import JsonFormatter
+from saleor_loyalty.webhooks import tasks
+from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
+from tests import samples
+from tests.factories import make_install
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sample_install(db):
+    return make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
+
+
+def paid_delivery() -> samples.Delivery:
+    return next(d for d in samples.subscribed() if d.event == "order_fully_paid")
+
+
+def post(delivery: samples.Delivery, body: bytes | None = None):
+    return Client().post(
+        f"/api/webhooks/{delivery.path}",
+        data=body or delivery.body,
+        content_type="application/json",
+        headers=delivery.headers,
+    )
+
+
+def test_a_database_failure_answers_503_so_saleor_retries(sample_install):
+    with mock.patch("saleor_loyalty.webhooks.inbox.connection.cursor", side_effect=OperationalError("down")):
+        response = post(paid_delivery())
+    assert response.status_code == 503
+    assert not InboxEvent.objects.exists()
+
+
+def test_a_processing_error_is_recorded_and_retried_by_the_sweep(sample_install):
+    with mock.patch("saleor_loyalty.webhooks.handlers.reconcile_order", side_effect=RuntimeError("bug")):
+        assert post(paid_delivery()).status_code == 200  # stored: Saleor's part is done
+    event = InboxEvent.objects.get()
+    assert (event.status, event.attempts) == (InboxStatus.FAILED, 1)
+    assert "RuntimeError: bug" in event.last_error
+
+    InboxEvent.objects.filter(pk=event.pk).update(
+        received_at=timezone.now() - timedelta(minutes=5), processed_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert tasks.redeliver_stuck_events() == 1
+    event.refresh_from_db()
+    assert event.status == InboxStatus.PROCESSED
+
+
+def test_a_malformed_but_signed_body_is_not_retried(sample_install):
+    event = InboxEvent.objects.create(
+        install=sample_install,
+        event="order_fully_paid",
+        body=json.dumps({"__typename": "OrderFullyPaid"}),
+        body_sha256="0" * 64,
+    )
+    assert tasks.process_event(event.pk) == "malformed"
+    event.refresh_from_db()
+    assert event.status == InboxStatus.FAILED and event.attempts == tasks.MAX_ATTEMPTS
+    assert "missing field: order" in event.last_error
+
+
+def test_json_logs_carry_install_order_and_inbox_ids(sample_install, caplog):
+    caplog.set_level(logging.INFO)
+    post(paid_delivery())
+    records = [r for r in caplog.records if r.getMessage() == "order reconciled"]
+    assert records
+    line = json.loads(JsonFormatter().format(records[0]))
+    order_id = json.loads(paid_delivery().body)["order"]["id"]
+    assert line["install_id"] == sample_install.pk
+    assert line["order_id"] == order_id
+    assert line["inbox_event_id"] == InboxEvent.objects.get().pk
+    assert line["points"] == 140
