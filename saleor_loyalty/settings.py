@@ -24,6 +24,8 @@ APP_URL = env.str("APP_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Saleor API URLs allowed to install the app. Empty = any (a warning is logged on every such install).
 ALLOWED_SALEOR_URLS = env.list("ALLOWED_SALEOR_URLS", default=[])
 SALEOR_REQUEST_TIMEOUT = env.float("SALEOR_REQUEST_TIMEOUT", default=10.0)
+# If the storefront asks Saleor for tokens with an audience, shopper tokens must carry "custom:<audience>".
+SHOPPER_TOKEN_AUDIENCE = env.str("SHOPPER_TOKEN_AUDIENCE", default="")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 if SECRET_KEY == _DEV_SECRET and not DEBUG:
@@ -37,13 +39,16 @@ INSTALLED_APPS = [
     "saleor_loyalty.members",
     "saleor_loyalty.ledger",
     "saleor_loyalty.program",
+    "saleor_loyalty.redemption",
     "saleor_loyalty.webhooks",
+    "saleor_loyalty.api",
 ]
 MIGRATION_MODULES = {
     "installs": "saleor_loyalty.migrations.installs",
     "members": "saleor_loyalty.migrations.members",
     "ledger": "saleor_loyalty.migrations.ledger",
     "program": "saleor_loyalty.migrations.program",
+    "redemption": "saleor_loyalty.migrations.redemption",
     "webhooks": "saleor_loyalty.migrations.webhooks",
 }
 
@@ -93,6 +98,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "unlock-due-lots": {"task": "saleor_loyalty.program.tasks.unlock_due_lots", "schedule": 300.0},
+    "expire-abandoned-redemptions": {
+        "task": "saleor_loyalty.redemption.tasks.expire_abandoned_redemptions",
+        "schedule": 120.0,
+    },
 }
 
 # Loyalty program defaults for a new install (each install can change its own settings).

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from saleor_loyalty.api.views import graphql_view
 from saleor_loyalty.core import views as core_views
 from saleor_loyalty.saleor import views as saleor_views
 from saleor_loyalty.webhooks import views as webhook_views
@@ -11,6 +12,7 @@ urlpatterns = [
     path("app/", saleor_views.app_home, name="app-home"),
     path("static/logo.png", saleor_views.logo, name="logo"),
     path("privacy", saleor_views.privacy, name="privacy"),
+    path("graphql/", graphql_view, name="graphql"),
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", core_views.metrics, name="metrics"),
 ]

@@ -29,3 +29,11 @@ def _fresh_process_caches():
     cache.clear()
     yield
     installs._cache.clear()
+
+
+@pytest.fixture
+def store(db):
+    from tests.storefront import running_store
+
+    with running_store() as running:
+        yield running

@@ -13,14 +13,16 @@ _seq = itertools.count(1)
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
-def make_install(api_url: str | None = None, jwks: dict | None = None, app_id: str = "QXBwOjE=") -> Install:
+def make_install(
+    api_url: str | None = None, jwks: dict | None = None, app_id: str = "QXBwOjE=", token: str | None = None
+) -> Install:
     n = next(_seq)
     install = Install(
         saleor_api_url=api_url or f"https://shop-{n}.example/graphql/",
         app_id=app_id,
         jwks=jwks or {"keys": []},
     )
-    install.set_auth_token(f"token-{n}")
+    install.set_auth_token(token or f"token-{n}")
     install.save()
     return install
 

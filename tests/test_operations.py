@@ -7,13 +7,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
-from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 
 from saleor_loyalty.ledger import actions
 from saleor_loyalty.ledger.accounts import member_accounts
 from saleor_loyalty.ledger.models import Account
 from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.actions import member_for_user
+from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from tests import samples
 from tests.factories import make_install
 
@@ -24,7 +24,7 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 def test_healthz_reports_database_and_eager_broker():
     response = Client().get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "eager"}}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "migrations": "ok", "broker": "eager"}}
 
 
 def test_healthz_checks_a_real_redis_broker(settings):
@@ -141,3 +141,31 @@ def _drop_broker_connections(app) -> None:
     """Celery caches broker connections per app; after changing the broker URL they must be reopened."""
     app.close()
     app.amqp._producer_pool = None
+
+
+def test_healthz_fails_while_migrations_are_pending(monkeypatch):
+    from saleor_loyalty.core import views
+
+    monkeypatch.setattr(views, "_migrations_applied", False)
+    monkeypatch.setattr(views, "pending_migrations", lambda: ["ledger.9999_future"])
+    response = Client().get("/healthz")
+    assert response.status_code == 503
+    assert "unapplied migrations" in response.json()["checks"]["migrations"]
+
+
+def test_the_embedded_beat_runs_the_periodic_work():
+    from saleor_loyalty.core.embedded_beat import run_periodic_tasks
+
+    install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
+    delivery = next(d for d in samples.subscribed() if d.event == "order_fully_paid")
+    event = InboxEvent.objects.create(
+        install=install,
+        event=delivery.event,
+        body=delivery.body.decode(),
+        body_sha256="y" * 64,
+        status=InboxStatus.PENDING,
+    )
+    InboxEvent.objects.filter(pk=event.pk).update(received_at=event.received_at.replace(year=2020))
+    run_periodic_tasks()
+    event.refresh_from_db()
+    assert event.status == InboxStatus.PROCESSED

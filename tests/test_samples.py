@@ -5,14 +5,14 @@ import random
 
 import pytest
 from django.test import Client
-from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
-from saleor_loyalty.webhooks.payloads import customer_snapshot, order_snapshot
 
 from saleor_loyalty.ledger.queries import integrity_problems, member_balances
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import GuestOrderPolicy, OrderAward
 from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.saleor.signatures import InvalidSignature, verify_webhook
+from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
+from saleor_loyalty.webhooks.payloads import customer_snapshot, order_snapshot
 from tests import samples
 from tests.factories import make_install
 

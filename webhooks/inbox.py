@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from saleor_loyalty.saleor.installs import active_install
 from saleor_loyalty.saleor.models import Install
-from saleor_loyalty.saleor.signatures import InvalidSignature, verify_webhook
+from saleor_loyalty.saleor.signatures import InvalidSignature, SigningKeyUnavailable, verify_webhook
 from saleor_loyalty.saleor.subscriptions import EVENT_TYPENAMES, Subscription
 
 from .models import InboxEvent
@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Rejected(Exception):
-    """The delivery can never succeed: answered 4xx (Saleor does not retry those), nothing stored."""
+    """The delivery is not stored: 4xx when it can never succeed (Saleor does not retry those), 503 when it may
+    succeed later (Saleor retries)."""
 
     status: int
     reason: str
@@ -75,6 +76,9 @@ def accept(subscription: Subscription, event: str, api_url: str | None, signatur
         raise Rejected(401, "unknown_install", "unknown or uninstalled Saleor-Api-Url")
     try:
         verify_webhook(install, body, signature)
+    except SigningKeyUnavailable as exc:
+        # Possibly a key rotation we cannot confirm yet: Saleor's retry will find the keys re-fetchable.
+        raise Rejected(503, "signing_key_unavailable", str(exc)) from exc
     except InvalidSignature as exc:
         raise Rejected(401, "bad_signature", str(exc)) from exc
     _, issued_at = _parse(event, body)

@@ -1,4 +1,4 @@
-"""Operational endpoints: ``/healthz`` (database and broker reachable) and ``/metrics`` (Prometheus)."""
+"""Operational endpoints: ``/healthz`` (database reachable and migrated, broker reachable) and ``/metrics``."""
 
 import os
 
@@ -15,6 +15,29 @@ def _check_database() -> str:
     return "ok"
 
 
+_migrations_applied = False
+
+
+def pending_migrations() -> list[str]:
+    """Migrations not applied to the database (an app running on an old schema stores webhooks it can't process)."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+
+
+def _check_migrations() -> str:
+    global _migrations_applied  # noqa: PLW0603 - once applied, they stay applied for this process
+    if _migrations_applied:
+        return "ok"
+    pending = pending_migrations()
+    if pending:
+        raise RuntimeError(f"{len(pending)} unapplied migrations")
+    _migrations_applied = True
+    return "ok"
+
+
 def _check_broker() -> str:
     if not settings.CELERY_BROKER_URL:
         return "eager"
@@ -28,11 +51,11 @@ def _check_broker() -> str:
 def healthz(request: HttpRequest) -> JsonResponse:
     checks: dict[str, str] = {}
     healthy = True
-    for name, check in (("database", _check_database), ("broker", _check_broker)):
+    for name, check in (("database", _check_database), ("migrations", _check_migrations), ("broker", _check_broker)):
         try:
             checks[name] = check()
         except Exception as exc:
-            checks[name] = f"error: {type(exc).__name__}"
+            checks[name] = f"error: {type(exc).__name__}: {exc}"[:200]
             healthy = False
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
 

@@ -286,3 +286,91 @@ def release(*, pending_id: int, key: str) -> int:
     if posted.created:
         lots.restore(pending_id, posted.transfer_id)
     return posted.transfer_id
+
+
+def return_redeemed(*, member: Member, hold_id: int, points: int, key: str, order_id: str | None = None) -> None:
+    """Give spent points back (a refunded redeeming order) into the very lots they came from.
+
+    Points that never came from lots (spent while owing) first cancel what the member still owes, and any
+    rest comes back as a new lot.
+    """
+    accounts = member_accounts(member)
+    redeemed = program_account(member.install_id, AccountCode.REDEEMED)
+    to_lots = min(points, lots.restorable(hold_id))
+    if to_lots:
+        posted = post(
+            install_id=member.install_id,
+            key=key,
+            kind=TransferKind.REDEEM_RETURN,
+            debit=redeemed,
+            credit=accounts.points,
+            amount=to_lots,
+            member_id=member.pk,
+            order_id=order_id,
+            reverses_id=hold_id,
+        )
+        if posted.created and lots.restore(hold_id, posted.transfer_id, amount=to_lots) != to_lots:
+            raise LedgerError(f"cannot return {to_lots} points to the lots of transfer {hold_id}")
+    rest = points - to_lots
+    forgiven = min(rest, max(0, points_owed(member)))
+    if forgiven:
+        post(
+            install_id=member.install_id,
+            key=f"{key}:debt",
+            kind=TransferKind.REDEEM_RETURN,
+            debit=redeemed,
+            credit=accounts.debt,
+            amount=forgiven,
+            member_id=member.pk,
+            order_id=order_id,
+            reverses_id=hold_id,
+        )
+    if rest > forgiven:
+        lot = Lot.objects.create(
+            install_id=member.install_id,
+            member=member,
+            account=accounts.points,
+            points=rest - forgiven,
+            remaining=rest - forgiven,
+            source="redeem_return",
+            order_id=order_id,
+            unlocked_at=timezone.now(),
+        )
+        post(
+            install_id=member.install_id,
+            key=f"{key}:lot",
+            kind=TransferKind.REDEEM_RETURN,
+            debit=redeemed,
+            credit=accounts.points,
+            amount=rest - forgiven,
+            member_id=member.pk,
+            order_id=order_id,
+            lot_id=lot.pk,
+            reverses_id=hold_id,
+        )
+    repay_debt(member, key=f"{key}:repay")
+
+
+def spend_owing(*, member: Member, points: int, key: str) -> int | None:
+    """Spend points that must be spent now (a redemption code used after its hold was released).
+
+    What is available is spent through a hold captured at once (so lots are recorded); the rest becomes debt.
+    Returns the hold's id, or None when nothing was available.
+    """
+    accounts = member_accounts(member)
+    part = min(points, max(0, _fresh(accounts.points).available))
+    hold_id = None
+    if part:
+        hold_id = hold(member=member, points=part, key=f"{key}:hold")
+        capture(pending_id=hold_id, key=f"{key}:capture")
+    if points > part:
+        post(
+            install_id=member.install_id,
+            key=f"{key}:debt",
+            kind=TransferKind.DEBT,
+            debit=accounts.debt,
+            credit=program_account(member.install_id, AccountCode.REDEEMED),
+            amount=points - part,
+            member_id=member.pk,
+        )
+    return hold_id

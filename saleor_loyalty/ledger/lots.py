@@ -5,7 +5,7 @@ takes back the very lots its order earned (``consume_order_lots``). Every change
 ``LotMovement`` so a reversal can restore exactly the same lots, with their original expiry.
 """
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from .models import Account, Lot, LotMovement
 
@@ -53,19 +53,49 @@ def order_lot_points(account: Account, order_id: str) -> int:
     return sum(Lot.objects.filter(account=account, order_id=order_id).values_list("remaining", flat=True))
 
 
+def restorable(original_transfer_id: int) -> int:
+    """Points a transfer took from lots that no reversal has given back yet."""
+    taken = -sum(
+        LotMovement.objects.filter(transfer_id=original_transfer_id, delta__lt=0).values_list("delta", flat=True)
+    )
+    given = sum(
+        LotMovement.objects.filter(
+            Q(transfer__pending_id=original_transfer_id) | Q(transfer__reverses_id=original_transfer_id), delta__gt=0
+        ).values_list("delta", flat=True)
+    )
+    return max(0, taken - given)
+
+
 def restore(original_transfer_id: int, reversing_transfer_id: int, amount: int | None = None) -> int:
-    """Give back (up to ``amount`` of) what a transfer took from its lots, the last-consumed lot first."""
+    """Give back (up to ``amount`` of) what a transfer took from its lots, the last-consumed lot first.
+
+    What earlier reversals of the same transfer (its resolutions, and transfers that ``reverses`` it) gave back
+    is deducted first, so partial captures and repeated partial refunds never restore a point twice.
+    """
+    taken: dict[int, int] = {}
+    order: list[int] = []
+    for movement in LotMovement.objects.filter(transfer_id=original_transfer_id, delta__lt=0).order_by("-id"):
+        taken[movement.lot_id] = taken.get(movement.lot_id, 0) - movement.delta
+        order.append(movement.lot_id)
+    given = LotMovement.objects.filter(
+        Q(transfer__pending_id=original_transfer_id) | Q(transfer__reverses_id=original_transfer_id),
+        delta__gt=0,
+    ).exclude(transfer_id=reversing_transfer_id)
+    for movement in given:
+        taken[movement.lot_id] = taken.get(movement.lot_id, 0) - movement.delta
     left = amount
     restored = 0
     movements = []
-    for movement in LotMovement.objects.filter(transfer_id=original_transfer_id, delta__lt=0).order_by("-id"):
-        give = -movement.delta if left is None else min(left, -movement.delta)
+    for lot_id in order:
+        give = taken[lot_id] if left is None else min(left, taken[lot_id])
         if give <= 0:
-            break
-        Lot.objects.filter(pk=movement.lot_id).update(remaining=F("remaining") + give)
-        movements.append(LotMovement(transfer_id=reversing_transfer_id, lot_id=movement.lot_id, delta=give))
+            continue
+        Lot.objects.filter(pk=lot_id).update(remaining=F("remaining") + give)
+        movements.append(LotMovement(transfer_id=reversing_transfer_id, lot_id=lot_id, delta=give))
         restored += give
         if left is not None:
             left -= give
+            if left == 0:
+                break
     LotMovement.objects.bulk_create(movements)
     return restored

@@ -97,6 +97,7 @@ class TransferKind(models.TextChoices):
     DEBT = "debt"
     DEBT_REPAYMENT = "debt_repayment"
     REDEEM = "redeem"
+    REDEEM_RETURN = "redeem_return"
     EXPIRE = "expire"
     ADJUST = "adjust"
     MERGE = "merge"
@@ -153,6 +154,8 @@ class Transfer(models.Model):
     amount = models.BigIntegerField()
     unit = models.CharField(max_length=8, default=POINTS)
     pending = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="resolutions")
+    # A transfer that gives back (part of) an earlier one, e.g. points returned when a redeeming order is refunded.
+    reverses = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="reversals")
     member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="transfers")
     order_id = models.CharField(max_length=255, null=True, blank=True)
     lot = models.ForeignKey(Lot, null=True, on_delete=models.PROTECT, related_name="transfers")

@@ -22,13 +22,28 @@ from .models import Account, Transfer, TransferKind, TransferPhase
 
 MAX_AMOUNT = 10**12
 
-_INSERT_SQL = """
-INSERT INTO ledger_transfer (install_id, idempotency_key, kind, phase, debit_account_id, credit_account_id,
-                             amount, unit, pending_id, member_id, order_id, lot_id, memo, created_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (install_id, idempotency_key) DO NOTHING
-RETURNING id
-"""
+_COLUMNS = (
+    "install_id",
+    "idempotency_key",
+    "kind",
+    "phase",
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "unit",
+    "pending_id",
+    "reverses_id",
+    "member_id",
+    "order_id",
+    "lot_id",
+    "memo",
+    "created_at",
+)
+# A constant column list; every value is a bound parameter.
+_INSERT_SQL = (
+    f"INSERT INTO ledger_transfer ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "  # noqa: S608
+    "ON CONFLICT (install_id, idempotency_key) DO NOTHING RETURNING id"
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ def post(
     member_id: int | None = None,
     order_id: str | None = None,
     lot_id: int | None = None,
+    reverses_id: int | None = None,
     memo: dict[str, Any] | None = None,
 ) -> Posted:
     """Post a transfer (or place a pending one with ``pending=True``)."""
@@ -89,7 +105,21 @@ def post(
     if not key or len(key) > 255:
         raise InvalidTransfer("an idempotency key of 1-255 characters is required")
     phase = TransferPhase.PENDING if pending else TransferPhase.POSTED
-    transfer_id = _insert(install_id, key, kind, phase, debit, credit, amount, None, member_id, order_id, lot_id, memo)
+    transfer_id = _insert(
+        install_id=install_id,
+        idempotency_key=key,
+        kind=kind,
+        phase=phase,
+        debit_account_id=debit.pk,
+        credit_account_id=credit.pk,
+        amount=amount,
+        unit=debit.unit,
+        reverses_id=reverses_id,
+        member_id=member_id,
+        order_id=order_id,
+        lot_id=lot_id,
+        memo=memo,
+    )
     if transfer_id is None:
         return _existing(
             install_id,
@@ -134,18 +164,18 @@ def resolve_pending(*, pending_id: int, key: str, post_amount: int | None) -> Po
         raise InvalidTransfer(f"can post between 1 and {pending.amount}, got {amount!r}")
     debit, credit = pending.debit_account, pending.credit_account
     transfer_id = _insert(
-        pending.install_id,
-        key,
-        TransferKind(pending.kind),
-        phase,
-        debit,
-        credit,
-        amount,
-        pending.pk,
-        pending.member_id,
-        pending.order_id,
-        pending.lot_id,
-        {},
+        install_id=pending.install_id,
+        idempotency_key=key,
+        kind=pending.kind,
+        phase=phase,
+        debit_account_id=debit.pk,
+        credit_account_id=credit.pk,
+        amount=amount,
+        unit=debit.unit,
+        pending_id=pending.pk,
+        member_id=pending.member_id,
+        order_id=pending.order_id,
+        lot_id=pending.lot_id,
     )
     assert transfer_id is not None  # the key was checked under the pending row's lock
     posted = 0 if post_amount is None else amount
@@ -159,41 +189,13 @@ def resolve_pending(*, pending_id: int, key: str, post_amount: int | None) -> Po
     return Posted(transfer_id, created=True)
 
 
-def _insert(
-    install_id: int,
-    key: str,
-    kind: str,
-    phase: str,
-    debit: Account,
-    credit: Account,
-    amount: int,
-    pending_id: int | None,
-    member_id: int | None,
-    order_id: str | None,
-    lot_id: int | None,
-    memo: dict[str, Any] | None,
-) -> int | None:
+def _insert(**values: Any) -> int | None:
+    """INSERT the transfer row; None when its idempotency key exists (nothing written)."""
     if not transaction.get_connection().in_atomic_block:
         raise InvalidTransfer("ledger postings must run inside transaction.atomic()")
+    values["memo"] = json.dumps(values.get("memo") or {})
+    values["created_at"] = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_SQL,
-            [
-                install_id,
-                key,
-                kind,
-                phase,
-                debit.pk,
-                credit.pk,
-                amount,
-                debit.unit,
-                pending_id,
-                member_id,
-                order_id,
-                lot_id,
-                json.dumps(memo or {}),
-                timezone.now(),
-            ],
-        )
+        cursor.execute(_INSERT_SQL, [values.get(column) for column in _COLUMNS])
         row = cursor.fetchone()
     return int(row[0]) if row else None

@@ -66,7 +66,18 @@ def is_settled(order: OrderSnapshot, was_fully_paid: bool) -> bool:
     return was_fully_paid or order.charge_status in ("FULL", "OVERCHARGED") or order.total_refunded > 0
 
 
-def order_points(order: OrderSnapshot, rule: RuleSnapshot, *, was_fully_paid: bool = False) -> Decimal:
+def kept_share(order: OrderSnapshot, was_fully_paid: bool) -> Decimal:
+    """How much of the order the shopper keeps paying for: 0 when cancelled, less after refunds, else 1."""
+    if order.status in NOT_EARNING_STATUSES:
+        return ZERO
+    if not is_settled(order, was_fully_paid) or order.total_gross <= 0:
+        return Decimal(1)
+    return max(ZERO, min(Decimal(1), min(order.total_charged, order.total_gross) / order.total_gross))
+
+
+def order_points(
+    order: OrderSnapshot, rule: RuleSnapshot, *, was_fully_paid: bool = False, redeemed_value: Decimal = ZERO
+) -> Decimal:
     if order.status in NOT_EARNING_STATUSES or not is_settled(order, was_fully_paid):
         return ZERO
     if order.currency != rule.currency or order.total_gross <= 0:
@@ -91,6 +102,7 @@ def order_points(order: OrderSnapshot, rule: RuleSnapshot, *, was_fully_paid: bo
         attributed_refund += line.unit_gross * refunded_qty
     if rule.include_shipping:
         weighted += shipping
+    weighted += redeemed_value  # only when the merchant lets the points-paid part earn
 
     refunded_money = max(ZERO, order.total_gross - min(order.total_charged, order.total_gross))
     unattributed = max(ZERO, refunded_money - attributed_refund)

@@ -39,6 +39,13 @@ class ProgramSettings(models.Model):
     guest_orders = models.CharField(max_length=16, choices=GuestOrderPolicy.choices, default=GuestOrderPolicy.EARN)
     # Earning for channels without a rule of their own: points per one unit of the order currency.
     default_points_per_unit = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(1))
+    # Redemption: how long points stay held on a checkout before an abandoned redemption is voided.
+    redemption_hold_minutes = models.PositiveIntegerField(default=24 * 60)
+    # A refunded or cancelled order that was paid partly with points: give the points back, or refund money only.
+    return_points_on_refund = models.BooleanField(default=True)
+    # Whether the part of an order paid with points earns points too (off by default: earn on money paid).
+    earn_on_redeemed_value = models.BooleanField(default=False)
+    redemption_rate_limit_per_minute = models.PositiveIntegerField(default=10)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -71,6 +78,36 @@ class EarnRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_slug}/{self.currency}: {self.points_per_unit} pts per unit"
+
+
+class RedemptionRule(models.Model):
+    """What points are worth at checkout in one channel and currency, and the limits on spending them."""
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="redemption_rules")
+    channel_slug = models.CharField(max_length=255)
+    currency = models.CharField(max_length=3)
+    points_per_unit = models.PositiveIntegerField()  # points for one unit of currency off (e.g. 100 = $1)
+    min_points = models.PositiveIntegerField(default=0)
+    max_points_per_order = models.PositiveIntegerField(null=True, blank=True)
+    max_percent_of_subtotal = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal(100))
+    step_points = models.PositiveIntegerField(default=1)
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "program_redemption_rule"
+        constraints = [
+            models.UniqueConstraint(fields=["install", "channel_slug", "currency"], name="redemption_rule_unique"),
+            models.CheckConstraint(condition=Q(points_per_unit__gt=0), name="redemption_rule_rate_positive"),
+            models.CheckConstraint(condition=Q(step_points__gt=0), name="redemption_rule_step_positive"),
+            models.CheckConstraint(
+                condition=Q(max_percent_of_subtotal__gt=0, max_percent_of_subtotal__lte=100),
+                name="redemption_rule_cap_percent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_slug}/{self.currency}: {self.points_per_unit} pts = 1 unit"
 
 
 class MultiplierTarget(models.TextChoices):

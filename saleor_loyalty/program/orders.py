@@ -22,7 +22,7 @@ from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
-from .earning import RuleSnapshot, order_points
+from .earning import RuleSnapshot, kept_share, order_points
 from .models import ClawbackPolicy, GuestOrderPolicy, OrderAward, OrderPlacement, ProgramSettings
 from .rules import current_rule, program_settings
 from .snapshots import OrderSnapshot
@@ -113,18 +113,43 @@ def reconcile_order(
             desired = award.exact_points
         else:
             award.was_fully_paid = award.was_fully_paid or order.charge_status in ("FULL", "OVERCHARGED")
-            desired = order_points(order, rule, was_fully_paid=award.was_fully_paid)
+            desired = order_points(
+                order,
+                rule,
+                was_fully_paid=award.was_fully_paid,
+                redeemed_value=_redeemed_value(install, order, program),
+            )
             if not program.is_active:
                 desired = min(desired, award.exact_points)
         if desired > 0 and award.rule is None:
             award.rule = rule.to_json()
         outcome = _apply(award, member, desired, program, order)
         if not stale:
+            _settle_redemptions(install, order, award)
             award.state_updated_at = order.updated_at
         award.save()
         if stale and outcome == Outcome.UNCHANGED:
             return Outcome.STALE
         return outcome
+
+
+def _redeemed_value(install: Install, order: OrderSnapshot, program: ProgramSettings) -> Decimal:
+    """The points-paid part of the order, when the merchant lets it earn too (off by default)."""
+    if not program.earn_on_redeemed_value:
+        return Decimal(0)
+    from saleor_loyalty.redemption.models import Redemption
+
+    return sum(
+        Redemption.objects.filter(install=install, order_id=order.id).values_list("amount", flat=True), Decimal(0)
+    )
+
+
+def _settle_redemptions(install: Install, order: OrderSnapshot, award: OrderAward) -> None:
+    """Points spent on this order: captured once it exists, returned as refunds and cancellation take it back."""
+    from saleor_loyalty.redemption import actions as redemption
+
+    redemption.capture_for_order(install, order_id=order.id, voucher_code=order.voucher_code)
+    redemption.settle_returns(install, order_id=order.id, kept_share=kept_share(order, award.was_fully_paid))
 
 
 def _apply(

@@ -29,6 +29,12 @@ class InvalidSignature(Exception):
     """The delivery's signature is missing, malformed, or does not verify against the store's keys."""
 
 
+class SigningKeyUnavailable(InvalidSignature):
+    """The signature names a key the store's cached JWKS lacks, and the JWKS cannot be re-fetched right now
+    (throttled, or Saleor unreachable). A genuine delivery after a key rotation looks like this: it may verify
+    later, so it must not be refused for good."""
+
+
 def _protected_header(signature: str) -> dict[str, Any]:
     parts = signature.split(".")
     if len(parts) != 3 or parts[1] != "" or not parts[0] or not parts[2]:
@@ -50,7 +56,7 @@ def _public_key(jwk_json: str) -> Any:
     return jwt.PyJWK(json.loads(jwk_json), algorithm="RS256").key
 
 
-def _key_for(keys: list[dict[str, Any]], kid: str | None) -> Any | None:
+def key_for_kid(keys: list[dict[str, Any]], kid: str | None) -> Any | None:
     for jwk in keys:
         if jwk.get("kid") == kid and jwk.get("kty") == "RSA":
             return _public_key(json.dumps(jwk, sort_keys=True))
@@ -58,7 +64,7 @@ def _key_for(keys: list[dict[str, Any]], kid: str | None) -> Any | None:
 
 
 def _verifies(keys: list[dict[str, Any]], kid: str | None, signature: str, body: bytes) -> bool:
-    key = _key_for(keys, kid)
+    key = key_for_kid(keys, kid)
     if key is None:
         return False
     try:
@@ -92,6 +98,9 @@ def verify_webhook(install: Install, body: bytes, signature: str | None) -> None
     kid = header.get("kid")
     if _verifies(install.jwks_keys, kid, signature, body):
         return
-    if refresh_jwks(install) and _verifies(install.jwks_keys, kid, signature, body):
+    refreshed = refresh_jwks(install)
+    if refreshed and _verifies(install.jwks_keys, kid, signature, body):
         return
+    if not refreshed and key_for_kid(install.jwks_keys, kid) is None:
+        raise SigningKeyUnavailable(f"signing key {kid!r} is unknown and the store's keys cannot be re-fetched now")
     raise InvalidSignature("signature does not verify against the store's keys")

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from saleor_loyalty.webhooks.tasks import process_event
 

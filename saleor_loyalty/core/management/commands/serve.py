@@ -4,7 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -15,6 +15,17 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from saleor_loyalty.core import embedded_beat
+        from saleor_loyalty.core.views import pending_migrations
+
+        pending = pending_migrations()
+        if pending:
+            raise CommandError(
+                f"{len(pending)} migrations are not applied (e.g. {pending[0]}): run `saleor-loyalty migrate` first"
+            )
+        if not settings.CELERY_BROKER_URL:
+            embedded_beat.start()
+            self.stdout.write("No CELERY_BROKER_URL: tasks run in-process, periodic work in a background thread.")
         manifest = f"{settings.APP_URL}/api/manifest"
         self.stdout.write(
             self.style.SUCCESS(

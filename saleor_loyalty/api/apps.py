@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "saleor_loyalty.api"
+    label = "loyalty_api"

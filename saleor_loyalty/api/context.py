@@ -1,0 +1,56 @@
+"""Who is calling: the shopper behind the ``Authorization: Bearer`` Saleor token, verified once per request."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+
+from graphql import GraphQLError
+from saleor_loyalty.members.actions import member_for_user
+from saleor_loyalty.members.models import Member
+from saleor_loyalty.saleor.tokens import InvalidToken, Shopper, verify_shopper_token
+
+
+@dataclass
+class RequestContext:
+    request: HttpRequest
+    _shopper: Shopper | None = None
+    _error: InvalidToken | None = None
+    _checked: bool = False
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def _authenticate(self) -> None:
+        if self._checked:
+            return
+        self._checked = True
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            self._error = InvalidToken("sign in: send the shopper's Saleor token as a Bearer token", "UNAUTHENTICATED")
+        elif scheme.lower() != "bearer" or not token.strip():
+            self._error = InvalidToken("Authorization must be 'Bearer <token>'", "INVALID_TOKEN")
+        else:
+            try:
+                self._shopper = verify_shopper_token(token.strip())
+            except InvalidToken as exc:
+                self._error = exc
+
+    @property
+    def shopper(self) -> Shopper | None:
+        self._authenticate()
+        return self._shopper
+
+    def require_shopper(self) -> Shopper:
+        """The verified shopper, or a GraphQL error with ``extensions.code`` saying why not."""
+        self._authenticate()
+        if self._shopper is None:
+            error = self._error or InvalidToken("authentication required", "UNAUTHENTICATED")
+            raise GraphQLError(str(error), extensions={"code": error.code})
+        return self._shopper
+
+    def member(self) -> Member:
+        if "member" not in self.cache:
+            shopper = self.require_shopper()
+            self.cache["member"] = member_for_user(shopper.install, shopper.user_id, shopper.email)
+        member: Member = self.cache["member"]
+        return member

@@ -1,0 +1,1 @@
+"""One module per mutation, like Saleor's ``graphql/<domain>/mutations/``."""

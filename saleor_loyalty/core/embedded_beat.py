@@ -1,0 +1,38 @@
+"""The periodic work Celery beat does in production, run in a thread for the embedded first run.
+
+Without a broker there is no beat: failed inbox events would never be retried, points never unlock and abandoned
+redemptions never expire. ``serve`` starts this loop when ``CELERY_BROKER_URL`` is empty.
+"""
+
+import logging
+import threading
+import time
+
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+INTERVAL_SECONDS = 60.0
+
+
+def run_periodic_tasks() -> None:
+    from saleor_loyalty.program.tasks import unlock_due_lots
+    from saleor_loyalty.redemption.tasks import expire_abandoned_redemptions
+    from saleor_loyalty.webhooks.tasks import redeliver_stuck_events
+
+    for task in (redeliver_stuck_events, unlock_due_lots, expire_abandoned_redemptions):
+        try:
+            task()
+        except Exception:  # keep the loop alive; the next round retries
+            logger.exception("periodic task failed", extra={"data": {"task": task.name}})
+
+
+def start(interval: float = INTERVAL_SECONDS) -> threading.Thread:
+    def loop() -> None:
+        while True:
+            time.sleep(interval)
+            run_periodic_tasks()
+            close_old_connections()
+
+    thread = threading.Thread(target=loop, name="embedded-beat", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,100 @@
+"""Reads for the shopper API: pending and expiring points, the program in plain terms, checkout estimates."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from saleor_loyalty.ledger.models import AccountCode, Lot
+from saleor_loyalty.members.models import Member
+from saleor_loyalty.saleor.models import Install
+
+from .earning import order_points
+from .rules import current_rule, program_settings
+from .snapshots import LineSnapshot, OrderSnapshot
+
+
+@dataclass(frozen=True)
+class PendingLot:
+    points: int
+    unlocks_at: datetime | None
+    order_id: str | None
+
+
+@dataclass(frozen=True)
+class ExpiringPoints:
+    points: int
+    expires_on: datetime
+
+
+def pending_lots(member: Member) -> list[PendingLot]:
+    lots = Lot.objects.filter(member=member, account__code=AccountCode.POINTS_PENDING, remaining__gt=0).order_by(
+        "unlocks_at", "id"
+    )
+    return [PendingLot(lot.remaining, lot.unlocks_at, lot.order_id) for lot in lots]
+
+
+def expiring_points(member: Member, within_days: int) -> list[ExpiringPoints]:
+    horizon = timezone.now() + timedelta(days=within_days)
+    rows = (
+        Lot.objects.filter(member=member, remaining__gt=0, expires_at__isnull=False, expires_at__lte=horizon)
+        .annotate(day=TruncDate("expires_at"))
+        .values("day")
+        .annotate(points=Sum("remaining"))
+        .order_by("day")
+    )
+    return [
+        ExpiringPoints(int(row["points"]), datetime.combine(row["day"], datetime.min.time(), tzinfo=UTC))
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    points: int
+    exact_points: Decimal
+    currency: str
+
+
+def estimate_for_checkout(
+    install: Install,
+    *,
+    channel_slug: str,
+    currency: str,
+    lines: tuple[LineSnapshot, ...],
+    total_gross: Decimal,
+    total_net: Decimal,
+    shipping_gross: Decimal,
+    shipping_net: Decimal,
+) -> Estimate:
+    """What a checkout would earn if paid now, by the same computation as a paid order."""
+    now = timezone.now()
+    snapshot = OrderSnapshot(
+        id="estimate",
+        number="",
+        status="UNFULFILLED",
+        channel_slug=channel_slug,
+        currency=currency,
+        user_id=None,
+        user_email=None,
+        created=now,
+        updated_at=now,
+        total_gross=total_gross,
+        total_net=total_net,
+        shipping_gross=shipping_gross,
+        shipping_net=shipping_net,
+        total_charged=total_gross,
+        total_refunded=Decimal(0),
+        charge_status="FULL",
+        voucher_code=None,
+        lines=lines,
+    )
+    exact = order_points(snapshot, current_rule(install, channel_slug, currency))
+    return Estimate(points=int(exact), exact_points=exact, currency=currency)
+
+
+def return_window_days(install: Install) -> int:
+    return program_settings(install).return_window_days

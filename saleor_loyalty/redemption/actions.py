@@ -1,0 +1,297 @@
+"""The named writes of redemption: redeem, cancel, capture on order, return on refund, expire when abandoned.
+
+Order of operations for a redemption, so that a failure anywhere leaves the shopper every point:
+1. ask Saleor, with the shopper's token, for the checkout (proves the token and the ownership);
+2. hold the points in the ledger (a pending transfer) and record the redemption — one DB transaction;
+3. create a single-use voucher for exactly that value, list it in the checkout's channel, attach its code;
+4. on any Saleor failure: delete the voucher if it exists, void the hold, mark the redemption failed.
+"""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from saleor_loyalty.core.logging import log_context
+from saleor_loyalty.core.ratelimit import RateLimited, hit
+from saleor_loyalty.ledger import actions as ledger
+from saleor_loyalty.ledger.errors import InsufficientBalance
+from saleor_loyalty.ledger.queries import member_balances
+from saleor_loyalty.members.actions import member_for_user
+from saleor_loyalty.members.models import Member
+from saleor_loyalty.program.rules import program_settings
+from saleor_loyalty.saleor.client import SaleorError
+from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.tokens import Shopper
+
+from . import pricing, saleor_calls
+from .errors import RedemptionError
+from .models import OPEN_STATUSES, Redemption, RedemptionStatus, Reward
+from .rewards import reward_offer
+from .terms import terms_for
+
+logger = logging.getLogger(__name__)
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes may be read aloud
+
+
+@dataclass(frozen=True)
+class RedeemRequest:
+    checkout_id: str
+    idempotency_key: str
+    points: int | None = None
+    amount: Decimal | None = None
+    reward_id: int | None = None
+
+
+def new_code() -> str:
+    """An unguessable code: 16 characters from 32, 80 bits of entropy."""
+    return "LOYALTY-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
+
+
+def _replayed(install: Install, member: Member, request: RedeemRequest) -> Redemption | None:
+    existing = Redemption.objects.filter(install=install, idempotency_key=request.idempotency_key).first()
+    if existing is None:
+        return None
+    if existing.member_id != member.pk or existing.checkout_id != request.checkout_id:
+        raise RedemptionError(
+            "IDEMPOTENCY_CONFLICT", "this idempotency key was used for another redemption", "idempotencyKey"
+        )
+    return existing
+
+
+def _checkout(shopper: Shopper, checkout_id: str) -> saleor_calls.CheckoutInfo:
+    try:
+        checkout = saleor_calls.shopper_checkout(shopper, checkout_id)
+    except SaleorError as exc:
+        raise RedemptionError("SALEOR_ERROR", f"could not read the checkout from the store: {exc}") from exc
+    if checkout is None or checkout.user_id != shopper.user_id:
+        raise RedemptionError("NOT_FOUND", "no such checkout for this shopper", "checkoutId")
+    return checkout
+
+
+def _price(
+    install: Install, member: Member, checkout: saleor_calls.CheckoutInfo, request: RedeemRequest
+) -> tuple[int, Decimal, saleor_calls.VoucherSpec, Reward | None]:
+    if request.reward_id is not None:
+        offer = reward_offer(install, member, checkout, request.reward_id)
+        return offer.points, offer.value, offer.spec, offer.reward
+    terms = terms_for(install, checkout.channel_slug, checkout.currency)
+    if (request.points is None) == (request.amount is None):
+        raise RedemptionError("INVALID", "give either points or amount", "points")
+    if request.points is not None:
+        points, field = pricing.parse_points(request.points), "points"
+    else:
+        points, field = pricing.points_for_amount(terms, request.amount), "amount"
+    value = pricing.check(terms, points, checkout.subtotal, field)
+    return points, value, saleor_calls.VoucherSpec(type="ENTIRE_ORDER", value_type="FIXED", value=value), None
+
+
+def redeem(shopper: Shopper, request: RedeemRequest) -> Redemption:
+    """Turn points into a discount on the shopper's checkout. Raises ``RedemptionError``; keeps every point then."""
+    install = shopper.install
+    with log_context(install_id=install.pk, checkout_id=request.checkout_id):
+        member = member_for_user(install, shopper.user_id, shopper.email)
+        replay = _replayed(install, member, request)
+        if replay is not None:
+            return replay
+        program = program_settings(install)
+        try:
+            hit(f"redeem:{install.pk}:{member.pk}", program.redemption_rate_limit_per_minute, 60)
+        except RateLimited as exc:
+            raise RedemptionError("RATE_LIMITED", "too many redemption attempts; try again in a minute") from exc
+        checkout = _checkout(shopper, request.checkout_id)
+        points, value, spec, reward = _price(install, member, checkout, request)
+        _cancel_open(install, member, checkout.id, reason="replaced")
+        redemption = _hold(install, member, checkout, request, points, value, reward)
+        _place_voucher(redemption, checkout, spec)
+        return redemption
+
+
+def _hold(
+    install: Install,
+    member: Member,
+    checkout: saleor_calls.CheckoutInfo,
+    request: RedeemRequest,
+    points: int,
+    value: Decimal,
+    reward: Reward | None,
+) -> Redemption:
+    hold_minutes = program_settings(install).redemption_hold_minutes
+    try:
+        with transaction.atomic():
+            redemption = Redemption.objects.create(
+                install=install,
+                member=member,
+                reward=reward,
+                idempotency_key=request.idempotency_key,
+                checkout_id=checkout.id,
+                channel_slug=checkout.channel_slug,
+                currency=checkout.currency,
+                points=points,
+                amount=value,
+                expires_at=timezone.now() + timedelta(minutes=hold_minutes),
+            )
+            hold_id = ledger.hold(
+                member=member, points=points, key=f"redemption:{redemption.pk}:hold", memo={"checkout_id": checkout.id}
+            )
+            Redemption.objects.filter(pk=redemption.pk).update(hold_id=hold_id)
+            redemption.hold_id = hold_id
+    except InsufficientBalance as exc:
+        available = member_balances(member).available
+        raise RedemptionError("INSUFFICIENT_POINTS", f"only {available} points are available", "points") from exc
+    except IntegrityError as exc:
+        raise RedemptionError(
+            "ALREADY_IN_PROGRESS", "another redemption for this checkout is in progress", "checkoutId"
+        ) from exc
+    return redemption
+
+
+def _place_voucher(redemption: Redemption, checkout: saleor_calls.CheckoutInfo, spec: saleor_calls.VoucherSpec) -> None:
+    install = redemption.install
+    code = new_code()
+    try:
+        voucher_id = saleor_calls.create_voucher(
+            install,
+            spec=spec,
+            code=code,
+            name=f"Loyalty: {redemption.points} points (#{redemption.pk})",
+            channel_id=checkout.channel_id,
+            ends_at=(redemption.expires_at or timezone.now()) + timedelta(hours=1),
+        )
+        Redemption.objects.filter(pk=redemption.pk).update(voucher_id=voucher_id, voucher_code=code)
+        redemption.voucher_id, redemption.voucher_code = voucher_id, code
+        saleor_calls.list_voucher_in_channel(
+            install, voucher_id=voucher_id, channel_id=checkout.channel_id, value=spec.value
+        )
+        saleor_calls.attach_code(install, checkout_id=checkout.id, code=code)
+    except SaleorError as exc:
+        _undo(redemption, RedemptionStatus.FAILED, error=("SALEOR_ERROR", str(exc)))
+        raise RedemptionError("SALEOR_ERROR", f"the store refused the discount: {exc}") from exc
+    Redemption.objects.filter(pk=redemption.pk).update(status=RedemptionStatus.ACTIVE)
+    redemption.status = RedemptionStatus.ACTIVE
+    logger.info("points redeemed", extra={"data": {"redemption_id": redemption.pk, "points": redemption.points}})
+
+
+def _undo(
+    redemption: Redemption, status: RedemptionStatus, *, error: tuple[str, str] | None = None, detach: bool = False
+) -> None:
+    """Give the points back and remove the voucher (best effort: a voucher we cannot delete expires anyway)."""
+    install = redemption.install
+    if detach and redemption.voucher_code:
+        try:
+            saleor_calls.detach_code(install, checkout_id=redemption.checkout_id, code=redemption.voucher_code)
+        except SaleorError:
+            logger.warning("could not remove voucher from checkout", extra={"data": {"redemption_id": redemption.pk}})
+    if redemption.voucher_id:
+        try:
+            saleor_calls.delete_voucher(install, voucher_id=redemption.voucher_id)
+        except SaleorError:
+            logger.warning("could not delete voucher", extra={"data": {"redemption_id": redemption.pk}})
+    with transaction.atomic():
+        locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
+        if locked.status not in OPEN_STATUSES:
+            return
+        if locked.hold_id is not None:
+            ledger.release(pending_id=locked.hold_id, key=f"redemption:{locked.pk}:release")
+        fields: dict[str, str] = {"status": status}
+        if error:
+            fields.update(error_code=error[0], error_message=error[1][:2000])
+        Redemption.objects.filter(pk=locked.pk).update(**fields)
+    redemption.status = status
+
+
+def _cancel_open(install: Install, member: Member, checkout_id: str, *, reason: str) -> Redemption | None:
+    current = Redemption.objects.filter(
+        install=install, member=member, checkout_id=checkout_id, status__in=OPEN_STATUSES
+    ).first()
+    if current is not None:
+        _undo(current, RedemptionStatus.CANCELLED, detach=True)
+        logger.info(f"redemption {reason}", extra={"data": {"redemption_id": current.pk}})
+    return current
+
+
+def cancel(shopper: Shopper, checkout_id: str) -> Redemption:
+    """Take the points off the checkout: remove the voucher and void the hold."""
+    member = member_for_user(shopper.install, shopper.user_id, shopper.email)
+    cancelled = _cancel_open(shopper.install, member, checkout_id, reason="cancelled")
+    if cancelled is None:
+        raise RedemptionError("NOT_FOUND", "no points are redeemed on this checkout", "checkoutId")
+    return cancelled
+
+
+def capture_for_order(install: Install, *, order_id: str, voucher_code: str | None) -> Redemption | None:
+    """An order used a redemption's code: its points are spent (even if a sweep released them meanwhile)."""
+    if not voucher_code:
+        return None
+    with transaction.atomic():
+        redemption = Redemption.objects.select_for_update().filter(install=install, voucher_code=voucher_code).first()
+        if redemption is None:
+            return None
+        if redemption.status == RedemptionStatus.CAPTURED:
+            if order_id and not redemption.order_id:  # captured by the sweep before the order arrived
+                Redemption.objects.filter(pk=redemption.pk).update(order_id=order_id)
+            return redemption
+        key = f"redemption:{redemption.pk}"
+        if redemption.status in OPEN_STATUSES and redemption.hold_id is not None:
+            ledger.capture(pending_id=redemption.hold_id, key=f"{key}:capture")
+        else:  # released before the order arrived: spend again, owing what is no longer there
+            hold_id = ledger.spend_owing(member=redemption.member, points=redemption.points, key=f"{key}:late")
+            redemption.hold_id = hold_id
+            logger.warning(
+                "redemption code used after its hold was released", extra={"data": {"redemption_id": redemption.pk}}
+            )
+        Redemption.objects.filter(pk=redemption.pk).update(
+            status=RedemptionStatus.CAPTURED, order_id=order_id or None, hold_id=redemption.hold_id
+        )
+        redemption.status = RedemptionStatus.CAPTURED
+        return redemption
+
+
+def settle_returns(install: Install, *, order_id: str, kept_share: Decimal) -> int:
+    """State-based: after refunds the order keeps ``kept_share`` of its points-paid part; return the rest."""
+    if not program_settings(install).return_points_on_refund:
+        return 0
+    returned = 0
+    for redemption in Redemption.objects.select_for_update().filter(
+        install=install, order_id=order_id, status=RedemptionStatus.CAPTURED
+    ):
+        target = redemption.points - int(redemption.points * kept_share)
+        delta = target - redemption.points_returned
+        if delta > 0 and redemption.hold_id is not None:
+            ledger.return_redeemed(
+                member=redemption.member,
+                hold_id=redemption.hold_id,
+                points=delta,
+                order_id=order_id,
+                key=f"redemption:{redemption.pk}:return:{target}",
+            )
+            Redemption.objects.filter(pk=redemption.pk).update(points_returned=target)
+            returned += delta
+    return returned
+
+
+def expire_abandoned(limit: int = 200) -> int:
+    """Void holds on checkouts left alone past the hold time; capture instead if the code was used."""
+    moment = timezone.now()
+    expired = 0
+    for redemption in Redemption.objects.filter(status__in=OPEN_STATUSES, expires_at__lte=moment).select_related(
+        "install"
+    )[:limit]:
+        with log_context(install_id=redemption.install_id, redemption_id=redemption.pk):
+            try:
+                used = bool(redemption.voucher_id) and saleor_calls.voucher_was_used(
+                    redemption.install, voucher_id=redemption.voucher_id
+                )
+            except SaleorError:
+                logger.warning("could not check voucher usage; will retry")
+                continue
+            if used:
+                capture_for_order(redemption.install, order_id="", voucher_code=redemption.voucher_code)
+                continue
+            _undo(redemption, RedemptionStatus.EXPIRED, detach=True)
+            expired += 1
+    return expired

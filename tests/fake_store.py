@@ -1,0 +1,178 @@
+"""A FakeSaleor with a little store behind it: checkouts and vouchers that behave as Saleor's do.
+
+Enough of Saleor's redemption-relevant behaviour to test against: checkouts owned by customers, vouchers
+created by the app, listed per channel, attached to a checkout (one code per checkout), used up by an order.
+Every document the app sends is still validated against both Saleor schemas by FakeSaleor itself.
+"""
+
+import itertools
+from decimal import Decimal
+from typing import Any
+
+from tests.saleor_harness import FakeSaleor, GraphQLCall, PermissionDenied, global_id
+
+_ids = itertools.count(1)
+
+
+def _money(amount: Decimal, currency: str) -> dict[str, Any]:
+    return {"amount": float(amount), "currency": currency}
+
+
+class FakeStore:
+    def __init__(self, saleor: FakeSaleor) -> None:
+        self.saleor = saleor
+        self.checkouts: dict[str, dict[str, Any]] = {}
+        self.vouchers: dict[str, dict[str, Any]] = {}
+        self.channels = {"default-channel": ("Q2hhbm5lbDox", "USD"), "jp": ("Q2hhbm5lbDoy", "JPY")}
+        self.revoked_tokens: set[str] = set()
+        saleor.resolvers.update(
+            me=self._me,
+            checkout=self._checkout,
+            voucher=self._voucher,
+            voucherCreate=self._voucher_create,
+            voucherChannelListingUpdate=self._listing,
+            checkoutAddPromoCode=self._add_code,
+            checkoutRemovePromoCode=self._remove_code,
+            voucherDelete=self._voucher_delete,
+        )
+
+    # -- test helpers -------------------------------------------------------------------------------------
+
+    def add_checkout(
+        self, user_id: str | None, subtotal: str, *, channel: str = "default-channel", shipping: str = "0"
+    ) -> str:
+        checkout_id = global_id("Checkout", f"00000000-0000-0000-0000-{next(_ids):012d}")
+        self.checkouts[checkout_id] = {
+            "user_id": user_id,
+            "channel": channel,
+            "subtotal": Decimal(subtotal),
+            "shipping": Decimal(shipping),
+            "voucher_code": None,
+        }
+        return checkout_id
+
+    def voucher_by_code(self, code: str) -> dict[str, Any] | None:
+        return next((v for v in self.vouchers.values() if v["code"] == code), None)
+
+    def use_code(self, checkout_id: str) -> str | None:
+        """Complete the checkout: the code on it is used once (as an order would)."""
+        code: str | None = self.checkouts[checkout_id]["voucher_code"]
+        voucher = self.voucher_by_code(code) if code else None
+        if voucher is not None:
+            voucher["used"] += 1
+        return code
+
+    # -- resolvers ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_app(call: GraphQLCall, permission: str) -> None:
+        if not call.app_authenticated:
+            raise PermissionDenied((permission,))
+
+    def _me(self, call: GraphQLCall) -> dict[str, Any] | None:
+        if call.token_error is not None:
+            raise call.token_error
+        if self.saleor_revoked(call):
+            raise PermissionDenied(("AUTHENTICATED_USER",))
+        return {"id": call.token_claims["user_id"]} if call.token_claims else None
+
+    def saleor_revoked(self, call: GraphQLCall) -> bool:
+        return bool(call.bearer and call.bearer in self.revoked_tokens)
+
+    def _checkout(self, call: GraphQLCall, id: str | None = None, token: str | None = None) -> dict[str, Any] | None:
+        checkout = self.checkouts.get(id or "")
+        if checkout is None:
+            return None
+        channel_id, currency = self.channels[checkout["channel"]]
+        caller = (call.token_claims or {}).get("user_id")
+        visible_user = checkout["user_id"] if (call.app_authenticated or caller == checkout["user_id"]) else None
+        discount = Decimal(0)
+        if checkout["voucher_code"]:
+            voucher = self.voucher_by_code(checkout["voucher_code"])
+            if voucher:
+                discount = Decimal(voucher["channels"].get(checkout["channel"], 0))
+        total = max(Decimal(0), checkout["subtotal"] - discount) + checkout["shipping"]
+        return {
+            "id": id,
+            "user": {"id": visible_user} if visible_user else None,
+            "channel": {"id": channel_id, "slug": checkout["channel"], "currencyCode": currency},
+            "subtotalPrice": {"gross": _money(checkout["subtotal"], currency)},
+            "voucherCode": checkout["voucher_code"],
+            "lines": [
+                {
+                    "quantity": 1,
+                    "variant": {
+                        "id": "UHJvZHVjdFZhcmlhbnQ6MQ==",
+                        "product": {"id": "UHJvZHVjdDox", "category": {"id": "Q2F0ZWdvcnk6MQ=="}},
+                    },
+                    "totalPrice": {
+                        "gross": _money(checkout["subtotal"], currency),
+                        "net": _money(checkout["subtotal"], currency),
+                    },
+                }
+            ],
+            "shippingPrice": {
+                "gross": _money(checkout["shipping"], currency),
+                "net": _money(checkout["shipping"], currency),
+            },
+            "totalPrice": {"gross": _money(total, currency), "net": _money(total, currency)},
+        }
+
+    def _voucher(self, call: GraphQLCall, id: str, channel: str | None = None) -> dict[str, Any] | None:
+        self._require_app(call, "MANAGE_DISCOUNTS")
+        voucher = self.vouchers.get(id)
+        if voucher is None:
+            return None
+        return {"id": id, "codes": {"edges": [{"node": {"code": voucher["code"], "used": voucher["used"]}}]}}
+
+    def _voucher_create(self, call: GraphQLCall, input: dict[str, Any]) -> dict[str, Any]:
+        self._require_app(call, "MANAGE_DISCOUNTS")
+        codes = input.get("addCodes") or []
+        if any(self.voucher_by_code(code) for code in codes):
+            return {"voucher": None, "errors": [{"field": "addCodes", "code": "UNIQUE", "message": "code exists"}]}
+        voucher_id = global_id("Voucher", next(_ids))
+        self.vouchers[voucher_id] = {"code": codes[0], "used": 0, "input": input, "channels": {}}
+        return {"voucher": {"id": voucher_id}, "errors": []}
+
+    def _listing(self, call: GraphQLCall, id: str, input: dict[str, Any]) -> dict[str, Any]:
+        self._require_app(call, "MANAGE_DISCOUNTS")
+        voucher = self.vouchers.get(id)
+        if voucher is None:
+            return {"voucher": None, "errors": [{"field": "id", "code": "NOT_FOUND", "message": "no voucher"}]}
+        by_id = {channel_id: slug for slug, (channel_id, _) in self.channels.items()}
+        for listing in input.get("addChannels") or []:
+            voucher["channels"][by_id[listing["channelId"]]] = Decimal(str(listing["discountValue"]))
+        return {"voucher": {"id": id}, "errors": []}
+
+    def _add_code(self, call: GraphQLCall, promoCode: str, id: str | None = None, **_: Any) -> dict[str, Any]:
+        checkout = self.checkouts.get(id or "")
+        if checkout is None:
+            return {"checkout": None, "errors": [{"field": "id", "code": "NOT_FOUND", "message": "no checkout"}]}
+        voucher = self.voucher_by_code(promoCode)
+        if voucher is None or checkout["channel"] not in voucher["channels"] or voucher["used"] >= 1:
+            return {
+                "checkout": None,
+                "errors": [
+                    {"field": "promoCode", "code": "VOUCHER_NOT_APPLICABLE", "message": "Voucher is not applicable"}
+                ],
+            }
+        checkout["voucher_code"] = promoCode
+        return {"checkout": {"id": id, "voucherCode": promoCode}, "errors": []}
+
+    def _remove_code(self, call: GraphQLCall, promoCode: str, id: str | None = None, **_: Any) -> dict[str, Any]:
+        checkout = self.checkouts.get(id or "")
+        if checkout is None:
+            return {"checkout": None, "errors": [{"field": "id", "code": "NOT_FOUND", "message": "no checkout"}]}
+        if checkout["voucher_code"] == promoCode:
+            checkout["voucher_code"] = None
+        return {"checkout": {"id": id}, "errors": []}
+
+    def _voucher_delete(self, call: GraphQLCall, id: str) -> dict[str, Any]:
+        self._require_app(call, "MANAGE_DISCOUNTS")
+        voucher = self.vouchers.pop(id, None)
+        if voucher is None:
+            return {"errors": [{"field": "id", "code": "NOT_FOUND", "message": "no voucher"}]}
+        for checkout in self.checkouts.values():
+            if checkout["voucher_code"] == voucher["code"]:
+                checkout["voucher_code"] = None
+        return {"errors": []}
