@@ -271,3 +271,40 @@ def test_balance_query_needs_a_valid_token(store):
     assert gql(BALANCE, token=expired)["errors"][0]["extensions"]["code"] == "EXPIRED_TOKEN"
     store.give_points(42)
     assert gql(BALANCE, token=store.token())["data"]["me"]["balance"]["available"] == 42
+
+
+def checkout_updated(store, checkout_id, voucher_code, issued_at):
+    from pathlib import Path
+
+    from django.test import Client
+
+    from tests.saleor_harness import build_webhook_body, event
+
+    document = (Path(__file__).resolve().parent.parent / "graphql/subscriptions/checkout_events.graphql").read_text()
+    payload = event(
+        "CheckoutUpdated",
+        issued_at=issued_at.isoformat(),
+        checkout={"__typename": "Checkout", "id": checkout_id, "voucherCode": voucher_code},
+    )
+    body = build_webhook_body(document, payload)
+    response = Client().post(
+        "/api/webhooks/checkouts",
+        data=body,
+        content_type="application/json",
+        headers=store.saleor.signed_headers("checkout_updated", body),
+    )
+    assert response.status_code == 200, response.content
+
+
+def test_removing_the_code_from_the_checkout_releases_the_points_at_once(store):
+    store.give_points(1000)
+    checkout = store.shop.add_checkout("VXNlcjox", "50.00")
+    code = redeem(store, checkout, store.token(), points=500)["redemption"]["voucherCode"]
+    checkout_updated(store, checkout, code, timezone.now())  # our own change echoed back: nothing to do
+    assert member_balances(store.member()).held == 500
+    checkout_updated(store, checkout, None, timezone.now() - timedelta(hours=1))  # older than the redemption
+    assert member_balances(store.member()).held == 500
+    checkout_updated(store, checkout, None, timezone.now())
+    assert member_balances(store.member()).held == 0
+    assert Redemption.objects.get().status == RedemptionStatus.CANCELLED
+    assert store.shop.vouchers == {}

@@ -6,6 +6,7 @@ from typing import Any
 
 from saleor_loyalty.program.enrolment import enrol_customer
 from saleor_loyalty.program.orders import reconcile_order
+from saleor_loyalty.redemption.actions import checkout_changed
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.registration import deactivate_install
 
@@ -26,6 +27,14 @@ def _customer(install: Install, event_name: str, event: dict[str, Any]) -> str:
     return "enrolled"
 
 
+def _checkout(install: Install, event_name: str, event: dict[str, Any]) -> str:
+    change = payloads.checkout_change(event)
+    released = checkout_changed(
+        install, checkout_id=change.checkout_id, voucher_code=change.voucher_code, issued_at=change.issued_at
+    )
+    return "released" if released else "unchanged"
+
+
 def _app_deleted(install: Install, event_name: str, event: dict[str, Any]) -> str:
     deactivate_install(install)
     return "uninstalled"
@@ -39,6 +48,7 @@ HANDLERS: dict[str, Callable[[Install, str, dict[str, Any]], str]] = {
     "order_cancelled": _order,
     "customer_created": _customer,
     "account_confirmed": _customer,
+    "checkout_updated": _checkout,
     "app_deleted": _app_deleted,
 }
 
@@ -62,7 +72,7 @@ def handle(install: Install, event_name: str, body: str) -> str:
     event = json.loads(body)
     if not isinstance(event, dict):
         raise MalformedPayload("body is not an object")
-    if is_own_echo(install, event) and not event_name.startswith("order_"):
-        # Order reconciliation is state-based, so even our own echoes are harmless there.
+    if is_own_echo(install, event) and not event_name.startswith(("order_", "checkout_")):
+        # Orders and checkouts are handled by their state, so even our own echoes are harmless there.
         return "ignored_own_echo"
     return handler(install, event_name, event)

@@ -1,5 +1,6 @@
 """Turning webhook bodies into the program's typed snapshots. Anything malformed raises ``MalformedPayload``."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -145,4 +146,19 @@ def customer_snapshot(event: dict[str, Any]) -> CustomerSnapshot:
         email=_str(user, "email", optional=True) or "",
         is_confirmed=bool(user.get("isConfirmed")),
         is_active=bool(user.get("isActive", True)),
+    )
+
+
+@dataclass(frozen=True)
+class CheckoutChange:
+    checkout_id: str
+    voucher_code: str | None
+    issued_at: datetime
+
+
+def checkout_change(event: dict[str, Any]) -> CheckoutChange:
+    return CheckoutChange(
+        checkout_id=_str(event, "checkout", "id"),
+        voucher_code=_str(event, "checkout", "voucherCode", optional=True),
+        issued_at=_datetime(event, "issuedAt"),
     )

@@ -10,7 +10,7 @@ Order of operations for a redemption, so that a failure anywhere leaves the shop
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -171,7 +171,7 @@ def _place_voucher(redemption: Redemption, checkout: saleor_calls.CheckoutInfo, 
     except SaleorError as exc:
         _undo(redemption, RedemptionStatus.FAILED, error=("SALEOR_ERROR", str(exc)))
         raise RedemptionError("SALEOR_ERROR", f"the store refused the discount: {exc}") from exc
-    Redemption.objects.filter(pk=redemption.pk).update(status=RedemptionStatus.ACTIVE)
+    Redemption.objects.filter(pk=redemption.pk).update(status=RedemptionStatus.ACTIVE, activated_at=timezone.now())
     redemption.status = RedemptionStatus.ACTIVE
     logger.info("points redeemed", extra={"data": {"redemption_id": redemption.pk, "points": redemption.points}})
 
@@ -221,6 +221,22 @@ def cancel(shopper: Shopper, checkout_id: str) -> Redemption:
     if cancelled is None:
         raise RedemptionError("NOT_FOUND", "no points are redeemed on this checkout", "checkoutId")
     return cancelled
+
+
+def checkout_changed(install: Install, *, checkout_id: str, voucher_code: str | None, issued_at: datetime) -> bool:
+    """CHECKOUT_UPDATED: if our code is no longer on the checkout, release the points now.
+
+    Only changes made after the code went on count (an older event says nothing about our code), and only for
+    active redemptions (one being placed is still ours to finish).
+    """
+    redemption = Redemption.objects.filter(
+        install=install, checkout_id=checkout_id, status=RedemptionStatus.ACTIVE, activated_at__lt=issued_at
+    ).first()
+    if redemption is None or redemption.voucher_code == voucher_code:
+        return False
+    _undo(redemption, RedemptionStatus.CANCELLED)
+    logger.info("redemption code removed from checkout", extra={"data": {"redemption_id": redemption.pk}})
+    return True
 
 
 def capture_for_order(install: Install, *, order_id: str, voucher_code: str | None) -> Redemption | None:

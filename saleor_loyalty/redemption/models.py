@@ -77,6 +77,7 @@ class Redemption(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     expires_at = models.DateTimeField(null=True)
+    activated_at = models.DateTimeField(null=True)  # when the code went onto the checkout
 
     class Meta:
         db_table = "redemption_redemption"

@@ -47,6 +47,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         events=("CUSTOMER_CREATED", "ACCOUNT_CONFIRMED"),
     ),
     Subscription(
+        name="Loyalty: checkout events",
+        document="checkout_events",
+        path="checkouts",
+        events=("CHECKOUT_UPDATED",),
+    ),
+    Subscription(
         name="Loyalty: app deleted",
         document="app_deleted",
         path="app",
@@ -63,6 +69,7 @@ EVENT_TYPENAMES: dict[str, str] = {
     "order_cancelled": "OrderCancelled",
     "customer_created": "CustomerCreated",
     "account_confirmed": "AccountConfirmed",
+    "checkout_updated": "CheckoutUpdated",
     "app_deleted": "AppDeleted",
 }
 
