@@ -83,3 +83,25 @@ def test_json_logs_carry_install_order_and_inbox_ids(sample_install, caplog):
     assert line["order_id"] == order_id
     assert line["inbox_event_id"] == InboxEvent.objects.get().pk
     assert line["points"] == 140
+
+
+def test_ingest_signals_the_drain_at_most_once_per_interval_with_a_trailing_signal(monkeypatch):
+    published = []
+    monkeypatch.setattr(tasks, "_publish_drain", lambda: published.append(1))
+    monkeypatch.setattr(tasks, "_last_signal", -1e9)
+    monkeypatch.setattr(tasks, "SIGNAL_INTERVAL", 0.2)
+    for _ in range(50):
+        tasks.signal_drain()
+    assert len(published) == 1  # the first signal goes out at once, the rest are coalesced
+    import time
+
+    time.sleep(0.4)
+    assert len(published) == 2  # ...into one trailing signal, so nothing stored waits for the sweep
+
+
+def test_a_drain_processes_every_pending_event(sample_install):
+    for delivery in samples.subscribed():
+        InboxEvent.objects.create(install=sample_install, event=delivery.event, body=delivery.body.decode(),
+                                  body_sha256=delivery.name.ljust(64, "0")[:64])
+    assert tasks.drain_inbox() == len(samples.subscribed())
+    assert set(InboxEvent.objects.values_list("status", flat=True)) == {InboxStatus.PROCESSED}

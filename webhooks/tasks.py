@@ -1,11 +1,17 @@
 """Processing inbox events in Celery, and the sweep that re-enqueues what was missed.
 
-A task locks its inbox row (``SKIP LOCKED``: a duplicate task for the same event just leaves), runs the
-handler in a savepoint and records the outcome. A malformed body is marked failed for good; any other error
-is retried by the sweep with backoff, up to ``MAX_ATTEMPTS``, and stays replayable by an operator.
+The inbox table is the queue. Ingest does not publish a message per delivery (a Celery publish costs more than
+verifying and storing the delivery): it signals "there is work" at most once per ``SIGNAL_INTERVAL`` per process,
+with a trailing signal so no stored event waits longer than that, and ``drain_inbox`` workers take pending rows.
+Each event is processed under its row lock (``SKIP LOCKED``: concurrent drains never take the same row), in a
+savepoint, and its outcome recorded. A malformed body is marked failed for good; any other error is retried by
+the sweep with backoff, up to ``MAX_ATTEMPTS``, and stays replayable by an operator. Without a broker (the
+embedded default) events are processed in the request that stored them.
 """
 
 import logging
+import threading
+import time
 from datetime import timedelta
 
 from celery import shared_task
@@ -23,12 +29,48 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
 
+SIGNAL_INTERVAL = 0.1
+_signal_lock = threading.Lock()
+_last_signal = -1e9
+_trailing: threading.Timer | None = None
+
+
 def enqueue(event_id: int) -> None:
-    """Hand an event to Celery. If the broker is down the event stays pending and the sweep picks it up."""
-    try:
+    """Make sure a stored event gets processed. If the broker is down it stays pending for the sweep."""
+    if process_inbox_event.app.conf.task_always_eager:
         process_inbox_event.delay(event_id)
-    except Exception:
-        logger.exception("could not enqueue inbox event", extra={"data": {"inbox_event_id": event_id}})
+        return
+    signal_drain()
+
+
+def signal_drain() -> None:
+    """Ask a worker to drain the inbox: now, or (if a signal went out moments ago) once the interval is over."""
+    global _last_signal, _trailing  # noqa: PLW0603 - per-process coalescing state
+    with _signal_lock:
+        elapsed = time.monotonic() - _last_signal
+        if elapsed < SIGNAL_INTERVAL:
+            if _trailing is None:
+                _trailing = threading.Timer(SIGNAL_INTERVAL - elapsed, _trailing_signal)
+                _trailing.daemon = True
+                _trailing.start()
+            return
+        _last_signal = time.monotonic()
+    _publish_drain()
+
+
+def _trailing_signal() -> None:
+    global _last_signal, _trailing  # noqa: PLW0603 - per-process coalescing state
+    with _signal_lock:
+        _trailing = None
+        _last_signal = time.monotonic()
+    _publish_drain()
+
+
+def _publish_drain() -> None:
+    try:
+        drain_inbox.delay()
+    except Exception:  # the inbox rows are the durable record; the sweep retries
+        logger.exception("could not signal the inbox drain")
 
 
 def process_event(event_id: int, *, force: bool = False) -> str | None:
@@ -74,6 +116,29 @@ def process_inbox_event(event_id: int) -> str | None:
     return process_event(event_id)
 
 
+@shared_task(acks_late=True)
+def drain_inbox(batch_size: int = 100, max_events: int = 5000) -> int:
+    """Process pending events, oldest first, until none is left that another worker is not already on."""
+    done = 0
+    skipped: set[int] = set()
+    while done < max_events:
+        ids = [
+            pk
+            for pk in InboxEvent.objects.filter(status=InboxStatus.PENDING)
+            .order_by("received_at", "pk")
+            .values_list("pk", flat=True)[: batch_size + len(skipped)]
+            if pk not in skipped
+        ][:batch_size]
+        if not ids:
+            break
+        for event_id in ids:
+            if process_event(event_id) is None:
+                skipped.add(event_id)  # another worker holds it
+            else:
+                done += 1
+    return done
+
+
 @shared_task
 def redeliver_stuck_events(older_than_seconds: int = 60, limit: int = 500) -> int:
     """Re-enqueue pending events nobody processed, and failed ones due for a retry (exponential backoff)."""
@@ -87,6 +152,6 @@ def redeliver_stuck_events(older_than_seconds: int = 60, limit: int = 500) -> in
     for event in candidates:
         due = event.processed_at is None or event.processed_at + timedelta(seconds=30 * 2**event.attempts) <= now
         if due:
-            enqueue(event.pk)
+            process_inbox_event.delay(event.pk)
             count += 1
     return count

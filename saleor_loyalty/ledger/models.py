@@ -110,8 +110,15 @@ class TransferPhase(models.TextChoices):
     VOID_PENDING = "void_pending"
 
 
+# References to rows that every posting shares — the install, program accounts — carry no database foreign
+# key: each FK check takes a KEY SHARE lock on the parent row, and a parent locked by every concurrent posting
+# becomes a MultiXact hot spot. The posting path checks these references, and installs and accounts are never
+# deleted.
+NO_HOT_FK = {"on_delete": models.DO_NOTHING, "db_constraint": False}
+
+
 class Lot(models.Model):
-    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    install = models.ForeignKey(Install, related_name="+", **NO_HOT_FK)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
     points = models.BigIntegerField()
@@ -145,12 +152,12 @@ class Lot(models.Model):
 
 
 class Transfer(models.Model):
-    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    install = models.ForeignKey(Install, related_name="+", **NO_HOT_FK)
     idempotency_key = models.CharField(max_length=255)
     kind = models.CharField(max_length=32, choices=TransferKind.choices)
     phase = models.CharField(max_length=16, choices=TransferPhase.choices, default=TransferPhase.POSTED)
-    debit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
-    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")
+    debit_account = models.ForeignKey(Account, related_name="debits", **NO_HOT_FK)
+    credit_account = models.ForeignKey(Account, related_name="credits", **NO_HOT_FK)
     amount = models.BigIntegerField()
     unit = models.CharField(max_length=8, default=POINTS)
     pending = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="resolutions")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from saleor_loyalty.core.metrics import LEDGER_POSTINGS
@@ -63,16 +62,25 @@ def _check(install_id: int, debit: Account, credit: Account, amount: int) -> Non
         raise InvalidTransfer("accounts belong to another install")
 
 
+# One fixed statement (no ORM query building on the hot path): add the four deltas, and refuse — by matching
+# no row — a debit the account cannot cover when it must not be overdrawn.
+_MOVE_SQL = """
+UPDATE ledger_account
+SET debits_pending = debits_pending + %(debits_pending)s, debits_posted = debits_posted + %(debits_posted)s,
+    credits_pending = credits_pending + %(credits_pending)s, credits_posted = credits_posted + %(credits_posted)s
+WHERE id = %(id)s
+  AND (%(guard)s = 0 OR NOT no_overdraft OR credits_posted >= debits_posted + debits_pending + %(guard)s)
+"""
+
+
 def _move(account: Account, field_deltas: dict[str, int], overdraft_guard: int) -> None:
     """Apply deltas to an account's totals; ``overdraft_guard`` is the amount its available must still cover."""
     if not account.tracks_balance:
         return
-    query = Account.objects.filter(pk=account.pk)
-    if overdraft_guard:
-        query = query.filter(
-            Q(no_overdraft=False) | Q(credits_posted__gte=F("debits_posted") + F("debits_pending") + overdraft_guard)
-        )
-    updated = query.update(**{name: F(name) + delta for name, delta in field_deltas.items() if delta})
+    params = {"debits_pending": 0, "debits_posted": 0, "credits_pending": 0, "credits_posted": 0, **field_deltas}
+    with connection.cursor() as cursor:
+        cursor.execute(_MOVE_SQL, {**params, "id": account.pk, "guard": overdraft_guard})
+        updated = cursor.rowcount
     if updated != 1:
         raise InsufficientBalance(f"account {account.pk} cannot cover {overdraft_guard}")
 

@@ -3,8 +3,9 @@
 The header value is ``<b64url protected header>..<b64url signature>`` and the signature covers
 ``b64url(header) + "." + raw body``. Keys come from the install's cached JWKS, matched by ``kid``. When a check
 fails, Saleor may have rotated keys: the JWKS is fetched again once (throttled, so forged deliveries cannot
-make us hammer Saleor) before the delivery is rejected. Only RS256 is accepted: ``none`` and HMAC
-"algorithm confusion" signatures are refused before any key is touched.
+make us hammer Saleor) before the delivery is rejected. An unknown ``kid`` that cannot be checked against fresh
+keys right now is ``SigningKeyUnavailable`` (answered 503, so Saleor retries), never a final refusal. Only RS256
+is accepted: ``none`` and HMAC "algorithm confusion" signatures are refused before any key is touched.
 """
 
 import base64
@@ -52,14 +53,14 @@ def _protected_header(signature: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
-def _public_key(jwk_json: str) -> Any:
-    return jwt.PyJWK(json.loads(jwk_json), algorithm="RS256").key
+def _public_key(kid: str, n: str, e: str) -> Any:
+    return jwt.PyJWK({"kty": "RSA", "kid": kid, "n": n, "e": e}, algorithm="RS256").key
 
 
 def key_for_kid(keys: list[dict[str, Any]], kid: str | None) -> Any | None:
     for jwk in keys:
-        if jwk.get("kid") == kid and jwk.get("kty") == "RSA":
-            return _public_key(json.dumps(jwk, sort_keys=True))
+        if jwk.get("kid") == kid and jwk.get("kty") == "RSA" and kid:
+            return _public_key(kid, str(jwk.get("n")), str(jwk.get("e")))
     return None
 
 

@@ -1,0 +1,159 @@
+"""Shared plumbing for the benchmarks: the throw-away database, gunicorn processes, and how figures are printed.
+
+Every benchmark runs against its own PostgreSQL database, ``loyalty_bench``, created at the start and dropped at
+the end; nothing else on the server is touched. All load goes to 127.0.0.1. Figures are reported as a ratio to
+a baseline measured in the same run, because the machine (client, server and PostgreSQL on two cores) is noisy.
+"""
+
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+BENCH_DB = "loyalty_bench"
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_USER = "postgres"
+DATABASE_URL = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{BENCH_DB}"
+# Databases that belong to other people; a guard, in case BENCH_DB is ever edited by mistake.
+_PROTECTED = {"saleor_loyalty", "test_saleor_loyalty", "saleor_real", "loyalty_real", "postgres"}
+RESULT_PREFIX = "BENCH_RESULT "
+
+
+def _admin_connection() -> psycopg.Connection[Any]:
+    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True)
+
+
+def drop_database() -> None:
+    assert BENCH_DB not in _PROTECTED
+    with _admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def create_database() -> None:
+    """A fresh, empty ``loyalty_bench`` (any leftover from an aborted run is dropped first)."""
+    drop_database()
+    with _admin_connection() as conn:
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def bench_connection() -> psycopg.Connection[Any]:
+    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=BENCH_DB, autocommit=True)
+
+
+def app_env(**extra: str) -> dict[str, str]:
+    """Environment for the app (settings from the environment) pointed at the bench database."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "saleor_loyalty.settings",
+            "DATABASE_URL": DATABASE_URL,
+            "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "false",
+            "CONN_MAX_AGE": "60",
+            "ALLOWED_SALEOR_URLS": "",
+            "PYTHONPATH": str(REPO),
+        }
+    )
+    env.pop("CELERY_BROKER_URL", None)
+    env.update(extra)
+    return env
+
+
+def migrate() -> None:
+    """Apply the app's migrations to the bench database (in a subprocess, so this process stays Django-free)."""
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=REPO,
+        env=app_env(),
+        check=True,
+        timeout=300,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered: up
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server did not answer {url} within {timeout:.0f} s")
+
+
+@contextmanager
+def gunicorn(wsgi_app: str, env: Mapping[str, str], probe_path: str, workers: int = 4) -> Iterator[str]:
+    """Serve ``wsgi_app`` with gunicorn (``workers`` sync workers) on a free 127.0.0.1 port; yields the base URL."""
+    port = free_port()
+    cmd = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--chdir",
+        str(REPO),
+        wsgi_app,
+    ]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=dict(env))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_http(base + probe_path, proc)
+        yield base
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # gunicorn's graceful stop: the master stops its own workers
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def ratio(value: float, baseline: float) -> float:
+    return value / baseline if baseline else float("nan")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def verdict(value: float, target: float) -> str:
+    return "MET" if value >= target else "MISSED"
+
+
+def emit_result(result: Mapping[str, Any]) -> None:
+    """One machine-readable line that ``bench/run.py`` collects for its summary."""
+    print(RESULT_PREFIX + json.dumps(result, sort_keys=True), flush=True)

@@ -1,0 +1,72 @@
+"""Run every benchmark and print a summary (``make bench``).
+
+Each benchmark runs in its own process (``python -m bench.<name>``) with its own throw-away ``loyalty_bench``
+database, and reports its figure as a ratio to a baseline measured in the same run. The options both benchmarks
+share are passed on, e.g. ``python bench/run.py --rounds 3 --diagnose``; for the others run a benchmark alone
+(``python -m bench.ingest --help``). Exit status: 0 when every target is met and every measurement was clean.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULT_PREFIX = "BENCH_RESULT "  # as in bench.common (not imported: this file runs as a plain script)
+BENCHMARKS = ("ingest", "ledger_posting")
+
+
+def run(name: str, extra: list[str]) -> dict[str, Any] | None:
+    print(f"== {name} ==", flush=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", f"bench.{name}", *extra],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    result = None
+    for line in proc.stdout:
+        if line.startswith(RESULT_PREFIX):
+            result = json.loads(line[len(RESULT_PREFIX) :])
+        else:
+            print(line, end="", flush=True)
+    if proc.wait(timeout=1800) != 0:
+        print(f"{name}: FAILED (exit code {proc.returncode})", flush=True)
+        return None
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, help="measured seconds per side (each benchmark's default: 15)")
+    parser.add_argument("--warmup", type=int, help="warm-up seconds per side")
+    parser.add_argument("--rounds", type=int, help="baseline/app pairs, alternating order (default 2)")
+    parser.add_argument("--diagnose", action="store_true", help="also run the diagnostic variants")
+    args = parser.parse_args()
+    extra = [f"--{k}={v}" for k, v in vars(args).items() if v is not None and not isinstance(v, bool)]
+    extra += ["--diagnose"] if args.diagnose else []
+    started = time.monotonic()
+    results = {name: run(name, extra) for name in BENCHMARKS}
+    print("\n== summary ==")
+    print(f"{'benchmark':<16}{'app':>14}{'baseline':>14}{'ratio':>8}{'target':>8}  verdict")
+    ok = True
+    for name, r in results.items():
+        if r is None:
+            print(f"{name:<16}{'-':>14}{'-':>14}{'-':>8}{'-':>8}  FAILED")
+            ok = False
+            continue
+        verdict = ("MET" if r["met"] else "MISSED") + ("" if r["valid"] else " (unclean measurement)")
+        ok = ok and r["met"] and r["valid"]
+        print(f"{name:<16}{r['app']:>14.0f}{r['baseline']:>14.0f}{r['ratio']:>8.2f}{r['target']:>8.2f}  {verdict}")
+    print("ingest: requests/s, app vs bench/floor (Django + PyJWT verify + INSERT)")
+    print("ledger_posting: post() postings/s vs pgbench tpcb-like tps, same database")
+    print(f"total {time.monotonic() - started:.0f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
