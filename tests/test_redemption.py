@@ -308,3 +308,21 @@ def test_removing_the_code_from_the_checkout_releases_the_points_at_once(store):
     assert member_balances(store.member()).held == 0
     assert Redemption.objects.get().status == RedemptionStatus.CANCELLED
     assert store.shop.vouchers == {}
+
+
+def test_a_code_used_by_a_guest_who_earns_nothing_still_spends_and_returns_the_holders_points(store):
+    from saleor_loyalty.program.models import GuestOrderPolicy
+    from saleor_loyalty.program.rules import program_settings
+
+    program = program_settings(store.install)
+    program.guest_orders = GuestOrderPolicy.IGNORE
+    program.save()
+    holder = store.give_points(1000)
+    checkout = store.shop.add_checkout("VXNlcjox", "50.00")
+    code = redeem(store, checkout, store.token(), points=500)["redemption"]["voucherCode"]
+    guest_order = later(order("guest-order", user_id=None, email="guest@example.com"), voucher_code=code)
+    reconcile_order(store.install, guest_order)
+    assert member_balances(holder).available == 500
+    reconcile_order(store.install, later(guest_order, status="CANCELED"))
+    assert member_balances(holder).available == 1000
+    assert integrity_problems(store.install.pk) == []

@@ -95,9 +95,12 @@ def reconcile_order(
         if is_creation and principal is not None and award.placement == OrderPlacement.UNKNOWN:
             award.placement = placement_of(order, principal)
         stale = award.state_updated_at is not None and order.updated_at < award.state_updated_at
+        _capture_redemption(install, order)  # the code an order used never changes: even a stale payload says it
+        if not stale:
+            award.was_fully_paid = award.was_fully_paid or order.charge_status in ("FULL", "OVERCHARGED")
         member = _member_for(install, award, order, program)
         if member is None:
-            award.save()
+            _record_state(install, order, award, stale)
             return Outcome.NO_MEMBER
         award.member = member
         member = Member.objects.select_for_update().get(pk=member.pk)
@@ -112,7 +115,6 @@ def reconcile_order(
         elif stale:
             desired = award.exact_points
         else:
-            award.was_fully_paid = award.was_fully_paid or order.charge_status in ("FULL", "OVERCHARGED")
             desired = order_points(
                 order,
                 rule,
@@ -124,10 +126,7 @@ def reconcile_order(
         if desired > 0 and award.rule is None:
             award.rule = rule.to_json()
         outcome = _apply(award, member, desired, program, order)
-        if not stale:
-            _settle_redemptions(install, order, award)
-            award.state_updated_at = order.updated_at
-        award.save()
+        _record_state(install, order, award, stale)
         if stale and outcome == Outcome.UNCHANGED:
             return Outcome.STALE
         return outcome
@@ -144,11 +143,25 @@ def _redeemed_value(install: Install, order: OrderSnapshot, program: ProgramSett
     )
 
 
-def _settle_redemptions(install: Install, order: OrderSnapshot, award: OrderAward) -> None:
-    """Points spent on this order: captured once it exists, returned as refunds and cancellation take it back."""
+def _record_state(install: Install, order: OrderSnapshot, award: OrderAward, stale: bool) -> None:
+    """Settle what depends on the newest state (points spent on the order) and remember that state."""
+    if not stale:
+        _return_redeemed_points(install, order, award)
+        award.state_updated_at = order.updated_at
+    award.save()
+
+
+def _capture_redemption(install: Install, order: OrderSnapshot) -> None:
+    """An order that used a redemption code spends its points (whoever placed it, member or not)."""
     from saleor_loyalty.redemption import actions as redemption
 
     redemption.capture_for_order(install, order_id=order.id, voucher_code=order.voucher_code)
+
+
+def _return_redeemed_points(install: Install, order: OrderSnapshot, award: OrderAward) -> None:
+    """Points spent on this order come back as refunds and cancellation take the order back."""
+    from saleor_loyalty.redemption import actions as redemption
+
     redemption.settle_returns(install, order_id=order.id, kept_share=kept_share(order, award.was_fully_paid))
 
 
