@@ -156,3 +156,36 @@ def test_concurrent_redemptions_never_spend_more_than_the_balance():
         assert (balances.available, balances.held) == (100, 900)
         assert len(store.shop.vouchers) == 3
         assert integrity_problems(store.install.pk) == []
+
+
+def test_points_expiring_soon_are_grouped_by_day(store):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    soon = timezone.now() + timedelta(days=5)
+    store.give_points(30, expires_at=soon)
+    store.give_points(20, expires_at=soon)
+    store.give_points(99, expires_at=timezone.now() + timedelta(days=200))
+    data = gql("{ me { expiringPoints(withinDays: 30) { points expiresOn } } }", token=store.token())["data"]
+    assert [entry["points"] for entry in data["me"]["expiringPoints"]] == [50]
+    assert data["me"]["expiringPoints"][0]["expiresOn"].startswith(soon.date().isoformat())
+
+
+def test_the_points_paid_part_earns_only_when_the_merchant_says_so(store):
+    from decimal import Decimal
+
+    from saleor_loyalty.program.models import OrderAward
+    from saleor_loyalty.program.rules import program_settings
+    from tests.factories import later
+
+    store.give_points(1000)
+    checkout = store.shop.add_checkout("VXNlcjox", "50.00")
+    code = gql(REDEEM, {"checkoutId": checkout, "key": "k", "points": 500}, token=store.token())["data"][
+        "redeemPoints"
+    ]["redemption"]["voucherCode"]
+    program = program_settings(store.install)
+    program.earn_on_redeemed_value = True
+    program.save()
+    reconcile_order(store.install, later(order("order-1", lines=(line(unit="45.00"),)), voucher_code=code))
+    assert OrderAward.objects.get().exact_points == Decimal(50)  # 45 paid + 5 paid with points
