@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "saleor_loyalty.ledger",
     "saleor_loyalty.program",
     "saleor_loyalty.redemption",
+    "saleor_loyalty.tiers",
+    "saleor_loyalty.referrals",
+    "saleor_loyalty.notifications",
     "saleor_loyalty.webhooks",
     "saleor_loyalty.api",
 ]
@@ -49,6 +52,9 @@ MIGRATION_MODULES = {
     "ledger": "saleor_loyalty.migrations.ledger",
     "program": "saleor_loyalty.migrations.program",
     "redemption": "saleor_loyalty.migrations.redemption",
+    "tiers": "saleor_loyalty.migrations.tiers",
+    "referrals": "saleor_loyalty.migrations.referrals",
+    "notifications": "saleor_loyalty.migrations.notifications",
     "webhooks": "saleor_loyalty.migrations.webhooks",
 }
 

@@ -23,7 +23,7 @@ def _order(install: Install, event_name: str, event: dict[str, Any]) -> str:
 
 
 def _customer(install: Install, event_name: str, event: dict[str, Any]) -> str:
-    enrol_customer(install, payloads.customer_snapshot(event))
+    enrol_customer(install, payloads.customer_snapshot(event), event=event_name)
     return "enrolled"
 
 
@@ -48,6 +48,7 @@ HANDLERS: dict[str, Callable[[Install, str, dict[str, Any]], str]] = {
     "order_cancelled": _order,
     "customer_created": _customer,
     "account_confirmed": _customer,
+    "customer_updated": _customer,
     "checkout_updated": _checkout,
     "app_deleted": _app_deleted,
 }

@@ -7,7 +7,7 @@ from typing import Any
 
 from saleor_loyalty.core.money import InvalidAmount, to_money
 from saleor_loyalty.program.orders import Principal
-from saleor_loyalty.program.snapshots import CustomerSnapshot, LineSnapshot, OrderSnapshot
+from saleor_loyalty.program.snapshots import AddressSnapshot, CustomerSnapshot, LineSnapshot, OrderSnapshot
 
 REFUND_FULFILLMENT_STATUSES = frozenset({"REFUNDED", "REFUNDED_AND_RETURNED"})
 
@@ -136,6 +136,8 @@ def order_snapshot(event: dict[str, Any]) -> OrderSnapshot:
         voucher_code=_str(order, "voucherCode", optional=True),
         lines=tuple(_line(line, currency) for line in lines),
         refunded_quantities=_refunded_quantities(order),
+        metadata=_metadata(order.get("metadata")),
+        shipping_address=_address(order.get("shippingAddress")),
     )
 
 
@@ -146,6 +148,37 @@ def customer_snapshot(event: dict[str, Any]) -> CustomerSnapshot:
         email=_str(user, "email", optional=True) or "",
         is_confirmed=bool(user.get("isConfirmed")),
         is_active=bool(user.get("isActive", True)),
+        first_name=_str(user, "firstName", optional=True) or "",
+        date_joined=_datetime(user, "dateJoined") if user.get("dateJoined") else None,
+        metadata=_metadata(user.get("metadata")),
+        private_metadata=_metadata(user.get("privateMetadata")),
+    )
+
+
+def _metadata(items: Any) -> dict[str, str]:
+    """Saleor's ``[{key, value}]`` as a dict; anything malformed is refused, not guessed at."""
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        raise MalformedPayload("metadata is not a list")
+    result = {}
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not isinstance(item.get("value"), str):
+            raise MalformedPayload("metadata item is not {key, value}")
+        result[item["key"]] = item["value"]
+    return result
+
+
+def _address(data: Any) -> AddressSnapshot | None:
+    if not isinstance(data, dict):
+        return None
+    country = data.get("country") if isinstance(data.get("country"), dict) else {}
+    return AddressSnapshot(
+        street=str(data.get("streetAddress1") or ""),
+        postal_code=str(data.get("postalCode") or ""),
+        city=str(data.get("city") or ""),
+        country=str(country.get("code") or ""),
+        phone=str(data.get("phone") or ""),
     )
 
 

@@ -17,10 +17,12 @@ from .context import RequestContext
 from .mutations.cancel_redemption import cancel_redemption
 from .mutations.redeem_points import redeem_points
 from .mutations.redeem_reward import redeem_reward
+from .referrals import ReferralMutations, ReferralQueries
+from .tiers import TierMutations, TierQueries
 from .types import LoyaltyMember, LoyaltyProgram, PointsEstimate, RedemptionType, RewardType, program_for
 
 
-class Query(graphene.ObjectType):
+class Query(TierQueries, ReferralQueries, graphene.ObjectType):
     me = graphene.Field(LoyaltyMember, required=True, description="The signed-in shopper's loyalty account.")
     program = graphene.Field(
         LoyaltyProgram,
@@ -96,7 +98,7 @@ class Query(graphene.ObjectType):
         return Redemption.objects.filter(member=member, checkout_id=checkout_id, status__in=OPEN_STATUSES).first()
 
 
-class Mutation(graphene.ObjectType):
+class Mutation(TierMutations, ReferralMutations, graphene.ObjectType):
     redeem_points = redeem_points
     redeem_reward = redeem_reward
     cancel_redemption = cancel_redemption

@@ -75,6 +75,13 @@ def kept_share(order: OrderSnapshot, was_fully_paid: bool) -> Decimal:
     return max(ZERO, min(Decimal(1), min(order.total_charged, order.total_gross) / order.total_gross))
 
 
+def net_spend(order: OrderSnapshot, was_fully_paid: bool) -> Decimal:
+    """Money paid for the order net of refunds; nothing for a cancelled or never fully paid order."""
+    if order.status in NOT_EARNING_STATUSES or not is_settled(order, was_fully_paid):
+        return ZERO
+    return max(ZERO, min(order.total_charged, order.total_gross))
+
+
 def order_points(
     order: OrderSnapshot, rule: RuleSnapshot, *, was_fully_paid: bool = False, redeemed_value: Decimal = ZERO
 ) -> Decimal:

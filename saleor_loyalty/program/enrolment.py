@@ -15,6 +15,7 @@ from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
+from . import signals
 from .models import ClawbackPolicy
 from .orders import settle_carry
 from .rules import program_settings
@@ -23,11 +24,14 @@ from .snapshots import CustomerSnapshot
 logger = logging.getLogger(__name__)
 
 
-def enrol_customer(install: Install, customer: CustomerSnapshot) -> Member:
+def enrol_customer(install: Install, customer: CustomerSnapshot, event: str = "customer_created") -> Member:
     with log_context(install_id=install.pk, user_id=customer.user_id), transaction.atomic():
         member = members.member_for_user(install, customer.user_id, customer.email)
         if customer.is_confirmed and customer.email:
             claim_guest_points(install, member, customer.email)
+        signals.customer_changed.send(
+            sender=enrol_customer, install=install, customer=customer, member=member, event=event
+        )
         return member
 
 

@@ -160,6 +160,9 @@ class OrderAward(models.Model):
     was_fully_paid = models.BooleanField(default=False)
     exact_points = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal(0))
     points = models.BigIntegerField(default=0)  # integer points this order holds in the ledger now
+    # Money the shopper paid for the order, net of refunds (0 if cancelled or never paid): tiers qualify on it.
+    spend = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal(0))
+    first_paid_at = models.DateTimeField(null=True)  # when the app first saw the order paid in full
     revision = models.PositiveIntegerField(default=0)  # bumps with every posting; part of idempotency keys
     state_updated_at = models.DateTimeField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -171,7 +174,9 @@ class OrderAward(models.Model):
             models.UniqueConstraint(fields=["install", "order_id"], name="order_award_unique"),
             models.CheckConstraint(condition=Q(exact_points__gte=0), name="order_award_exact_non_negative"),
             models.CheckConstraint(condition=Q(points__gte=0), name="order_award_points_non_negative"),
+            models.CheckConstraint(condition=Q(spend__gte=0), name="order_award_spend_non_negative"),
         ]
+        indexes = [models.Index(fields=["member", "first_paid_at"], name="order_award_member_paid")]
 
     def __str__(self) -> str:
         return f"order {self.order_number or self.order_id}: {self.points} pts"

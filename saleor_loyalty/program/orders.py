@@ -22,7 +22,8 @@ from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
-from .earning import RuleSnapshot, kept_share, order_points
+from . import signals
+from .earning import RuleSnapshot, kept_share, net_spend, order_points
 from .models import ClawbackPolicy, GuestOrderPolicy, OrderAward, OrderPlacement, ProgramSettings
 from .rules import current_rule, program_settings
 from .snapshots import OrderSnapshot
@@ -127,6 +128,10 @@ def reconcile_order(
             award.rule = rule.to_json()
         outcome = _apply(award, member, desired, program, order)
         _record_state(install, order, award, stale)
+        if not stale:
+            signals.order_reconciled.send(
+                sender=reconcile_order, install=install, order=order, member=member, award=award, outcome=outcome
+            )
         if stale and outcome == Outcome.UNCHANGED:
             return Outcome.STALE
         return outcome
@@ -147,6 +152,9 @@ def _record_state(install: Install, order: OrderSnapshot, award: OrderAward, sta
     """Settle what depends on the newest state (points spent on the order) and remember that state."""
     if not stale:
         _return_redeemed_points(install, order, award)
+        award.spend = net_spend(order, award.was_fully_paid)
+        if award.was_fully_paid and award.first_paid_at is None:
+            award.first_paid_at = timezone.now()
         award.state_updated_at = order.updated_at
     award.save()
 

@@ -43,6 +43,17 @@ class OrderSnapshot:
     lines: tuple[LineSnapshot, ...]
     # quantity refunded per line, where Saleor says which lines a refund was for
     refunded_quantities: dict[str, int] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)  # public: the storefront (and shopper) can write it
+    shipping_address: "AddressSnapshot | None" = None
+
+
+@dataclass(frozen=True)
+class AddressSnapshot:
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    phone: str
 
 
 @dataclass(frozen=True)
@@ -51,3 +62,7 @@ class CustomerSnapshot:
     email: str
     is_confirmed: bool
     is_active: bool
+    first_name: str = ""
+    date_joined: datetime | None = None
+    metadata: dict[str, str] = field(default_factory=dict)  # public: the shopper can write it
+    private_metadata: dict[str, str] = field(default_factory=dict)  # staff and apps only

@@ -31,7 +31,7 @@ from saleor_loyalty.saleor.tokens import Shopper
 from . import pricing, saleor_calls
 from .errors import RedemptionError
 from .models import OPEN_STATUSES, Redemption, RedemptionStatus, Reward
-from .rewards import reward_offer
+from .rewards import check_limit, reward_offer
 from .terms import terms_for
 
 logger = logging.getLogger(__name__)
@@ -123,6 +123,11 @@ def _hold(
     hold_minutes = program_settings(install).redemption_hold_minutes
     try:
         with transaction.atomic():
+            if reward is not None and reward.per_shopper_limit is not None:
+                # Concurrent redemptions of a limited reward by one shopper would each pass the count in
+                # reward_offer: lock the member (as order reconciliation does, before its accounts), count again.
+                Member.objects.select_for_update().filter(pk=member.pk).first()
+                check_limit(member, reward)
             redemption = Redemption.objects.create(
                 install=install,
                 member=member,

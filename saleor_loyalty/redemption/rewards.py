@@ -39,12 +39,16 @@ def times_taken(member: Member, reward: Reward) -> int:
     return Redemption.objects.filter(member=member, reward=reward, status__in=COUNTED_STATUSES).count()
 
 
+def check_limit(member: Member, reward: Reward) -> None:
+    if reward.per_shopper_limit is not None and times_taken(member, reward) >= reward.per_shopper_limit:
+        raise RedemptionError("LIMIT_REACHED", "this reward was already taken as often as allowed", "rewardId")
+
+
 def reward_offer(install: Install, member: Member, checkout: CheckoutInfo, reward_id: int) -> Offer:
     reward = available_rewards(install, checkout.channel_slug).filter(pk=reward_id).first()
     if reward is None:
         raise RedemptionError("NOT_FOUND", "no such reward is available in this channel now", "rewardId")
-    if reward.per_shopper_limit is not None and times_taken(member, reward) >= reward.per_shopper_limit:
-        raise RedemptionError("LIMIT_REACHED", "this reward was already taken as often as allowed", "rewardId")
+    check_limit(member, reward)
     places = quantum(checkout.currency)
     if reward.kind == RewardKind.FIXED_AMOUNT:
         value = min(Decimal(reward.value or 0), checkout.subtotal).quantize(places)

@@ -44,7 +44,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
         name="Loyalty: customer events",
         document="customer_events",
         path="customers",
-        events=("CUSTOMER_CREATED", "ACCOUNT_CONFIRMED"),
+        events=("CUSTOMER_CREATED", "ACCOUNT_CONFIRMED", "CUSTOMER_UPDATED"),
     ),
     Subscription(
         name="Loyalty: checkout events",
@@ -69,6 +69,7 @@ EVENT_TYPENAMES: dict[str, str] = {
     "order_cancelled": "OrderCancelled",
     "customer_created": "CustomerCreated",
     "account_confirmed": "AccountConfirmed",
+    "customer_updated": "CustomerUpdated",
     "checkout_updated": "CheckoutUpdated",
     "app_deleted": "AppDeleted",
 }

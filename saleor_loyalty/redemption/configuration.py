@@ -1,0 +1,248 @@
+"""The merchant's writes to redemption: what points are worth per channel, and the reward catalog.
+
+Used by management commands now, the dashboard later. Every input is validated here, before anything is
+written; a refusal raises ``InvalidConfiguration`` and changes nothing.
+"""
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from saleor_loyalty.core.money import InvalidAmount, currency_exponent
+from saleor_loyalty.program.models import RedemptionRule
+from saleor_loyalty.saleor.models import Install
+
+from .models import Reward, RewardKind
+
+MAX_POINTS_PER_UNIT = 10**6
+MAX_POINTS = 10**9  # any points setting: costs, minimums, maximums, steps
+MAX_REWARD_AMOUNT = Decimal(10**9)
+AMOUNT_PLACES = 4  # what the reward columns store
+PERCENT_PLACES = 2  # what RedemptionRule.max_percent_of_subtotal stores
+MAX_NAME_LENGTH = 255
+WHOLE = re.compile(r"-?[0-9]+")
+
+
+class InvalidConfiguration(ValueError):
+    pass
+
+
+def _whole(value: object, name: str, minimum: int, maximum: int) -> int:
+    """A whole number from an int or its decimal string (as a command passes it), within bounds."""
+    if isinstance(value, bool):
+        raise InvalidConfiguration(f"{name} must be a whole number")
+    if isinstance(value, str):
+        text = value.strip()
+        if not WHOLE.fullmatch(text):
+            raise InvalidConfiguration(f"{name} must be a whole number, not {value!r}")
+        value = int(text)
+    if not isinstance(value, int):
+        raise InvalidConfiguration(f"{name} must be a whole number")
+    if not minimum <= value <= maximum:
+        raise InvalidConfiguration(f"{name} must be between {minimum} and {maximum}")
+    return value
+
+
+def _number(value: object, name: str, places: int) -> Decimal:
+    """A finite decimal number of at most 10^9 with at most ``places`` decimals (the caller narrows the range)."""
+    if isinstance(value, bool) or value is None:
+        raise InvalidConfiguration(f"{name} must be a number")
+    try:  # through str, as money.py reads JSON numbers: a float's binary noise never gets in
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidConfiguration(f"{name} must be a number, not {value!r}") from exc
+    if not number.is_finite():
+        raise InvalidConfiguration(f"{name} must be a finite number")
+    if abs(number) > MAX_REWARD_AMOUNT:  # also keeps quantize within Decimal's precision
+        raise InvalidConfiguration(f"{name} must be at most {MAX_REWARD_AMOUNT}")
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        raise InvalidConfiguration(f"{name} must have at most {places} decimals")
+    return number
+
+
+def _currency(currency: str) -> str:
+    if not isinstance(currency, str):
+        raise InvalidConfiguration("currency must be an ISO 4217 code")
+    try:
+        currency_exponent(currency)
+    except InvalidAmount as exc:
+        raise InvalidConfiguration(str(exc)) from exc
+    return currency.upper()
+
+
+def _channel(channel_slug: str) -> str:
+    if not isinstance(channel_slug, str) or not channel_slug.strip():
+        raise InvalidConfiguration("channel_slug is required")
+    if len(channel_slug.strip()) > MAX_NAME_LENGTH:
+        raise InvalidConfiguration(f"channel_slug must be at most {MAX_NAME_LENGTH} characters")
+    return channel_slug.strip()
+
+
+def set_redemption_rule(
+    install: Install,
+    *,
+    channel_slug: str,
+    currency: str,
+    points_per_unit: object,
+    min_points: object = 0,
+    max_points_per_order: object = None,
+    max_percent_of_subtotal: object = 100,
+    step_points: object = 1,
+) -> RedemptionRule:
+    """Create or replace what points are worth at checkout in a channel and currency, and the spending limits.
+
+    ``points_per_unit`` points buy one unit of currency off (100 = one cent a point). Redemptions already on a
+    checkout keep the value they were priced at.
+    """
+    channel = _channel(channel_slug)
+    code = _currency(currency)
+    rate = _whole(points_per_unit, "points_per_unit", 1, MAX_POINTS_PER_UNIT)
+    minimum = _whole(min_points, "min_points", 0, MAX_POINTS)
+    maximum = None
+    if max_points_per_order is not None and max_points_per_order != "":
+        maximum = _whole(max_points_per_order, "max_points_per_order", 1, MAX_POINTS)
+        if maximum < minimum:
+            raise InvalidConfiguration(f"max_points_per_order ({maximum}) must not be below min_points ({minimum})")
+    percent = _number(max_percent_of_subtotal, "max_percent_of_subtotal", PERCENT_PLACES)
+    if not Decimal(0) < percent <= Decimal(100):
+        raise InvalidConfiguration("max_percent_of_subtotal must be above 0 and at most 100")
+    step = _whole(step_points, "step_points", 1, MAX_POINTS)
+    with transaction.atomic():
+        rule, _ = RedemptionRule.objects.update_or_create(
+            install=install,
+            channel_slug=channel,
+            currency=code,
+            defaults={
+                "points_per_unit": rate,
+                "min_points": minimum,
+                "max_points_per_order": maximum,
+                "max_percent_of_subtotal": percent,
+                "step_points": step,
+                "is_active": True,
+            },
+        )
+    return rule
+
+
+def _kind(kind: object) -> RewardKind:
+    """A kind by value (``fixed_amount``) or by the API's name (``FIXED_AMOUNT``)."""
+    text = str(kind.value if isinstance(kind, RewardKind) else kind).strip().lower()
+    if text not in RewardKind.values:
+        names = ", ".join(value.upper() for value in RewardKind.values)
+        raise InvalidConfiguration(f"unknown reward kind {kind!r}; use one of {names}")
+    return RewardKind(text)
+
+
+def _amount(value: object, name: str) -> Decimal:
+    number = _number(value, name, AMOUNT_PLACES)
+    if not Decimal(0) < number <= MAX_REWARD_AMOUNT:
+        raise InvalidConfiguration(f"{name} must be above 0 and at most {MAX_REWARD_AMOUNT}")
+    return number
+
+
+def _moment(value: object, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidConfiguration(f"{name} must be a date and time")
+    if timezone.is_naive(value):
+        raise InvalidConfiguration(f"{name} must include a time zone")
+    return value
+
+
+def _reward_value(
+    kind: RewardKind, value: object, max_amount: object, variant_id: str
+) -> tuple[Decimal | None, Decimal | None, str]:
+    """``value``, ``max_amount`` and ``variant_id`` as the kind needs them; anything else given is refused."""
+    label = kind.upper()
+    given_value = value is not None and value != ""
+    given_max = max_amount is not None and max_amount != ""
+    if kind != RewardKind.PERCENTAGE and given_max:
+        raise InvalidConfiguration(f"max_amount applies to PERCENTAGE rewards only, not {label}")
+    if kind != RewardKind.FREE_PRODUCT and variant_id:
+        raise InvalidConfiguration(f"variant_id applies to FREE_PRODUCT rewards only, not {label}")
+    if kind == RewardKind.FIXED_AMOUNT:
+        if not given_value:
+            raise InvalidConfiguration("a FIXED_AMOUNT reward needs value, the amount off")
+        return _amount(value, "value"), None, ""
+    if kind == RewardKind.PERCENTAGE:
+        if not given_value:
+            raise InvalidConfiguration("a PERCENTAGE reward needs value, the percent off")
+        percent = _number(value, "value", AMOUNT_PLACES)
+        if not Decimal(0) < percent <= Decimal(100):
+            raise InvalidConfiguration("value of a PERCENTAGE reward must be above 0 and at most 100")
+        return percent, (_amount(max_amount, "max_amount") if given_max else None), ""
+    if given_value:
+        raise InvalidConfiguration(f"a {label} reward takes no value")
+    if kind == RewardKind.FREE_PRODUCT:
+        variant = variant_id.strip() if isinstance(variant_id, str) else ""
+        if not variant:
+            raise InvalidConfiguration("a FREE_PRODUCT reward needs variant_id, the Saleor product variant id")
+        if len(variant) > MAX_NAME_LENGTH:
+            raise InvalidConfiguration("variant_id is too long")
+        return None, None, variant
+    return None, None, ""
+
+
+def create_reward(
+    install: Install,
+    *,
+    name: str,
+    kind: object,
+    points_cost: object,
+    channel_slug: str,
+    value: object = None,
+    max_amount: object = None,
+    variant_id: str = "",
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    per_shopper_limit: object = None,
+    description: str = "",
+) -> Reward:
+    """Add a reward to a channel's catalog. It is offered from ``starts_at`` (or now) until ``ends_at`` (or ever).
+
+    FIXED_AMOUNT: ``value`` off the order (in the channel's currency). PERCENTAGE: ``value`` percent off, at most
+    ``max_amount`` if given. FREE_SHIPPING: no value. FREE_PRODUCT: one unit of ``variant_id`` free.
+    """
+    title = name.strip() if isinstance(name, str) else ""
+    if not title:
+        raise InvalidConfiguration("name is required")
+    if len(title) > MAX_NAME_LENGTH:
+        raise InvalidConfiguration(f"name must be at most {MAX_NAME_LENGTH} characters")
+    reward_kind = _kind(kind)
+    cost = _whole(points_cost, "points_cost", 1, MAX_POINTS)
+    channel = _channel(channel_slug)
+    amount, cap, variant = _reward_value(reward_kind, value, max_amount, variant_id)
+    start, end = _moment(starts_at, "starts_at"), _moment(ends_at, "ends_at")
+    if start is not None and end is not None and end <= start:
+        raise InvalidConfiguration("ends_at must be after starts_at")
+    if end is not None and end <= timezone.now():
+        raise InvalidConfiguration("ends_at is in the past: the reward would never be offered")
+    limit = None
+    if per_shopper_limit is not None and per_shopper_limit != "":
+        limit = _whole(per_shopper_limit, "per_shopper_limit", 1, MAX_POINTS)
+    return Reward.objects.create(
+        install=install,
+        name=title,
+        description=description or "",
+        kind=reward_kind,
+        points_cost=cost,
+        channel_slug=channel,
+        value=amount,
+        max_amount=cap,
+        variant_id=variant,
+        starts_at=start,
+        ends_at=end,
+        per_shopper_limit=limit,
+        is_active=True,
+    )
+
+
+def deactivate_reward(reward: Reward) -> Reward:
+    """Stop offering a reward (idempotent). Redemptions already on a checkout keep their voucher."""
+    Reward.objects.filter(pk=reward.pk).update(is_active=False)
+    reward.is_active = False
+    return reward

@@ -1,0 +1,1 @@
+"""Referrals: codes, attaching referees, fraud checks and rewards on both sides."""

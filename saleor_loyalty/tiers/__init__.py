@@ -1,0 +1,1 @@
+"""Membership tiers (e.g. Bronze/Silver/Gold): qualification, reviews, pins and benefits."""
