@@ -411,3 +411,32 @@ def test_a_reward_id_beyond_any_row_is_not_found(store):
     payload = redeem_reward(store, checkout, reward_id(10**20))
     assert payload["errors"][0]["code"] == "NOT_FOUND"
     assert store.shop.vouchers == {} and not Redemption.objects.exists()
+
+
+def test_a_free_product_reward_needs_the_product_in_the_checkout(store):
+    store.give_points(1000)
+    reward = add_reward(
+        store, "Free socks", kind="FREE_PRODUCT", points_cost=300, variant_id="UHJvZHVjdFZhcmlhbnQ6OTk="
+    )
+    checkout = store.shop.add_checkout("VXNlcjox", "40.00")
+    result = redeem_reward(store, checkout, reward)
+    assert result["errors"][0]["code"] == "INVALID"
+    assert store.shop.vouchers == {} and member_balances(store.member()).held == 0
+
+
+def test_redeeming_a_limited_reward_again_on_the_same_checkout_replaces_it(store):
+    store.give_points(1000)
+    reward = add_reward(store, "Five off", value="5.00", points_cost=300, per_shopper_limit=1)
+    checkout = store.shop.add_checkout("VXNlcjox", "40.00")
+    assert redeem_reward(store, checkout, reward, key="first")["errors"] == []
+    assert redeem_reward(store, checkout, reward, key="again")["errors"] == []
+    assert member_balances(store.member()).held == 300
+
+
+def test_an_idempotency_key_reused_for_another_reward_is_refused(store):
+    store.give_points(1000)
+    five = add_reward(store, "Five off", value="5.00", points_cost=300)
+    ten = add_reward(store, "Ten off", value="10.00", points_cost=600)
+    checkout = store.shop.add_checkout("VXNlcjox", "40.00")
+    assert redeem_reward(store, checkout, five, key="same")["errors"] == []
+    assert redeem_reward(store, checkout, ten, key="same")["errors"][0]["code"] == "IDEMPOTENCY_CONFLICT"

@@ -42,9 +42,9 @@ def graphql_view(request: HttpRequest) -> JsonResponse:
     payload: dict[str, Any] = {}
     if result.errors:
         payload["errors"] = [_format(error) for error in result.errors]
-    if result.data is not None or not result.errors:
-        payload["data"] = result.data
-    return JsonResponse(payload, status=200 if "data" in payload else 400)
+    # Once execution started, ``data`` is always present (null when a non-null root field failed).
+    payload["data"] = result.data
+    return JsonResponse(payload)
 
 
 def _format(error: GraphQLError) -> dict[str, Any]:

@@ -56,7 +56,12 @@ def _replayed(install: Install, member: Member, request: RedeemRequest) -> Redem
     existing = Redemption.objects.filter(install=install, idempotency_key=request.idempotency_key).first()
     if existing is None:
         return None
-    if existing.member_id != member.pk or existing.checkout_id != request.checkout_id:
+    same_request = (existing.member_id, existing.checkout_id, existing.reward_id) == (
+        member.pk,
+        request.checkout_id,
+        request.reward_id,
+    ) and (request.points is None or existing.points == request.points)
+    if not same_request:
         raise RedemptionError(
             "IDEMPOTENCY_CONFLICT", "this idempotency key was used for another redemption", "idempotencyKey"
         )

@@ -39,8 +39,19 @@ def times_taken(member: Member, reward: Reward) -> int:
     return Redemption.objects.filter(member=member, reward=reward, status__in=COUNTED_STATUSES).count()
 
 
-def check_limit(member: Member, reward: Reward) -> None:
-    if reward.per_shopper_limit is not None and times_taken(member, reward) >= reward.per_shopper_limit:
+def check_limit(member: Member, reward: Reward, replacing_checkout_id: str | None = None) -> None:
+    """Refuse a reward taken as often as allowed (an open redemption about to be replaced does not count)."""
+    if reward.per_shopper_limit is None:
+        return
+    taken = times_taken(member, reward)
+    if replacing_checkout_id is not None:
+        taken -= Redemption.objects.filter(
+            member=member,
+            reward=reward,
+            checkout_id=replacing_checkout_id,
+            status__in=(RedemptionStatus.PLACING, RedemptionStatus.ACTIVE),
+        ).count()
+    if taken >= reward.per_shopper_limit:
         raise RedemptionError("LIMIT_REACHED", "this reward was already taken as often as allowed", "rewardId")
 
 
@@ -48,7 +59,7 @@ def reward_offer(install: Install, member: Member, checkout: CheckoutInfo, rewar
     reward = available_rewards(install, checkout.channel_slug).filter(pk=reward_id).first()
     if reward is None:
         raise RedemptionError("NOT_FOUND", "no such reward is available in this channel now", "rewardId")
-    check_limit(member, reward)
+    check_limit(member, reward, replacing_checkout_id=checkout.id)
     places = quantum(checkout.currency)
     if reward.kind == RewardKind.FIXED_AMOUNT:
         value = min(Decimal(reward.value or 0), checkout.subtotal).quantize(places)
@@ -67,7 +78,9 @@ def reward_offer(install: Install, member: Member, checkout: CheckoutInfo, rewar
         spec = VoucherSpec(type="SHIPPING", value_type="PERCENTAGE", value=Decimal(100))
     else:
         line = next((ln for ln in checkout.lines if ln.variant_id == reward.variant_id), None)
-        value = line.unit_gross.quantize(places) if line else Decimal(0)
+        if line is None:
+            raise RedemptionError("INVALID", "add the reward's product to the checkout first", "rewardId")
+        value = line.unit_gross.quantize(places)
         spec = VoucherSpec(
             type="SPECIFIC_PRODUCT", value_type="PERCENTAGE", value=Decimal(100), variant_ids=(reward.variant_id,)
         )
