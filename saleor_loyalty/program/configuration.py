@@ -1,5 +1,6 @@
 """The merchant's writes to program settings and earning rules (used by commands now, the dashboard later)."""
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -7,7 +8,7 @@ from django.db import transaction
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
 from saleor_loyalty.saleor.models import Install
 
-from .models import EarnMultiplier, EarnRule, MultiplierTarget
+from .models import Campaign, EarnMultiplier, EarnRule, MultiplierTarget
 
 MAX_RATE = Decimal(10_000)
 MAX_MULTIPLIER = Decimal(100)
@@ -71,3 +72,42 @@ def set_earn_rule(
                 [EarnMultiplier(rule=rule, target=t, saleor_id=i, multiplier=m) for (t, i), m in parsed.items()]
             )
     return rule
+
+
+def create_campaign(
+    install: Install,
+    *,
+    name: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    multiplier: object = 1,
+    fixed_bonus: int = 0,
+    channel_slug: str = "",
+    product_ids: list[str] | None = None,
+    category_ids: list[str] | None = None,
+    tiers: list[str] | None = None,
+) -> Campaign:
+    """A bonus campaign. Orders placed in ``[starts_at, ends_at)`` earn by it (frozen with their points)."""
+    if not name or len(name) > 255:
+        raise InvalidRule("a campaign needs a name of at most 255 characters")
+    if starts_at.tzinfo is None or ends_at.tzinfo is None or ends_at <= starts_at:
+        raise InvalidRule("the campaign must end after it starts (timezone-aware dates)")
+    factor = _decimal(multiplier, "multiplier", MAX_MULTIPLIER)
+    if factor < 1:
+        raise InvalidRule("multiplier must be at least 1")
+    if isinstance(fixed_bonus, bool) or not isinstance(fixed_bonus, int) or not 0 <= fixed_bonus <= 10**7:
+        raise InvalidRule("fixed_bonus must be a whole number of points between 0 and 10,000,000")
+    if factor == 1 and fixed_bonus == 0:
+        raise InvalidRule("a campaign needs a multiplier above 1 or a fixed bonus")
+    return Campaign.objects.create(
+        install=install,
+        name=name,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        multiplier=factor,
+        fixed_bonus=fixed_bonus,
+        channel_slug=channel_slug,
+        product_ids=list(product_ids or []),
+        category_ids=list(category_ids or []),
+        tiers=list(tiers or []),
+    )

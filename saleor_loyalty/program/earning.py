@@ -5,7 +5,8 @@ The one place that computes "points for an order": reconciliation, estimates and
 * The base is what the shopper actually pays for eligible items: line totals after discounts (net of tax
   unless the rule includes tax), plus shipping if the rule counts it. Order-level discounts Saleor did not
   spread over lines scale the base down to the order total.
-* Each line earns ``rate × multiplier``; the highest matching multiplier (variant, product, category) wins.
+* Each line earns ``rate × multiplier × tier multiplier × campaign multiplier``; for product multipliers and
+  for overlapping campaigns the highest that matches the line wins; campaigns' fixed bonuses add up.
 * Refunds Saleor attributes to lines remove those lines' points exactly; any other refunded money reduces the
   rest in proportion. A cancelled order, or one never paid in full, is worth nothing.
 * The result is exact (6 decimal places, rounded down); the integer part is awarded and the fraction carried.
@@ -34,12 +35,16 @@ class RuleSnapshot:
     min_order_amount: Decimal
     # "product:<id>" / "variant:<id>" / "category:<id>" -> multiplier
     multipliers: dict[str, Decimal]
+    tier_multiplier: Decimal = Decimal(1)
+    tier: str | None = None
+    campaigns: tuple["CampaignTerms", ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("points_per_unit", "min_order_amount"):
+        for name in ("points_per_unit", "min_order_amount", "tier_multiplier"):
             data[name] = str(data[name])
         data["multipliers"] = {k: str(v) for k, v in self.multipliers.items()}
+        data["campaigns"] = [campaign.to_json() for campaign in self.campaigns]
         return data
 
     @classmethod
@@ -52,13 +57,62 @@ class RuleSnapshot:
             include_shipping=bool(data["include_shipping"]),
             min_order_amount=Decimal(data["min_order_amount"]),
             multipliers={k: Decimal(v) for k, v in data.get("multipliers", {}).items()},
+            tier_multiplier=Decimal(data.get("tier_multiplier", "1")),
+            tier=data.get("tier"),
+            campaigns=tuple(CampaignTerms.from_json(c) for c in data.get("campaigns", [])),
+        )
+
+
+@dataclass(frozen=True)
+class CampaignTerms:
+    """A bonus campaign as it applied to an order (frozen with the rule, so the lot records it)."""
+
+    campaign_id: int
+    name: str
+    multiplier: Decimal
+    fixed_bonus: int
+    product_ids: tuple[str, ...] = ()  # empty: every product
+    category_ids: tuple[str, ...] = ()  # empty: every category
+
+    def applies_to(self, line: LineSnapshot) -> bool:
+        if self.product_ids and line.product_id not in self.product_ids:
+            return False
+        return not self.category_ids or line.category_id in self.category_ids
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "campaign_id": self.campaign_id,
+            "name": self.name,
+            "multiplier": str(self.multiplier),
+            "fixed_bonus": self.fixed_bonus,
+            "product_ids": list(self.product_ids),
+            "category_ids": list(self.category_ids),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "CampaignTerms":
+        return cls(
+            campaign_id=int(data["campaign_id"]),
+            name=str(data.get("name", "")),
+            multiplier=Decimal(data["multiplier"]),
+            fixed_bonus=int(data["fixed_bonus"]),
+            product_ids=tuple(data.get("product_ids", [])),
+            category_ids=tuple(data.get("category_ids", [])),
         )
 
 
 def line_multiplier(line: LineSnapshot, rule: RuleSnapshot) -> Decimal:
     keys = [f"variant:{line.variant_id}", f"product:{line.product_id}", f"category:{line.category_id}"]
     found = [rule.multipliers[k] for k in keys if k in rule.multipliers]
-    return max(found) if found else Decimal(1)
+    campaigns = [c.multiplier for c in rule.campaigns if c.applies_to(line)]
+    product = max(found) if found else Decimal(1)
+    campaign = max(campaigns) if campaigns else Decimal(1)
+    return product * rule.tier_multiplier * campaign
+
+
+def campaign_bonus(order: OrderSnapshot, rule: RuleSnapshot) -> int:
+    """Fixed bonuses of the campaigns that apply to at least one line of the order."""
+    return sum(c.fixed_bonus for c in rule.campaigns if any(c.applies_to(line) for line in order.lines))
 
 
 def is_settled(order: OrderSnapshot, was_fully_paid: bool) -> bool:
@@ -117,5 +171,5 @@ def order_points(
     kept_share = (remaining_money - unattributed) / remaining_money if remaining_money > 0 else ZERO
     kept_share = max(ZERO, min(Decimal(1), kept_share))
 
-    points = weighted * spread * kept_share * rule.points_per_unit
+    points = (weighted * spread * rule.points_per_unit + campaign_bonus(order, rule)) * kept_share
     return points.quantize(EXACT, rounding=ROUND_DOWN)

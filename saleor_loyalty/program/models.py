@@ -110,6 +110,38 @@ class RedemptionRule(models.Model):
         return f"{self.channel_slug}/{self.currency}: {self.points_per_unit} pts = 1 unit"
 
 
+class Campaign(models.Model):
+    """A time-boxed bonus: orders placed in the window earn ``multiplier`` × and/or a fixed bonus.
+
+    Optionally limited to a channel, to products or categories (lines outside earn normally), and to tiers.
+    Overlapping campaigns: the highest multiplier applies per line, fixed bonuses add up.
+    """
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField(max_length=255)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    multiplier = models.DecimalField(max_digits=8, decimal_places=4, default=Decimal(1))
+    fixed_bonus = models.PositiveIntegerField(default=0)
+    channel_slug = models.CharField(max_length=255, blank=True)  # blank: every channel
+    product_ids = models.JSONField(default=list, blank=True)
+    category_ids = models.JSONField(default=list, blank=True)
+    tiers = models.JSONField(default=list, blank=True)  # tier names; empty: everyone
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "program_campaign"
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="campaign_window"),
+            models.CheckConstraint(condition=Q(multiplier__gte=1), name="campaign_multiplier_at_least_one"),
+        ]
+        indexes = [models.Index(fields=["install", "starts_at", "ends_at"], name="campaign_window_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class MultiplierTarget(models.TextChoices):
     PRODUCT = "product"
     CATEGORY = "category"

@@ -25,7 +25,7 @@ from saleor_loyalty.saleor.models import Install
 from . import signals
 from .earning import RuleSnapshot, kept_share, net_spend, order_points
 from .models import ClawbackPolicy, GuestOrderPolicy, OrderAward, OrderPlacement, ProgramSettings
-from .rules import current_rule, program_settings
+from .rules import program_settings, rule_for_order
 from .snapshots import OrderSnapshot
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def reconcile_order(
         rule = (
             RuleSnapshot.from_json(award.rule)
             if award.rule
-            else current_rule(install, order.channel_slug, order.currency)
+            else rule_for_order(install, order.channel_slug, order.currency, member=member, placed_at=order.created)
         )
         if _excluded(award, program):
             desired = Decimal(0)

@@ -1,0 +1,126 @@
+"""Bonus campaigns: time-boxed multipliers and fixed bonuses, by channel, product, category and tier."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from saleor_loyalty.ledger.models import Lot
+from saleor_loyalty.program.models import Campaign, OrderAward
+from saleor_loyalty.program.orders import reconcile_order
+from tests.factories import T0, later, line, make_install, order
+
+pytestmark = pytest.mark.django_db
+
+
+def campaign(install, **terms):
+    defaults = {"name": "Double points", "starts_at": T0 - timedelta(days=1), "ends_at": T0 + timedelta(days=1)}
+    return Campaign.objects.create(install=install, **{**defaults, **terms})
+
+
+def points_of(install, snapshot):
+    reconcile_order(install, snapshot)
+    return OrderAward.objects.get(install=install, order_id=snapshot.id).exact_points
+
+
+def test_a_campaign_multiplies_orders_placed_in_its_window():
+    install = make_install()
+    campaign(install, multiplier=Decimal(2))
+    assert points_of(install, order("in-window")) == Decimal(200)
+    outside = order("outside")
+    outside = later(outside, created=T0 + timedelta(days=2))
+    assert points_of(install, outside) == Decimal(100)
+
+
+def test_overlapping_campaigns_take_the_highest_multiplier_and_add_fixed_bonuses():
+    install = make_install()
+    campaign(install, multiplier=Decimal(2), fixed_bonus=10)
+    campaign(install, name="Triple", multiplier=Decimal(3), fixed_bonus=5)
+    assert points_of(install, order()) == Decimal(315)
+
+
+def test_a_campaign_limited_to_a_category_boosts_only_those_lines():
+    install = make_install()
+    campaign(install, multiplier=Decimal(2), category_ids=["shoes"])
+    snapshot = order(lines=(line("a", unit="50.00", category_id="shoes"), line("b", unit="30.00", category_id="hats")))
+    assert points_of(install, snapshot) == Decimal(130)
+
+
+def test_a_campaign_for_another_channel_does_not_apply():
+    install = make_install()
+    campaign(install, multiplier=Decimal(2), channel_slug="eu")
+    assert points_of(install, order()) == Decimal(100)
+
+
+def test_a_tier_only_campaign_skips_members_without_that_tier():
+    install = make_install()
+    campaign(install, multiplier=Decimal(5), tiers=["Gold"])
+    assert points_of(install, order()) == Decimal(100)
+
+
+def test_the_lot_records_the_campaign_and_a_refund_keeps_the_frozen_terms():
+    install = make_install()
+    promo = campaign(install, multiplier=Decimal(2), fixed_bonus=20)
+    snapshot = order(lines=(line(quantity=2, unit="50.00"),))
+    reconcile_order(install, snapshot)
+    lot = Lot.objects.get(source="order")
+    assert lot.rule["campaigns"][0]["campaign_id"] == promo.pk
+    promo.delete()
+    reconcile_order(
+        install, later(snapshot, total_charged=Decimal(50), total_refunded=Decimal(50), charge_status="PARTIAL")
+    )
+    assert OrderAward.objects.get().exact_points == Decimal(110)  # (100 × 2 + 20) × ½
+
+
+@pytest.mark.parametrize(
+    ("terms", "message"),
+    [
+        ({"multiplier": "0.5"}, "at least 1"),
+        ({"multiplier": "1", "fixed_bonus": 0}, "needs a multiplier"),
+        ({"ends_at": T0 - timedelta(days=2)}, "end after"),
+        ({"fixed_bonus": -1}, "fixed_bonus"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_invalid_campaigns_are_refused(terms, message):
+    from saleor_loyalty.program.configuration import InvalidRule, create_campaign
+
+    install = make_install()
+    arguments = {
+        "name": "Promo",
+        "starts_at": T0 - timedelta(days=1),
+        "ends_at": T0 + timedelta(days=1),
+        "multiplier": "2",
+        **terms,
+    }
+    with pytest.raises(InvalidRule, match=message):
+        create_campaign(install, **arguments)
+    assert not Campaign.objects.exists()
+
+
+def test_add_campaign_command():
+    from django.core.management import call_command
+
+    install = make_install()
+    call_command(
+        "add_campaign",
+        "--install",
+        install.saleor_api_url,
+        "--name",
+        "Black Friday",
+        "--starts",
+        "2026-11-27T00:00",
+        "--ends",
+        "2026-11-30T00:00",
+        "--multiplier",
+        "3",
+        "--category",
+        "Q2F0ZWdvcnk6MQ==",
+        stdout=__import__("io").StringIO(),
+    )
+    saved = Campaign.objects.get()
+    assert (saved.multiplier, saved.category_ids, saved.starts_at.tzinfo is not None) == (
+        Decimal(3),
+        ["Q2F0ZWdvcnk6MQ=="],
+        True,
+    )
