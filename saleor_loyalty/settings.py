@@ -104,6 +104,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "unlock-due-lots": {"task": "saleor_loyalty.program.tasks.unlock_due_lots", "schedule": 300.0},
+    "expire-points": {"task": "saleor_loyalty.program.tasks.expire_points_everywhere", "schedule": 3600.0},
     "expire-abandoned-redemptions": {
         "task": "saleor_loyalty.redemption.tasks.expire_abandoned_redemptions",
         "schedule": 120.0,
@@ -122,3 +123,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Shopper emails (saleor_loyalty.notifications, docs/notifications.md). EMAIL_URL: e.g.
+# smtp+tls://user:password@smtp.example.com:587; the default prints emails to the console. Tests use locmem.
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@localhost")
+# Directories searched before the built-in templates: loyalty/emails/<kind>.subject.txt, .txt, .html overrides.
+LOYALTY_EMAIL_TEMPLATE_DIRS = env.list("LOYALTY_EMAIL_TEMPLATE_DIRS", default=[])

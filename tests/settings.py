@@ -16,3 +16,4 @@ LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Separate test databases for parallel runs on one machine (e.g. TEST_DB_NAME=test_loyalty_2).
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_saleor_loyalty")}  # noqa: F405
+STATIC_URL = "/static/"  # lets pytest-django's live_server start

@@ -172,7 +172,9 @@ def _metadata(items: Any) -> dict[str, str]:
 def _address(data: Any) -> AddressSnapshot | None:
     if not isinstance(data, dict):
         return None
-    country = data.get("country") if isinstance(data.get("country"), dict) else {}
+    country = data.get("country")
+    if not isinstance(country, dict):
+        country = {}
     return AddressSnapshot(
         street=str(data.get("streetAddress1") or ""),
         postal_code=str(data.get("postalCode") or ""),

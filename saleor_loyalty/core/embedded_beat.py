@@ -15,11 +15,11 @@ INTERVAL_SECONDS = 60.0
 
 
 def run_periodic_tasks() -> None:
-    from saleor_loyalty.program.tasks import unlock_due_lots
+    from saleor_loyalty.program.tasks import expire_points_everywhere, unlock_due_lots
     from saleor_loyalty.redemption.tasks import expire_abandoned_redemptions
     from saleor_loyalty.webhooks.tasks import redeliver_stuck_events
 
-    for task in (redeliver_stuck_events, unlock_due_lots, expire_abandoned_redemptions):
+    for task in (redeliver_stuck_events, unlock_due_lots, expire_abandoned_redemptions, expire_points_everywhere):
         try:
             task()
         except Exception:  # keep the loop alive; the next round retries

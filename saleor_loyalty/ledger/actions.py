@@ -74,7 +74,9 @@ def earn(
         lot_id=lot.pk,
         memo={"source": source},
     )
-    Member.objects.filter(pk=member.pk).update(lifetime_points=F("lifetime_points") + points)
+    Member.objects.filter(pk=member.pk).update(
+        lifetime_points=F("lifetime_points") + points, last_activity_at=timezone.now()
+    )
     if not locked:
         repay_debt(member, key=f"{key}:repay")
     return lot
@@ -265,8 +267,10 @@ def hold(*, member: Member, points: int, key: str, memo: dict[str, Any] | None =
         member_id=member.pk,
         memo=memo,
     )
-    if posted.created and lots.consume(accounts.points, points, posted.transfer_id) != points:
-        raise LedgerError(f"lots of account {accounts.points.pk} do not cover its balance")
+    if posted.created:
+        if lots.consume(accounts.points, points, posted.transfer_id) != points:
+            raise LedgerError(f"lots of account {accounts.points.pk} do not cover its balance")
+        Member.objects.filter(pk=member.pk).update(last_activity_at=timezone.now())
     return posted.transfer_id
 
 

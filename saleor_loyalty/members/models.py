@@ -30,6 +30,8 @@ class Member(models.Model):
     carry_points = models.BigIntegerField(default=0)
     # Points ever earned, net of points taken back because their order was refunded or cancelled.
     lifetime_points = models.BigIntegerField(default=0)
+    # Last time the member earned or redeemed: "after N months of inactivity" expiry counts from here.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,7 +51,10 @@ class Member(models.Model):
             models.CheckConstraint(condition=Q(earn_accrual__gte=0), name="member_earn_accrual_non_negative"),
             models.CheckConstraint(condition=Q(carry_points__gte=0), name="member_carry_points_non_negative"),
         ]
-        indexes = [models.Index(fields=["install", "email"], name="member_install_email")]
+        indexes = [
+            models.Index(fields=["install", "email"], name="member_install_email"),
+            models.Index(fields=["install", "last_activity_at"], name="member_last_activity"),
+        ]
 
     def __str__(self) -> str:
         return self.saleor_user_id or f"guest:{self.email}"

@@ -20,13 +20,23 @@ class GuestOrderPolicy(models.TextChoices):
     IGNORE = "ignore", "Do not earn"
 
 
+class ExpiryPolicy(models.TextChoices):
+    NONE = "none", "Points never expire"
+    AFTER_EARNING = "after_earning", "Points expire a set number of days after they were earned"
+    AFTER_INACTIVITY = "after_inactivity", "All points expire after a period without earning or redeeming"
+
+
 class ProgramSettings(models.Model):
     """One per install; created with defaults on first use."""
 
     install = models.OneToOneField(Install, on_delete=models.PROTECT, related_name="program_settings")
     is_active = models.BooleanField(default=True)
     return_window_days = models.PositiveIntegerField(default=settings.LOYALTY_DEFAULT_RETURN_WINDOW_DAYS)
-    points_expire_after_days = models.PositiveIntegerField(null=True, blank=True)
+    expiry_policy = models.CharField(max_length=20, choices=ExpiryPolicy.choices, default=ExpiryPolicy.NONE)
+    points_expire_after_days = models.PositiveIntegerField(null=True, blank=True)  # AFTER_EARNING
+    inactivity_expiry_days = models.PositiveIntegerField(default=365)  # AFTER_INACTIVITY
+    expiry_reminder_days = models.PositiveIntegerField(default=14)  # the reminder goes out this long before
+    expiry_grace_days = models.PositiveIntegerField(default=0)  # points stay usable this long after the date
     clawback_policy = models.CharField(
         max_length=32, choices=ClawbackPolicy.choices, default=ClawbackPolicy.NEGATIVE_BALANCE
     )

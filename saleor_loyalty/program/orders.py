@@ -24,6 +24,7 @@ from saleor_loyalty.saleor.models import Install
 
 from . import signals
 from .earning import RuleSnapshot, kept_share, net_spend, order_points
+from .expiry import lot_expiry
 from .models import ClawbackPolicy, GuestOrderPolicy, OrderAward, OrderPlacement, ProgramSettings
 from .rules import program_settings, rule_for_order
 from .snapshots import OrderSnapshot
@@ -185,9 +186,7 @@ def _apply(
     key = f"order:{award.order_id}:r{award.revision}"
     write_off = program.clawback_policy == ClawbackPolicy.WRITE_OFF
     unlocks_at = timezone.now() + timedelta(days=program.return_window_days)
-    expires_at = (
-        timezone.now() + timedelta(days=program.points_expire_after_days) if program.points_expire_after_days else None
-    )
+    expires_at = lot_expiry(program, timezone.now())
     if new_points > old_points:
         ledger.earn(
             member=member,

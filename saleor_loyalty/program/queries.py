@@ -38,7 +38,15 @@ def pending_lots(member: Member) -> list[PendingLot]:
 
 
 def expiring_points(member: Member, within_days: int) -> list[ExpiringPoints]:
+    """What expires when, within the horizon, under the program's policy."""
+    from .expiry import inactivity_deadline
+
     horizon = timezone.now() + timedelta(days=within_days)
+    deadline = inactivity_deadline(program_settings(member.install), member)
+    if deadline is not None:
+        available = Lot.objects.filter(member=member, account__code=AccountCode.POINTS).aggregate(s=Sum("remaining"))
+        points = int(available["s"] or 0)
+        return [ExpiringPoints(points, deadline)] if points and deadline <= horizon else []
     rows = (
         Lot.objects.filter(member=member, remaining__gt=0, expires_at__isnull=False, expires_at__lte=horizon)
         .annotate(day=TruncDate("expires_at"))

@@ -6,6 +6,9 @@ from django.utils import timezone
 
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.ledger.models import Lot
+from saleor_loyalty.saleor.models import Install
+
+from .expiry import expire_points
 
 
 @shared_task
@@ -17,3 +20,9 @@ def unlock_due_lots(batch_size: int = 1000) -> int:
         with transaction.atomic():
             unlocked += ledger.unlock(lot)
     return unlocked
+
+
+@shared_task
+def expire_points_everywhere() -> int:
+    """Hourly: expire due points in every active install. Idempotent; set-based per install."""
+    return sum(expire_points(install).points for install in Install.objects.filter(is_active=True))

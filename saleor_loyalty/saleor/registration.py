@@ -49,7 +49,9 @@ def register_install(api_url: str, domain: str, token: str) -> Install:
     try:
         data = SaleorClient(api_url, token).execute("app_id")
     except SaleorError as exc:
-        raise RegistrationError("TOKEN_REJECTED", f"Saleor did not accept the app token: {exc}") from exc
+        if exc.errors:  # Saleor answered, and refused the token
+            raise RegistrationError("TOKEN_REJECTED", f"Saleor did not accept the app token: {exc}") from exc
+        raise RegistrationError("SALEOR_UNAVAILABLE", f"could not check the app token with Saleor: {exc}") from exc
     app = data.get("app")
     if not isinstance(app, dict) or not app.get("id"):
         raise RegistrationError("TOKEN_REJECTED", "Saleor did not return the app for this token")

@@ -38,7 +38,7 @@ from .graphql_api import (
 )
 from .manifest import validate_manifest
 from .payloads import build_webhook_body
-from .schemas import SALEOR_VERSIONS, InvalidDocument
+from .schemas import SALEOR_VERSIONS, InvalidDocument, load_schema
 from .signing import SaleorKeys
 
 __all__ = ["FakeSaleor", "GraphQLCall", "PermissionDenied"]
@@ -90,6 +90,10 @@ class FakeSaleor:
 
     def start(self) -> FakeSaleor:
         if self._server is None:
+            # Build the schemas now: built lazily inside the first request, they can take longer than the app's
+            # HTTP timeout to Saleor, and the app would see an unreachable store.
+            for version in {*self.check_versions, self.schema_version}:
+                load_schema(version)
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
             self._server.daemon_threads = True
             self._thread = threading.Thread(

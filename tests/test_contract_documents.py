@@ -1,0 +1,65 @@
+"""Every GraphQL document the app sends or subscribes with is valid on every Saleor line it supports.
+
+The app promises `requiredSaleorVersion: ">=3.22 <4"`, so each document under `graphql/` must validate against
+Saleor 3.22's and 3.23's real schemas, and each webhook's declared events must be exactly the events its
+subscription selects (otherwise Saleor sends payloads the query never shapes, or never sends ones it does).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from saleor_loyalty.saleor import documents
+from saleor_loyalty.saleor.subscriptions import EVENT_TYPENAMES, SUBSCRIPTIONS
+from tests.saleor_harness import SALEOR_VERSIONS, subscribed_event_types, validate_document
+from tests.saleor_harness.events import event_type_name
+
+GRAPHQL_DIR = Path(__file__).resolve().parents[1] / "graphql"
+# graphql/schema.graphql, when present, is the app's OWN API schema, not a document sent to Saleor.
+APP_SCHEMA = GRAPHQL_DIR / "schema.graphql"
+DOCUMENTS = sorted(path for path in GRAPHQL_DIR.rglob("*.graphql") if path != APP_SCHEMA)
+SUBSCRIPTION_FILES = sorted((GRAPHQL_DIR / "subscriptions").glob("*.graphql"))
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(GRAPHQL_DIR))
+
+
+def test_the_app_has_subscription_and_operation_documents():
+    kinds = {path.parent.name for path in DOCUMENTS}
+    assert {"subscriptions", "operations"} <= kinds
+
+
+@pytest.mark.parametrize("version", SALEOR_VERSIONS)
+@pytest.mark.parametrize("path", DOCUMENTS, ids=_name)
+def test_every_document_is_valid_against_each_supported_saleor(path, version):
+    validate_document(path.read_text(), versions=[version])
+
+
+def test_the_app_sends_the_documents_checked_here():
+    assert documents.documents_dir().resolve() == GRAPHQL_DIR.resolve()
+
+
+@pytest.mark.parametrize("version", SALEOR_VERSIONS)
+@pytest.mark.parametrize("subscription", SUBSCRIPTIONS, ids=lambda s: s.document)
+def test_each_subscription_selects_exactly_the_events_it_declares(subscription, version):
+    declared = {event_type_name(name) for name in subscription.events}
+    assert subscribed_event_types(subscription.query, version) == declared
+
+
+def test_every_subscription_file_is_used_by_a_webhook():
+    used = {f"{s.document}.graphql" for s in SUBSCRIPTIONS}
+    assert {path.name for path in SUBSCRIPTION_FILES} == used
+
+
+def test_webhook_endpoints_are_distinct_and_each_event_goes_to_one_endpoint():
+    paths = [s.path for s in SUBSCRIPTIONS]
+    events = [name for s in SUBSCRIPTIONS for name in s.events]
+    assert len(set(paths)) == len(paths)
+    assert len(set(events)) == len(events)
+
+
+def test_the_ingest_knows_the_body_type_of_every_subscribed_event():
+    # The inbox refuses a body whose __typename differs from what the Saleor-Event header names.
+    expected = {name.lower(): event_type_name(name) for s in SUBSCRIPTIONS for name in s.events}
+    assert expected == EVENT_TYPENAMES
