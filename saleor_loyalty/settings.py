@@ -104,6 +104,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "unlock-due-lots": {"task": "saleor_loyalty.program.tasks.unlock_due_lots", "schedule": 300.0},
+    "birthday-bonuses": {"task": "saleor_loyalty.program.tasks.give_birthday_bonuses_everywhere", "schedule": 3600.0},
     "expire-points": {"task": "saleor_loyalty.program.tasks.expire_points_everywhere", "schedule": 3600.0},
     "expire-abandoned-redemptions": {
         "task": "saleor_loyalty.redemption.tasks.expire_abandoned_redemptions",

@@ -4,10 +4,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
-
 from graphql import GraphQLError
+
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.tokens import InvalidToken, Shopper, verify_shopper_token
 
 
@@ -47,6 +48,19 @@ class RequestContext:
             error = self._error or InvalidToken("authentication required", "UNAUTHENTICATED")
             raise GraphQLError(str(error), extensions={"code": error.code})
         return self._shopper
+
+    def require_server(self) -> Install:
+        """The install whose server API key authenticates this request (for server-to-server mutations)."""
+        from saleor_loyalty.program.custom_events import KEY_PREFIX, install_for_api_key
+
+        scheme, _, key = self.request.headers.get("Authorization", "").partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key.startswith(KEY_PREFIX):
+            raise GraphQLError("this needs a server API key (Bearer lsk_...)", extensions={"code": "UNAUTHENTICATED"})
+        install = install_for_api_key(key)
+        if install is None:
+            raise GraphQLError("unknown or revoked API key", extensions={"code": "INVALID_TOKEN"})
+        return install
 
     def member(self) -> Member:
         if "member" not in self.cache:

@@ -3,8 +3,8 @@
 from typing import Any
 
 import graphene
-
 from graphql import GraphQLError
+
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.queries import estimate_for_checkout
 from saleor_loyalty.redemption import saleor_calls
@@ -15,6 +15,7 @@ from saleor_loyalty.saleor.installs import active_install
 
 from .context import RequestContext
 from .mutations.cancel_redemption import cancel_redemption
+from .mutations.record_event import record_event_field
 from .mutations.redeem_points import redeem_points
 from .mutations.redeem_reward import redeem_reward
 from .referrals import ReferralMutations, ReferralQueries
@@ -102,6 +103,7 @@ class Mutation(TierMutations, ReferralMutations, graphene.ObjectType):
     redeem_points = redeem_points
     redeem_reward = redeem_reward
     cancel_redemption = cancel_redemption
+    record_event = record_event_field
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation, auto_camelcase=True)

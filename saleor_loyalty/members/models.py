@@ -32,6 +32,10 @@ class Member(models.Model):
     lifetime_points = models.BigIntegerField(default=0)
     # Last time the member earned or redeemed: "after N months of inactivity" expiry counts from here.
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # From the customer's metadata; the birthday bonus is given once per calendar year.
+    birthday_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    birthday_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    birthday_bonus_year = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

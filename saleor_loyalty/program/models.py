@@ -56,6 +56,12 @@ class ProgramSettings(models.Model):
     # Whether the part of an order paid with points earns points too (off by default: earn on money paid).
     earn_on_redeemed_value = models.BooleanField(default=False)
     redemption_rate_limit_per_minute = models.PositiveIntegerField(default=10)
+    # Earning events (0 = off).
+    signup_bonus_points = models.PositiveIntegerField(default=0)
+    first_order_bonus_points = models.PositiveIntegerField(default=0)
+    birthday_bonus_points = models.PositiveIntegerField(default=0)
+    # Customer metadata key holding the birthday ("YYYY-MM-DD" or "MM-DD").
+    birthday_metadata_key = models.CharField(max_length=64, default="birthday")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -150,6 +156,65 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EarningAction(models.Model):
+    """A custom action a trusted server reports with ``recordEvent`` (review, social follow, newsletter...)."""
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="earning_actions")
+    code = models.SlugField(max_length=64)
+    name = models.CharField(max_length=255)
+    points = models.PositiveIntegerField()
+    max_per_period = models.PositiveIntegerField(null=True, blank=True)  # None: no cap
+    period_days = models.PositiveIntegerField(default=30)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "program_earning_action"
+        constraints = [
+            models.UniqueConstraint(fields=["install", "code"], name="earning_action_unique_code"),
+            models.CheckConstraint(condition=Q(points__gt=0), name="earning_action_points_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.points} pts)"
+
+
+class EarningEvent(models.Model):
+    """One reported action: what was awarded for it (idempotent by the reporter's key)."""
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="earning_events")
+    action = models.ForeignKey(EarningAction, on_delete=models.PROTECT, related_name="events")
+    idempotency_key = models.CharField(max_length=255)
+    points = models.PositiveIntegerField()
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "program_earning_event"
+        constraints = [models.UniqueConstraint(fields=["install", "idempotency_key"], name="earning_event_unique_key")]
+        indexes = [models.Index(fields=["member", "action", "occurred_at"], name="earning_event_cap")]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} for member {self.member_id}"
+
+
+class ServerApiKey(models.Model):
+    """A key a merchant's own server uses to call ``recordEvent``. Only its SHA-256 is stored."""
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=255)
+    prefix = models.CharField(max_length=16)  # shown to operators to tell keys apart
+    key_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "program_server_api_key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
 
 
 class MultiplierTarget(models.TextChoices):

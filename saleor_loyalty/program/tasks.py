@@ -26,3 +26,11 @@ def unlock_due_lots(batch_size: int = 1000) -> int:
 def expire_points_everywhere() -> int:
     """Hourly: expire due points in every active install. Idempotent; set-based per install."""
     return sum(expire_points(install).points for install in Install.objects.filter(is_active=True))
+
+
+@shared_task
+def give_birthday_bonuses_everywhere() -> int:
+    """Daily: birthday bonuses in every active install (set-based, once a year per member)."""
+    from .bonuses import give_birthday_bonuses
+
+    return sum(give_birthday_bonuses(install) for install in Install.objects.filter(is_active=True))

@@ -1,0 +1,105 @@
+"""Earning events: sign-up, first order and birthday bonuses (each at most once, by idempotency key).
+
+* Sign-up: when the customer's account is confirmed (CUSTOMER_CREATED with ``isConfirmed``, or
+  ACCOUNT_CONFIRMED) — an unconfirmed registration could be anyone's email. Available at once.
+* First order: when the member's first order is paid in full, pending like the order's own points; taken back
+  if that order ends up refunded in full or cancelled (and not given again for a later order).
+* Birthday: once per calendar year, on the day (UTC), from the customer metadata key the merchant names; a
+  daily job, set-based (``ledger.bulk``), never a loop over members.
+"""
+
+import logging
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from saleor_loyalty.ledger import actions as ledger
+from saleor_loyalty.ledger.bulk import award_birthdays
+from saleor_loyalty.ledger.models import Transfer
+from saleor_loyalty.members.models import Member
+from saleor_loyalty.saleor.models import Install
+
+from .models import ClawbackPolicy, OrderAward, ProgramSettings
+from .rules import program_settings
+from .snapshots import CustomerSnapshot
+
+logger = logging.getLogger(__name__)
+
+
+def parse_birthday(value: str | None) -> tuple[int, int] | None:
+    """(month, day) from "YYYY-MM-DD" or "MM-DD"; None for anything else (Feb 29 is kept: awarded Feb 28)."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        parsed = date.fromisoformat(text) if len(text) == 10 else date.fromisoformat(f"2000-{text}")
+    except ValueError:
+        return None
+    return parsed.month, parsed.day
+
+
+def remember_birthday(member: Member, customer: CustomerSnapshot, program: ProgramSettings) -> None:
+    birthday = parse_birthday(customer.metadata.get(program.birthday_metadata_key))
+    month, day = birthday if birthday else (None, None)
+    if (member.birthday_month, member.birthday_day) != (month, day):
+        Member.objects.filter(pk=member.pk).update(birthday_month=month, birthday_day=day)
+
+
+def give_signup_bonus(member: Member, customer: CustomerSnapshot, program: ProgramSettings) -> None:
+    if program.signup_bonus_points and customer.is_confirmed:
+        ledger.earn(member=member, points=program.signup_bonus_points, key=f"signup:{member.pk}", source="signup")
+
+
+def settle_first_order_bonus(member: Member, award: OrderAward, program: ProgramSettings) -> None:
+    """Give the bonus for the member's first fully paid order; take it back if that order is undone."""
+    key = f"first-order:{member.pk}"
+    given = Transfer.objects.filter(install_id=member.install_id, idempotency_key=key).first()
+    if given is None:
+        if not program.first_order_bonus_points or award.spend <= 0 or award.first_paid_at is None:
+            return
+        earlier = OrderAward.objects.filter(member=member, first_paid_at__lt=award.first_paid_at).exists()
+        if earlier:
+            return
+        ledger.earn(
+            member=member,
+            points=program.first_order_bonus_points,
+            key=key,
+            source="first_order",
+            order_id=award.order_id,
+            unlocks_at=timezone.now() + timedelta(days=program.return_window_days),
+        )
+    elif given.order_id == award.order_id and award.spend <= 0 and not _revoked(member, key):
+        ledger.claw_back(
+            member=member,
+            points=given.amount,
+            key=f"{key}:revoked",
+            order_id=award.order_id,
+            write_off=program.clawback_policy == ClawbackPolicy.WRITE_OFF,
+        )
+
+
+def _revoked(member: Member, key: str) -> bool:
+    return Transfer.objects.filter(install_id=member.install_id, idempotency_key__startswith=f"{key}:revoked").exists()
+
+
+def give_birthday_bonuses(install: Install, today: date | None = None) -> int:
+    """Daily: every member whose birthday is today and who has not had this year's bonus gets it."""
+    day = today or timezone.now().date()
+    program = program_settings(install)
+    if not program.birthday_bonus_points:
+        return 0
+    with transaction.atomic():
+        return award_birthdays(
+            install_id=install.pk,
+            points=program.birthday_bonus_points,
+            month=day.month,
+            day=day.day,
+            year=day.year,
+            leap_fallback=(day.month, day.day) == (2, 28) and not _is_leap(day.year),
+            now=datetime.now(tz=timezone.get_current_timezone()),
+        )
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
