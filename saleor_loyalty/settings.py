@@ -105,6 +105,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "unlock-due-lots": {"task": "saleor_loyalty.program.tasks.unlock_due_lots", "schedule": 300.0},
     "birthday-bonuses": {"task": "saleor_loyalty.program.tasks.give_birthday_bonuses_everywhere", "schedule": 3600.0},
+    "requeue-stuck-notifications": {
+        "task": "saleor_loyalty.notifications.tasks.requeue_stuck_notifications",
+        "schedule": 900.0,
+    },
     "expire-points": {"task": "saleor_loyalty.program.tasks.expire_points_everywhere", "schedule": 3600.0},
     "expire-abandoned-redemptions": {
         "task": "saleor_loyalty.redemption.tasks.expire_abandoned_redemptions",

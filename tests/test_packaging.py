@@ -36,6 +36,7 @@ def test_wheel_maps_the_folders_under_the_package(wheel_names):
     assert "saleor_loyalty/graphql_documents/subscriptions/order_events.graphql" in wheel_names
     assert "saleor_loyalty/graphql_documents/operations/app_id.graphql" in wheel_names
     assert "saleor_loyalty/saleor/static/logo.png" in wheel_names
+    assert "saleor_loyalty/notifications/templates/loyalty/emails/earned.html" in wheel_names
     assert not [n for n in wheel_names if n.startswith(("tests/", "bench/", "webhooks/", "migrations/"))]
 
 
