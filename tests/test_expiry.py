@@ -75,8 +75,14 @@ def test_expiry_never_touches_held_or_pending_points():
     earn(member, 100, "old", expires_at=NOW - timedelta(days=1))
     with transaction.atomic():
         actions.hold(member=member, points=30, key="hold")
-        actions.earn(member=member, points=50, key="pending", source="order",
-                     unlocks_at=NOW + timedelta(days=14), expires_at=NOW - timedelta(days=1))
+        actions.earn(
+            member=member,
+            points=50,
+            key="pending",
+            source="order",
+            unlocks_at=NOW + timedelta(days=14),
+            expires_at=NOW - timedelta(days=1),
+        )
     expire_points(install, now=NOW)
     balances = member_balances(member)
     assert (balances.available, balances.held, balances.pending) == (0, 30, 50)
@@ -108,3 +114,26 @@ def test_no_expiry_by_default():
     member = member_for_user(install, "VXNlcjox", "a@example.com")
     earn(member, 40, "old", expires_at=NOW - timedelta(days=400))
     assert expire_points(install, now=NOW).points == 0
+
+
+def test_reminders_go_out_once_before_points_expire_and_respect_opt_out():
+    from django.core import mail
+
+    from saleor_loyalty.notifications.models import EmailPreference, Notification
+    from saleor_loyalty.program.reminders import queue_expiry_reminders
+
+    install = make_install()
+    policy(install, ExpiryPolicy.AFTER_EARNING, points_expire_after_days=365, expiry_reminder_days=14)
+    reader = member_for_user(install, "VXNlcjox", "reader@example.com")
+    quiet = member_for_user(install, "VXNlcjoy", "quiet@example.com")
+    EmailPreference.objects.create(member=quiet, opted_out=True)
+    for member in (reader, quiet):
+        earn(member, 40, f"soon-{member.pk}", expires_at=NOW + timedelta(days=10))
+        earn(member, 60, f"later-{member.pk}", expires_at=NOW + timedelta(days=100))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("django.db.transaction.on_commit", lambda func, robust=False: func())
+        assert queue_expiry_reminders(install, now=NOW) == 1
+        assert queue_expiry_reminders(install, now=NOW + timedelta(days=1)) == 0
+    reminder = Notification.objects.get()
+    assert (reminder.member_id, reminder.context["points"]) == (reader.pk, 40)
+    assert len(mail.outbox) == 1 and "40" in mail.outbox[0].body

@@ -34,3 +34,11 @@ def give_birthday_bonuses_everywhere() -> int:
     from .bonuses import give_birthday_bonuses
 
     return sum(give_birthday_bonuses(install) for install in Install.objects.filter(is_active=True))
+
+
+@shared_task
+def queue_expiry_reminders_everywhere() -> int:
+    """Daily: expiry reminders for every active install (set-based; each reminder sent once)."""
+    from .reminders import queue_expiry_reminders
+
+    return sum(queue_expiry_reminders(install) for install in Install.objects.filter(is_active=True))
