@@ -2,17 +2,18 @@
 
 mypy names modules after folders, so in the source tree it would see a top-level ``webhooks`` package while
 the code (and Django) know it as ``saleor_loyalty.webhooks``. This builds the installed layout from symlinks
-in build/typecheck/, runs mypy there, and reports paths as they are in the source tree.
+in a private folder under build/, runs mypy there, and reports paths as they are in the source tree.
 """
 
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "build" / "typecheck"
+BUILD = ROOT / "build"
 LAYOUT = {  # path in the installed layout -> folder in the source tree
     "saleor_loyalty": "saleor_loyalty",
     "saleor_loyalty/webhooks": "webhooks",
@@ -22,15 +23,33 @@ LAYOUT = {  # path in the installed layout -> folder in the source tree
 
 
 def main() -> int:
-    shutil.rmtree(OUT, ignore_errors=True)
+    BUILD.mkdir(exist_ok=True)
+    # A private tree per run: two runs at once (developers, CI) must not rebuild each other's links.
+    out = Path(tempfile.mkdtemp(prefix="typecheck-", dir=BUILD))
+    try:
+        return _check(out)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _check(out: Path) -> int:
     for target, source in LAYOUT.items():
         for file in (ROOT / source).rglob("*.py"):
-            link = OUT / target / file.relative_to(ROOT / source)
+            link = out / target / file.relative_to(ROOT / source)
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(file)
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "setup.cfg"), *(t for t in LAYOUT if "/" not in t)],
-        cwd=OUT,
+    result = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "setup.cfg"),
+            "--cache-dir",
+            str(BUILD / "mypy-cache"),
+            *(t for t in LAYOUT if "/" not in t),
+        ],
+        cwd=out,
         capture_output=True,
         text=True,
         env={"SECRET_KEY": "typecheck-only-secret-key-0123456789abcdef", **os.environ, "PYTHONPATH": str(ROOT)},

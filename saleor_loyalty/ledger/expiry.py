@@ -9,6 +9,7 @@ redemption, so no longer in any lot) never expire. Running it twice expires noth
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -74,7 +75,13 @@ def expire_due_lots(*, install_id: int, due_sql: str, cutoff: datetime, run_key:
     """Expire every due lot of the install, a batch of accounts per transaction."""
     expired = program_account(install_id, AccountCode.EXPIRED)
     accounts_done = points_done = 0
-    params = {"install": install_id, "cutoff": cutoff, "batch": batch, "run": run_key, "expired_account": expired.pk}
+    params: dict[str, Any] = {
+        "install": install_id,
+        "cutoff": cutoff,
+        "batch": batch,
+        "run": run_key,
+        "expired_account": expired.pk,
+    }
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_FIND_ACCOUNTS.format(due=due_sql), params)

@@ -113,12 +113,9 @@ class TransferPhase(models.TextChoices):
 # References to rows that every posting shares — the install, program accounts — carry no database foreign
 # key: each FK check takes a KEY SHARE lock on the parent row, and a parent locked by every concurrent posting
 # becomes a MultiXact hot spot. The posting path checks these references, and installs and accounts are never
-# deleted.
-NO_HOT_FK = {"on_delete": models.DO_NOTHING, "db_constraint": False}
-
-
+# deleted. Those fields say ``on_delete=DO_NOTHING, db_constraint=False``.
 class Lot(models.Model):
-    install = models.ForeignKey(Install, related_name="+", **NO_HOT_FK)
+    install = models.ForeignKey(Install, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
     points = models.BigIntegerField()
@@ -152,12 +149,14 @@ class Lot(models.Model):
 
 
 class Transfer(models.Model):
-    install = models.ForeignKey(Install, related_name="+", **NO_HOT_FK)
+    install = models.ForeignKey(Install, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False)
     idempotency_key = models.CharField(max_length=255)
     kind = models.CharField(max_length=32, choices=TransferKind.choices)
     phase = models.CharField(max_length=16, choices=TransferPhase.choices, default=TransferPhase.POSTED)
-    debit_account = models.ForeignKey(Account, related_name="debits", **NO_HOT_FK)
-    credit_account = models.ForeignKey(Account, related_name="credits", **NO_HOT_FK)
+    debit_account = models.ForeignKey(Account, related_name="debits", on_delete=models.DO_NOTHING, db_constraint=False)
+    credit_account = models.ForeignKey(
+        Account, related_name="credits", on_delete=models.DO_NOTHING, db_constraint=False
+    )
     amount = models.BigIntegerField()
     unit = models.CharField(max_length=8, default=POINTS)
     pending = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="resolutions")

@@ -7,6 +7,8 @@ none (the same rules ``notifications.actions.notify`` applies one at a time).
 """
 
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -65,7 +67,7 @@ def queue_expiry_reminders(install: Install, now: datetime | None = None) -> int
         due = _DUE_BY_INACTIVITY
     else:
         return 0
-    params = {
+    params: dict[str, Any] = {
         "install": install.pk,
         "now": moment,
         "horizon": moment + timedelta(days=program.expiry_reminder_days),
@@ -76,5 +78,5 @@ def queue_expiry_reminders(install: Install, now: datetime | None = None) -> int
         cursor.execute(_INSERT.format(due=due), params)
         created = [row[0] for row in cursor.fetchall()]
         for pk in created:
-            transaction.on_commit(lambda pk=pk: send_notification.delay(pk), robust=True)
+            transaction.on_commit(partial(send_notification.delay, pk), robust=True)
     return len(created)
