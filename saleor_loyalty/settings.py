@@ -110,6 +110,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
     },
     "expiry-reminders": {"task": "saleor_loyalty.program.tasks.queue_expiry_reminders_everywhere", "schedule": 3600.0},
+    "settle-due-referrals": {"task": "saleor_loyalty.referrals.tasks.settle_due_referrals", "schedule": 300.0},
     "expire-points": {"task": "saleor_loyalty.program.tasks.expire_points_everywhere", "schedule": 3600.0},
     "expire-abandoned-redemptions": {
         "task": "saleor_loyalty.redemption.tasks.expire_abandoned_redemptions",

@@ -1,0 +1,64 @@
+"""Reading referrals: a member's code, link and how their referrals are doing."""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from saleor_loyalty.members.models import Member
+
+from .models import Referral, ReferralProgram, ReferralStatus
+
+
+@dataclass(frozen=True)
+class ReferralStats:
+    invited: int  # referees attached with the member's code, whatever happened next
+    pending: int  # waiting for the referee's first paid order, or for its return window to pass
+    converted: int  # rewarded: the first order was paid and kept through its return window
+    held: int  # held for review
+    rejected: int  # rejected on review, or voided by a refund or cancellation
+    points_earned: int  # the member's referral points now unlocked
+    points_pending: int  # the member's referral points still in a return window
+
+
+def effective_status(referral: Referral) -> str:
+    """QUALIFIED past its unlock time is REWARDED, even before the beat task has recorded it."""
+    if (
+        referral.status == ReferralStatus.QUALIFIED
+        and referral.rewards_unlock_at is not None
+        and referral.rewards_unlock_at <= timezone.now()
+    ):
+        return ReferralStatus.REWARDED.value
+    return str(referral.status)
+
+
+def referral_stats(member: Member) -> ReferralStats:
+    counts = dict.fromkeys(ReferralStatus.values, 0)
+    points = {ReferralStatus.QUALIFIED: 0, ReferralStatus.REWARDED: 0}
+    for referral in Referral.objects.filter(referrer=member).only("status", "rewards_unlock_at", "referrer_points"):
+        status = effective_status(referral)
+        counts[status] += 1
+        if status in points:
+            points[ReferralStatus(status)] += referral.referrer_points
+    return ReferralStats(
+        invited=sum(counts.values()),
+        pending=counts[ReferralStatus.PENDING] + counts[ReferralStatus.QUALIFIED],
+        converted=counts[ReferralStatus.REWARDED],
+        held=counts[ReferralStatus.HELD],
+        rejected=counts[ReferralStatus.REJECTED],
+        points_earned=points[ReferralStatus.REWARDED],
+        points_pending=points[ReferralStatus.QUALIFIED],
+    )
+
+
+def referral_link(program: ReferralProgram, code: str) -> str:
+    base = program.storefront_url.strip()
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}ref={code}"
+
+
+def mask_email(email: str) -> str:
+    """What a referrer sees of a friend's email: enough to recognise, not to harvest (``j***@example.com``)."""
+    local, at, domain = email.partition("@")
+    if not at:
+        return ""
+    return f"{local[:1]}***@{domain}"
