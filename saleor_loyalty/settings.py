@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent
 env = environ.Env()
@@ -111,6 +112,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "expiry-reminders": {"task": "saleor_loyalty.program.tasks.queue_expiry_reminders_everywhere", "schedule": 3600.0},
     "settle-due-referrals": {"task": "saleor_loyalty.referrals.tasks.settle_due_referrals", "schedule": 300.0},
+    "review-tiers": {"task": "saleor_loyalty.tiers.tasks.review_tiers", "schedule": crontab(hour=3, minute=0)},
+    "apply-tier-change-effects": {"task": "saleor_loyalty.tiers.tasks.apply_tier_change_effects", "schedule": 600.0},
     "expire-points": {"task": "saleor_loyalty.program.tasks.expire_points_everywhere", "schedule": 3600.0},
     "expire-abandoned-redemptions": {
         "task": "saleor_loyalty.redemption.tasks.expire_abandoned_redemptions",

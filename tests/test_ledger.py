@@ -214,3 +214,14 @@ def test_program_totals_sum_to_zero_with_member_balances(member):
     assert totals[AccountCode.REDEEMED] == 20
     assert totals["member_balance_sum"] == 50
     assert integrity_problems(member.install_id) == []
+
+
+def test_spending_across_many_lots_takes_the_soonest_to_expire_first(member):
+    base = timezone.now() + timedelta(days=1)
+    for n in range(120):  # more lots than one locking batch
+        earn_available(member, 5, f"lot-{n}", expires_at=base + timedelta(hours=n))
+    with transaction.atomic():
+        actions.hold(member=member, points=433, key="big")
+    remaining = list(Lot.objects.order_by("expires_at").values_list("remaining", flat=True))
+    assert remaining[:86] == [0] * 86 and remaining[86] == 2 and remaining[87:] == [5] * 33
+    assert integrity_problems(member.install_id) == []

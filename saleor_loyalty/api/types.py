@@ -5,8 +5,8 @@ from decimal import Decimal
 from typing import Any
 
 import graphene
-
 from graphql import GraphQLError
+
 from saleor_loyalty.ledger.history import member_activity
 from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.models import Member

@@ -1,12 +1,13 @@
 """``POST /graphql/``: parse the request, execute the schema with the caller's context, answer JSON."""
 
 import json
+from functools import lru_cache
+from inspect import isawaitable
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, execute, parse, validate
 
 from .context import RequestContext
 from .schema import schema
@@ -33,18 +34,35 @@ def graphql_view(request: HttpRequest) -> JsonResponse:
     variables = body.get("variables") or {}
     if not isinstance(variables, dict):
         return _error("'variables' must be an object")
-    result = schema.execute(
-        body["query"],
+    document, errors = _prepared(body["query"])
+    if document is None:
+        return JsonResponse({"errors": [error.formatted for error in errors]}, status=400)
+    result = execute(
+        schema.graphql_schema,
+        document,
         variable_values=variables,
         operation_name=body.get("operationName"),
         context_value=RequestContext(request=request),
     )
+    if isawaitable(result):  # no resolver here is asynchronous
+        raise TypeError("asynchronous execution is not supported")
     payload: dict[str, Any] = {}
     if result.errors:
         payload["errors"] = [_format(error) for error in result.errors]
     # Once execution started, ``data`` is always present (null when a non-null root field failed).
     payload["data"] = result.data
     return JsonResponse(payload)
+
+
+@lru_cache(maxsize=512)
+def _prepared(query: str) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
+    """Parse and validate a query once: storefronts send the same few documents over and over."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return None, (error,)
+    errors = validate(schema.graphql_schema, document)
+    return (None, tuple(errors)) if errors else (document, ())
 
 
 def _format(error: GraphQLError) -> dict[str, Any]:

@@ -7,19 +7,37 @@ redemptions never expire. ``serve`` starts this loop when ``CELERY_BROKER_URL`` 
 import logging
 import threading
 import time
+from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 logger = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60.0
 
 
 def run_periodic_tasks() -> None:
-    from saleor_loyalty.program.tasks import expire_points_everywhere, unlock_due_lots
+    from saleor_loyalty.program.tasks import (
+        expire_points_everywhere,
+        give_birthday_bonuses_everywhere,
+        queue_expiry_reminders_everywhere,
+        unlock_due_lots,
+    )
     from saleor_loyalty.redemption.tasks import expire_abandoned_redemptions
+    from saleor_loyalty.referrals.tasks import settle_due_referrals
+    from saleor_loyalty.tiers.tasks import apply_tier_change_effects, review_tiers
     from saleor_loyalty.webhooks.tasks import redeliver_stuck_events
 
-    for task in (redeliver_stuck_events, unlock_due_lots, expire_abandoned_redemptions, expire_points_everywhere):
+    tasks: tuple[Any, ...] = (redeliver_stuck_events, unlock_due_lots, expire_abandoned_redemptions)
+    if connection.vendor == "postgresql":  # the set-based jobs are written for PostgreSQL
+        tasks += (
+            expire_points_everywhere,
+            queue_expiry_reminders_everywhere,
+            give_birthday_bonuses_everywhere,
+            settle_due_referrals,
+            review_tiers,
+            apply_tier_change_effects,
+        )
+    for task in tasks:
         try:
             task()
         except Exception:  # keep the loop alive; the next round retries

@@ -5,28 +5,52 @@ takes back the very lots its order earned (``consume_order_lots``). Every change
 ``LotMovement`` so a reversal can restore exactly the same lots, with their original expiry.
 """
 
+from django.db import connection
 from django.db.models import F, Q
 
 from .models import Account, Lot, LotMovement
 
+_BATCH = 50
+_TAKE_SQL = (
+    "UPDATE ledger_lot SET remaining = remaining - v.take "
+    "FROM (VALUES {rows}) AS v(id, take) WHERE ledger_lot.id = v.id"
+)
+
+
+def _take(takes: list[tuple[int, int]], transfer_id: int) -> None:
+    """Take from several lots in one UPDATE, and record the movements."""
+    if not takes:
+        return
+    rows = ", ".join(["(%s::bigint, %s::bigint)"] * len(takes))
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SQL.format(rows=rows), [value for pair in takes for value in pair])
+    LotMovement.objects.bulk_create([LotMovement(transfer_id=transfer_id, lot_id=lot, delta=-n) for lot, n in takes])
+
 
 def consume(account: Account, amount: int, transfer_id: int) -> int:
-    """Take ``amount`` points from the account's lots, soonest expiry first; returns how many were found."""
-    lots = (
-        Lot.objects.select_for_update()
-        .filter(account=account, remaining__gt=0)
-        .order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id")
-    )
+    """Take ``amount`` points from the account's lots, soonest expiry first; returns how many were found.
+
+    Locks only the lots it needs, a batch at a time (a long-time member may have thousands of lots).
+    """
     left = amount
-    movements = []
-    for lot in lots.only("id", "remaining"):
-        if left == 0:
+    while left > 0:
+        # Lots a previous batch emptied no longer match, so each batch starts where the last one ended.
+        lots = list(
+            Lot.objects.select_for_update()
+            .filter(account=account, remaining__gt=0)
+            .order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id")
+            .only("id", "remaining")[:_BATCH]
+        )
+        takes = []
+        for lot in lots:
+            if left == 0:
+                break
+            take = min(left, lot.remaining)
+            takes.append((lot.pk, take))
+            left -= take
+        _take(takes, transfer_id)
+        if len(lots) < _BATCH:
             break
-        take = min(left, lot.remaining)
-        Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
-        movements.append(LotMovement(transfer_id=transfer_id, lot_id=lot.pk, delta=-take))
-        left -= take
-    LotMovement.objects.bulk_create(movements)
     return amount - left
 
 

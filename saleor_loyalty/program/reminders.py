@@ -6,8 +6,8 @@ the window, never sends the same reminder again. Guests, opted-out customers and
 none (the same rules ``notifications.actions.notify`` applies one at a time).
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -57,6 +57,14 @@ RETURNING id
 """
 
 
+def _sender(pk: int) -> Callable[[], None]:
+    # A named function, not a partial: Django logs a robust on_commit failure by the callback's __qualname__.
+    def send_reminder() -> None:
+        send_notification.delay(pk)
+
+    return send_reminder
+
+
 def queue_expiry_reminders(install: Install, now: datetime | None = None) -> int:
     """Create today's reminders for the install and hand each to the mail task."""
     moment = now or timezone.now()
@@ -78,5 +86,5 @@ def queue_expiry_reminders(install: Install, now: datetime | None = None) -> int
         cursor.execute(_INSERT.format(due=due), params)
         created = [row[0] for row in cursor.fetchall()]
         for pk in created:
-            transaction.on_commit(partial(send_notification.delay, pk), robust=True)
+            transaction.on_commit(_sender(pk), robust=True)
     return len(created)

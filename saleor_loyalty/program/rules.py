@@ -25,12 +25,9 @@ def member_tier(member: Member | None) -> tuple[str | None, Decimal]:
     """The member's tier name and earn multiplier (no tier: ``(None, 1)``)."""
     if member is None:
         return None, Decimal(1)
-    try:
-        from saleor_loyalty.tiers import queries as tiers
-    except ImportError:  # TODO(integration): the tiers app is landing in parallel; drop this guard then
-        return None, Decimal(1)
-    name_of = getattr(tiers, "tier_name", None)  # TODO(integration): settle the tiers API
-    return (name_of(member) if name_of else None), tiers.earn_multiplier(member)
+    from saleor_loyalty.tiers import queries as tiers
+
+    return tiers.tier_name(member), tiers.earn_multiplier(member)
 
 
 def active_campaigns(install: Install, channel_slug: str, at: datetime, tier: str | None) -> tuple[CampaignTerms, ...]:

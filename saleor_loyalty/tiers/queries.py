@@ -1,0 +1,147 @@
+"""Reading tiers: a member's earn multiplier and where they stand (for the shopper API and the dashboard)."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from saleor_loyalty.members import actions as members
+from saleor_loyalty.members.models import Member
+from saleor_loyalty.program.models import OrderAward
+
+from .models import POINTS_UNIT, Basis, MemberTier, Tier, TierChange, TierSettings, TierThreshold, WindowKind
+
+ONE = Decimal(1)
+
+
+def active_settings(install_id: int) -> TierSettings | None:
+    settings_row = TierSettings.objects.filter(install_id=install_id, is_active=True).first()
+    return settings_row
+
+
+def tier_name(member: Member) -> str | None:
+    """The name of the member's current tier (None without a tier, or when tiers are off)."""
+    member = members.current(member)
+    if active_settings(member.install_id) is None:
+        return None
+    name: str | None = (
+        MemberTier.objects.filter(member=member, tier__isnull=False).values_list("tier__name", flat=True).first()
+    )
+    return name
+
+
+def earn_multiplier(member: Member) -> Decimal:
+    """The earn multiplier of the member's current tier (1 without a tier, or when tiers are off)."""
+    member = members.current(member)
+    if active_settings(member.install_id) is None:
+        return ONE
+    multiplier = (
+        MemberTier.objects.filter(member=member, tier__isnull=False).values_list("tier__multiplier", flat=True).first()
+    )
+    return multiplier if multiplier is not None else ONE
+
+
+@dataclass(frozen=True)
+class Window:
+    starts_at: datetime  # qualifying orders are those first paid from here on
+    ends_at: datetime | None  # calendar year: its end; rolling: None (orders age out one by one)
+
+
+def qualification_window(settings_row: TierSettings, now: datetime) -> Window:
+    if settings_row.window_kind == WindowKind.CALENDAR_YEAR:
+        now = now.astimezone(UTC)
+        start = datetime(now.year, 1, 1, tzinfo=UTC)
+        return Window(start, datetime(now.year + 1, 1, 1, tzinfo=UTC))
+    return Window(now - timedelta(days=settings_row.window_days), None)
+
+
+def qualifying_amounts(member: Member, settings_row: TierSettings, now: datetime) -> dict[str, Decimal]:
+    """What counts towards the member's tier in the current window, per unit (currency, or PTS for points)."""
+    window = qualification_window(settings_row, now)
+    awards = OrderAward.objects.filter(
+        Q(member=member) | Q(member__merged_into=member),
+        first_paid_at__gte=window.starts_at,
+        first_paid_at__lte=now,
+    )
+    if settings_row.basis == Basis.POINTS:
+        points = awards.aggregate(total=Sum("points"))["total"] or 0
+        return {POINTS_UNIT: Decimal(points)}
+    return {row["currency"]: row["total"] for row in awards.values("currency").annotate(total=Sum("spend"))}
+
+
+@dataclass(frozen=True)
+class Progress:
+    basis: str
+    unit: str | None  # the currency of amount_to_go (None on the points basis)
+    amount: Decimal  # qualifying amount so far, in that unit
+    amount_to_go: Decimal | None  # to the next tier (None at the top)
+    window: Window
+
+
+@dataclass(frozen=True)
+class TierStatus:
+    tier: Tier | None
+    state: MemberTier | None
+    next_tier: Tier | None
+    next_thresholds: list[TierThreshold]
+    progress: Progress | None
+    grace_ends_at: datetime | None
+    history: list[TierChange]
+
+
+def _choose_unit(amounts: dict[str, Decimal], thresholds: list[TierThreshold], preferred: str | None) -> str | None:
+    units = [t.unit for t in thresholds]
+    if preferred and preferred in units:
+        return preferred
+    spent = [u for u in units if amounts.get(u, 0) > 0]
+    if spent:  # the currency the member is closest to the threshold in
+        by_unit = {t.unit: t.qualify for t in thresholds}
+        return min(spent, key=lambda u: (by_unit[u] - amounts[u]) / by_unit[u])
+    return units[0] if units else preferred
+
+
+def tier_status(
+    member: Member, *, now: datetime | None = None, currency: str | None = None, history_limit: int = 20
+) -> TierStatus:
+    member = members.current(member)
+    now = now or timezone.now()
+    settings_row = active_settings(member.install_id)
+    state = MemberTier.objects.select_related("tier", "pinned_tier").filter(member=member).first()
+    history = list(
+        TierChange.objects.filter(member=member)
+        .select_related("from_tier", "to_tier")
+        .order_by("-at", "-id")[:history_limit]
+    )
+    if settings_row is None:
+        return TierStatus(None, state, None, [], None, None, history)
+    tier = state.tier if state else None
+    rank = tier.rank if tier else 0
+    next_tier = (
+        Tier.objects.filter(install_id=member.install_id, is_active=True, rank__gt=rank)
+        .prefetch_related("thresholds")
+        .order_by("rank")
+        .first()
+    )
+    unit_filter = (
+        Q(unit=POINTS_UNIT) if settings_row.basis == Basis.POINTS else ~Q(unit=POINTS_UNIT)
+    )  # thresholds of the other basis are ignored
+    thresholds = list(next_tier.thresholds.filter(unit_filter).order_by("unit")) if next_tier else []
+    amounts = qualifying_amounts(member, settings_row, now)
+    window = qualification_window(settings_row, now)
+    if settings_row.basis == Basis.POINTS:
+        unit: str | None = POINTS_UNIT
+    else:
+        unit = _choose_unit(amounts, thresholds, currency.upper() if currency else None)
+    amount = amounts.get(unit or "", Decimal(0))
+    threshold = next((t.qualify for t in thresholds if t.unit == unit), None)
+    progress = Progress(
+        basis=settings_row.basis,
+        unit=None if unit == POINTS_UNIT else unit,
+        amount=amount,
+        amount_to_go=max(Decimal(0), threshold - amount) if threshold is not None else None,
+        window=window,
+    )
+    grace_ends_at = state.below_since + timedelta(days=settings_row.grace_days) if state and state.below_since else None
+    return TierStatus(tier, state, next_tier, thresholds, progress, grace_ends_at, history)
