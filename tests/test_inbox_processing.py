@@ -101,7 +101,11 @@ def test_ingest_signals_the_drain_at_most_once_per_interval_with_a_trailing_sign
 
 def test_a_drain_processes_every_pending_event(sample_install):
     for delivery in samples.subscribed():
-        InboxEvent.objects.create(install=sample_install, event=delivery.event, body=delivery.body.decode(),
-                                  body_sha256=delivery.name.ljust(64, "0")[:64])
+        InboxEvent.objects.create(
+            install=sample_install,
+            event=delivery.event,
+            body=delivery.body.decode(),
+            body_sha256=delivery.name.ljust(64, "0")[:64],
+        )
     assert tasks.drain_inbox() == len(samples.subscribed())
     assert set(InboxEvent.objects.values_list("status", flat=True)) == {InboxStatus.PROCESSED}

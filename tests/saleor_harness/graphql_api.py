@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-
 from graphql import (
     DocumentNode,
     FieldNode,

@@ -22,7 +22,6 @@ from urllib.parse import urljoin, urlparse
 
 import jwt
 import requests
-
 from graphql import parse
 
 from .fixtures import global_id
