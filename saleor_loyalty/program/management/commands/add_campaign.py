@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saleor_loyalty.program.configuration import InvalidRule, create_campaign
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.commands import install_named
 
 
 def _when(value: str) -> datetime:
@@ -30,9 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--tier", action="append", default=[], help="tier name (repeatable)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        install = Install.objects.filter(saleor_api_url=options["install"]).first()
-        if install is None:
-            raise CommandError(f"no install for {options['install']}")
+        install = install_named(options["install"])
         try:
             campaign = create_campaign(
                 install,

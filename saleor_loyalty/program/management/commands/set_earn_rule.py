@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saleor_loyalty.program.configuration import InvalidRule, set_earn_rule
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.commands import install_named
 
 
 class Command(BaseCommand):
@@ -28,9 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        install = Install.objects.filter(saleor_api_url=options["install"]).first()
-        if install is None:
-            raise CommandError(f"no install for {options['install']}")
+        install = install_named(options["install"])
         multipliers: dict[tuple[str, str], object] = {}
         for spec in options["multiplier"]:
             target, saleor_id, factor = [*spec.split(":"), "", ""][:3]  # Saleor ids never contain ":"

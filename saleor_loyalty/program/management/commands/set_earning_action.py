@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saleor_loyalty.program.models import EarningAction
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.commands import install_named
 
 
 class Command(BaseCommand):
@@ -20,9 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--period-days", type=int, default=30)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        install = Install.objects.filter(saleor_api_url=options["install"]).first()
-        if install is None:
-            raise CommandError(f"no install for {options['install']}")
+        install = install_named(options["install"])
         if not 0 < options["points"] <= 10**7 or options["period_days"] <= 0:
             raise CommandError("points must be 1..10,000,000 and period-days positive")
         action, _ = EarningAction.objects.update_or_create(

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from saleor_loyalty.redemption.configuration import InvalidConfiguration, create_reward
 from saleor_loyalty.redemption.models import RewardKind
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.commands import install_named
 
 
 def _moment(value: str | None, name: str) -> datetime | None:
@@ -41,9 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--description", default="")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        install = Install.objects.filter(saleor_api_url=options["install"]).first()
-        if install is None:
-            raise CommandError(f"no install for {options['install']}")
+        install = install_named(options["install"])
         try:
             reward = create_reward(
                 install,

@@ -3,11 +3,11 @@
 import base64
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from saleor_loyalty.redemption.models import Reward
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.commands import install_named
 
 
 def state(reward: Reward) -> str:
@@ -50,9 +50,7 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="include inactive, scheduled and ended rewards")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        install = Install.objects.filter(saleor_api_url=options["install"]).first()
-        if install is None:
-            raise CommandError(f"no install for {options['install']}")
+        install = install_named(options["install"])
         rewards = Reward.objects.filter(install=install).order_by("channel_slug", "points_cost", "pk")
         if options["channel"]:
             rewards = rewards.filter(channel_slug=options["channel"])

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saleor_loyalty.redemption.configuration import InvalidConfiguration, set_redemption_rule
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.commands import install_named
 
 
 class Command(BaseCommand):
@@ -26,9 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--step", default="1", help="points are redeemed in multiples of this")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        install = Install.objects.filter(saleor_api_url=options["install"]).first()
-        if install is None:
-            raise CommandError(f"no install for {options['install']}")
+        install = install_named(options["install"])
         try:
             rule = set_redemption_rule(
                 install,

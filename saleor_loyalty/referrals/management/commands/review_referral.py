@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saleor_loyalty.referrals.actions import ReferralError, approve_referral, reject_referral
 from saleor_loyalty.referrals.models import Referral, ReferralStatus
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.commands import install_named
 
 
 def describe(referral: Referral) -> str:
@@ -40,9 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--note", default="", help="why (kept with the referral)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        install = Install.objects.filter(saleor_api_url=options["install"]).first()
-        if install is None:
-            raise CommandError(f"no install for {options['install']}")
+        install = install_named(options["install"])
         referrals = Referral.objects.filter(install=install).select_related("referrer", "referee")
         target = options["approve"] or options["reject"]
         if target is None:

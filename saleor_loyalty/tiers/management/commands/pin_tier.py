@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saleor_loyalty.members.actions import member_for_user
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.commands import install_named
 from saleor_loyalty.tiers.configuration import InvalidTierConfig, pin_tier, unpin_tier
 
 
@@ -21,9 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--unpin", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        install = Install.objects.filter(saleor_api_url=options["install"]).first()
-        if install is None:
-            raise CommandError(f"no install for {options['install']}")
+        install = install_named(options["install"])
         member = member_for_user(install, options["customer"])
         if options["unpin"]:
             unpin_tier(member)

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.saleor.commands import install_named
 from saleor_loyalty.tiers.configuration import InvalidTierConfig, configure_tiers, set_tier
 
 
@@ -42,9 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--disable-tier", action="store_true", help="keep the tier but stop qualifying for it")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        install = Install.objects.filter(saleor_api_url=options["install"]).first()
-        if install is None:
-            raise CommandError(f"no install for {options['install']}")
+        install = install_named(options["install"])
         window_kind = window_days = None
         if options["window"]:
             kind, _, days = options["window"].partition(":")
