@@ -1,4 +1,4 @@
-"""The nightly jobs at scale (issue #4): point expiry, the tier review and the birthday bonus over 1M members.
+"""The nightly jobs at scale (issue #4): point expiry, the tier review and the birthday bonus at scale.
 
 What is measured, each in this process through the app's own functions on a Django connection:
 
@@ -18,19 +18,22 @@ twice, the second run again asserted to do nothing, and the ledger is checked on
 (lot sums against balances, running totals against transfers).
 
 The data, after ``migrate``, written with PostgreSQL ``COPY`` (psycopg 3 ``cursor.copy``) straight into the app's
-tables: one install; N members (default 1,000,000: registered, with emails, birthdays over the year,
+tables: one install; N members (default 200,000 — see below — registered, with emails, birthdays over the year,
 ``last_activity_at`` over two years); their 3 points accounts with running totals consistent with their
 transfers; ~20 transfers per member (EARN from the program's ``issued`` account for orders and bonuses, REDEEM
 holds and captures, a few open holds), a lot per EARN (consumed soonest-expiry first by redemptions, with lot
 movements), so that Σ lot.remaining = credits_posted − debits_posted − debits_pending per points account; every
-10th member has up to 3 lots that expired 1–3 days ago (the work for expiry); a ``program_order_award`` per order
-(spend in USD or EUR, ``first_paid_at`` over two years) for the tier review. Bronze/Silver/Gold tiers on spend
+10th member has up to 3 whole lots that expired 1–3 days ago (the work for expiry; these members never
+redeemed); a ``program_order_award`` per order (spend in USD or EUR, ``first_paid_at`` over two years) for the
+tier review. Bronze/Silver/Gold tiers on spend
 over a rolling 365 days; members' tiers come from one review run as of a day earlier (its effects marked done),
 so the measured review is a real "next night" (the last day's orders, the window moving by a day).
 
-Run: ``python -m bench.nightly`` (``--help``; ``--members 200000`` for a smaller run). Uses its own database
-``loyalty_bench_1m``, created at the start and dropped at the end (``--keep-db`` keeps it). Long: 15–25 minutes
-at 1M members, so ``bench/run.py`` runs it only with ``--nightly``.
+Run: ``python -m bench.nightly`` (``--help``; ``--members 1000000`` for the full scale). Uses its own database
+``loyalty_bench_1m``, created at the start and dropped at the end (``--keep-db`` keeps it). The default scale is
+200,000 members / ~3.8M transfers (about 4 minutes in all); ``--members 1000000`` gives ~19M transfers, an
+estimated 11–14 minutes of generation on the 2-core machine (not run yet: see docs/benchmarks.md).
+``bench/run.py`` runs it only with ``--nightly``.
 """
 
 import argparse
@@ -222,11 +225,14 @@ class Generator:
         first, last = a, max(b, min(now, a + 7 * DAY))
         n_orders = rng.randint(self.orders // 2, self.orders * 3 // 2)
         n_bonus = rng.randint(self.orders // 2, self.orders * 3 // 2)
-        n_redeem = rng.randint(0, 2 * self.redemptions)
+        # every 10th member: up to 3 of the earliest earns expired 1-3 days ago (work for expiry); they never
+        # redeemed, so those lots are still whole (redemptions take the soonest-expiring lots first)
+        due_member = m % 10 == 0
+        n_redeem = 0 if due_member else rng.randint(0, 2 * self.redemptions)
         events: list[tuple[int, int]] = [(rng.randint(first, last), 0) for _ in range(n_orders)]
         events += [(rng.randint(first, last), 1) for _ in range(n_bonus)]
         events += [(rng.randint(first, last), 2) for _ in range(n_redeem)]
-        if m % 10 == 0:  # up to 3 of the earliest earns expired 1-3 days ago: expiry has work
+        if due_member:
             events.sort()
             earns = [i for i, e in enumerate(events) if e[1] != 2][:3]
             for i in earns:
@@ -802,6 +808,15 @@ def explain(install_id: int, moment: datetime, today: date) -> None:
         ),
     ]
     with connect() as conn:
+        accounts = [r[0] for r in conn.execute(plans[0][1], plans[0][2]).fetchall()]
+        plans.insert(
+            1,
+            (
+                "expiry: one batch (due lots of 5,000 accounts: transfers, movements, lots, balances)",
+                ledger_expiry._EXPIRE.format(due=ledger_expiry.DUE_AFTER_EARNING),
+                {"install": install_id, "cutoff": moment, "accounts": accounts, "run": "explain", "expired_account": 3},
+            ),
+        )
         for title, sql, params in plans:
             conn.execute("BEGIN")
             try:
@@ -816,7 +831,7 @@ def explain(install_id: int, moment: datetime, today: date) -> None:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--members", type=int, default=1_000_000, help="members to generate (default 1,000,000)")
+    parser.add_argument("--members", type=int, default=200_000, help="members to generate (default 200,000)")
     parser.add_argument("--transfers-per-member", type=int, default=20, help="average transfers per member (20)")
     parser.add_argument("--rounds", type=int, default=2, help="baseline/job pairs per job, alternating (default 2)")
     parser.add_argument("--seed", type=int, default=20261123)

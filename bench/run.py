@@ -5,7 +5,7 @@ database, and reports its figure as a ratio to a baseline measured in the same r
 share are passed on, e.g. ``python bench/run.py --rounds 3 --diagnose``; for the others run a benchmark alone
 (``python -m bench.ingest --help``). Exit status: 0 when every target is met and every measurement was clean
 (``balance_query`` and ``redemption_overhead`` have no target: their figures are reported, only cleanness counts).
-``--nightly`` also runs ``bench/nightly.py`` (the nightly jobs over generated millions of rows; 10–25 minutes, so
+``--nightly`` also runs ``bench/nightly.py`` (the nightly jobs over generated millions of rows; ~4 minutes, so
 opt-in only; no target either).
 """
 
@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, help="warm-up seconds per side")
     parser.add_argument("--rounds", type=int, help="baseline/app pairs, alternating order (default 2)")
     parser.add_argument("--diagnose", action="store_true", help="also run the diagnostic variants")
-    parser.add_argument("--nightly", action="store_true", help="also run bench/nightly.py (long: 10-25 minutes)")
+    parser.add_argument("--nightly", action="store_true", help="also run bench/nightly.py (long: ~4 minutes)")
     args = parser.parse_args()
     extra = [f"--{k}={v}" for k, v in vars(args).items() if v is not None and not isinstance(v, bool)]
     extra += ["--diagnose"] if args.diagnose else []

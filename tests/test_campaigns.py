@@ -134,7 +134,8 @@ def test_a_gold_member_earns_by_the_tier_multiplier_and_gold_only_campaigns():
     campaign(install, name="Gold week", multiplier=Decimal(2), tiers=["Gold"])
     reconcile_order(install, order("big", lines=(line(unit="1000.00"),)))  # qualifies for Gold at once
     award = OrderAward.objects.get(order_id="big")
-    assert award.rule is not None and award.rule["tier"] is None  # earned before the upgrade it caused: base rate, no Gold campaign
+    # earned before the upgrade it caused: base rate, no Gold campaign
+    assert award.rule is not None and award.rule["tier"] is None
     later_order = order("next", lines=(line(unit="100.00"),))
     assert points_of(install, later_order) == Decimal(300)  # 100 × 1.5 (Gold) × 2 (Gold week)
     assert (OrderAward.objects.get(order_id="next").rule or {})["tier"] == "Gold"

@@ -115,7 +115,9 @@ class TransferPhase(models.TextChoices):
 # becomes a MultiXact hot spot. The posting path checks these references, and installs and accounts are never
 # deleted. Those fields say ``on_delete=DO_NOTHING, db_constraint=False``.
 class Lot(models.Model):
-    install = models.ForeignKey(Install, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False)
+    install = models.ForeignKey(
+        Install, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
     points = models.BigIntegerField()
@@ -149,20 +151,25 @@ class Lot(models.Model):
 
 
 class Transfer(models.Model):
-    install = models.ForeignKey(Install, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False)
+    install = models.ForeignKey(
+        Install, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
     idempotency_key = models.CharField(max_length=255)
     kind = models.CharField(max_length=32, choices=TransferKind.choices)
     phase = models.CharField(max_length=16, choices=TransferPhase.choices, default=TransferPhase.POSTED)
-    debit_account = models.ForeignKey(Account, related_name="debits", on_delete=models.DO_NOTHING, db_constraint=False)
+    # Indexed by the composite (account, phase) indexes below; no single-column index to maintain on each insert.
+    debit_account = models.ForeignKey(
+        Account, related_name="debits", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
     credit_account = models.ForeignKey(
-        Account, related_name="credits", on_delete=models.DO_NOTHING, db_constraint=False
+        Account, related_name="credits", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
     )
     amount = models.BigIntegerField()
     unit = models.CharField(max_length=8, default=POINTS)
     pending = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="resolutions")
     # A transfer that gives back (part of) an earlier one, e.g. points returned when a redeeming order is refunded.
     reverses = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="reversals")
-    member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="transfers")
+    member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="transfers", db_index=False)
     order_id = models.CharField(max_length=255, null=True, blank=True)
     lot = models.ForeignKey(Lot, null=True, on_delete=models.PROTECT, related_name="transfers")
     memo = models.JSONField(default=dict)

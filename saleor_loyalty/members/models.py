@@ -58,6 +58,11 @@ class Member(models.Model):
         indexes = [
             models.Index(fields=["install", "email"], name="member_install_email"),
             models.Index(fields=["install", "last_activity_at"], name="member_last_activity"),
+            models.Index(
+                fields=["install", "birthday_month", "birthday_day"],
+                condition=Q(saleor_user_id__isnull=False, merged_into__isnull=True),
+                name="member_birthday",
+            ),
         ]
 
     def __str__(self) -> str:

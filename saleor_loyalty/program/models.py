@@ -283,7 +283,15 @@ class OrderAward(models.Model):
             models.CheckConstraint(condition=Q(points__gte=0), name="order_award_points_non_negative"),
             models.CheckConstraint(condition=Q(spend__gte=0), name="order_award_spend_non_negative"),
         ]
-        indexes = [models.Index(fields=["member", "first_paid_at"], name="order_award_member_paid")]
+        indexes = [
+            models.Index(fields=["member", "first_paid_at"], name="order_award_member_paid"),
+            # The nightly tier review reads every award paid in the window, and only these columns.
+            models.Index(
+                fields=["install", "first_paid_at"],
+                include=["member", "currency", "spend", "points"],
+                name="order_award_install_paid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"order {self.order_number or self.order_id}: {self.points} pts"

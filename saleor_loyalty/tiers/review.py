@@ -170,6 +170,8 @@ def run(
     if connection.vendor != "postgresql":
         raise UnsupportedDatabase("tier reviews need PostgreSQL")
     with connection.cursor() as cursor:
+        # The review sorts every award in the window by member: keep that sort in memory (this transaction only).
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(
             REVIEW_SQL,
             {
