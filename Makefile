@@ -10,7 +10,7 @@ export APP_URL
 
 $(VENV)/.installed: setup.cfg setup.py pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade pip "setuptools>=69" wheel
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
