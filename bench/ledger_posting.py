@@ -1,11 +1,12 @@
 """Ledger posting throughput on PostgreSQL: the app's ``post(...)`` primitive against ``pgbench -b tpcb-like``.
 
 What is measured: 8 threads, each with its own database connection, each calling
-``saleor_loyalty.ledger.posting.post(...)`` inside ``transaction.atomic()`` in a loop: a member-to-member
-transfer of 1 point between two random members (both with running balances, the debit one ``no_overdraft``,
-every member funded beforehand so no debit can fail), each posting with a unique idempotency key. A posting is
-then one INSERT (with its unique key) plus two balance UPDATEs in one transaction, the shape of PERFORMANCE.md's
-"running balances on the member row only".
+``saleor_loyalty.ledger.posting.post(...)`` in a loop: a member-to-member transfer of 1 point between two random
+members (both with running balances, the debit one ``no_overdraft``, every member funded beforehand so no debit
+can fail), each posting with a unique idempotency key. A posting is one INSERT (with its unique key) plus the two
+balance updates — the shape of PERFORMANCE.md's "running balances on the member row only" — sent as ONE
+statement, atomic on its own. ``--diagnose`` also measures it wrapped in ``transaction.atomic()`` (as multi-step
+actions use it) and the same SQL hand-written on plain psycopg.
 
 The baseline, measured in the same run on the same database (``loyalty_bench``) for the same duration, is
 ``pgbench -b tpcb-like`` at scale 8 with 8 clients (three UPDATEs, one SELECT, one INSERT per transaction, in C).
@@ -24,6 +25,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -102,8 +104,12 @@ class Posting:
     errors: int
 
 
-def run_postings(fixture: Fixture, seconds: float, tag: str) -> Posting:
-    """8 threads posting member→member transfers until ``seconds`` have passed (or the count bound)."""
+def run_postings(fixture: Fixture, seconds: float, tag: str, in_transaction: bool = False) -> Posting:
+    """8 threads posting member→member transfers until ``seconds`` have passed (or the count bound).
+
+    A posting is one statement, atomic on its own; ``in_transaction`` wraps each in ``transaction.atomic()`` as a
+    multi-step action (earn: transfer + lot + member) does, which adds the BEGIN/COMMIT round trips.
+    """
     from django.db import connections, transaction
 
     from saleor_loyalty.ledger.models import TransferKind
@@ -126,7 +132,7 @@ def run_postings(fixture: Fixture, seconds: float, tag: str) -> Posting:
                     break
                 debit, credit = rng.sample(accounts, 2)
                 try:
-                    with transaction.atomic():
+                    with transaction.atomic() if in_transaction else nullcontext():
                         post(
                             install_id=fixture.install_id,
                             key=f"{tag}-{tid}-{n}",
@@ -335,11 +341,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     tpcb = pgbench_run(args.duration)
             assert app is not None and tpcb is not None
             raw: Posting | None = None
+            wrapped: Posting | None = None
             if args.diagnose:
                 if args.warmup:
                     counted += run_raw_postings(fixture, args.warmup, f"run{r}rw").postings
                 raw = run_raw_postings(fixture, args.duration, f"run{r}r")
                 counted += raw.postings
+                wrapped = run_postings(fixture, args.duration, f"run{r}t", in_transaction=True)
+                counted += wrapped.postings
             value = common.ratio(app.rate, tpcb.tps)
             print(
                 f"ledger round {r + 1}/{args.rounds}:\n"
@@ -358,6 +367,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     f"  diagnostic, same SQL on plain psycopg: {raw.rate:8.0f} postings/s "
                     f"(ratio to pgbench {entry['ratio_raw_sql']:.2f}; app post() reaches "
                     f"{common.ratio(app.rate, raw.rate):.2f} of it)",
+                    flush=True,
+                )
+            if wrapped is not None:
+                entry["in_transaction"] = asdict(wrapped)
+                entry["ratio_in_transaction"] = common.ratio(wrapped.rate, tpcb.tps)
+                print(
+                    f"  diagnostic, post() inside transaction.atomic(): {wrapped.rate:8.0f} postings/s "
+                    f"(ratio to pgbench {entry['ratio_in_transaction']:.2f})",
                     flush=True,
                 )
             rounds.append(entry)

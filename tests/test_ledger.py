@@ -106,18 +106,25 @@ def test_transfers_are_immutable_in_postgres(member):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_postings_outside_a_transaction_are_refused(member):
+def test_a_lone_posting_outside_a_transaction_is_still_all_or_nothing(member):
     accounts = member_accounts(member)
     issued = program_account(member.install_id, AccountCode.ISSUED)
-    with pytest.raises(InvalidTransfer):
+    redeemed = program_account(member.install_id, AccountCode.REDEEMED)
+    post(
+        install_id=member.install_id, key="in", kind=TransferKind.ADJUST, debit=issued, credit=accounts.points, amount=5
+    )
+    with pytest.raises(InsufficientBalance):
         post(
             install_id=member.install_id,
-            key="x",
-            kind=TransferKind.ADJUST,
-            debit=issued,
-            credit=accounts.points,
-            amount=1,
+            key="out",
+            kind=TransferKind.REDEEM,
+            debit=accounts.points,
+            credit=redeemed,
+            amount=6,
         )
+    assert member_balances(member).available == 5
+    # the refused posting left nothing behind: its statement inserted the transfer and moved nothing
+    assert Transfer.objects.filter(idempotency_key="out").exists() is False or pytest.fail("half-written")
 
 
 def test_hold_then_release_restores_the_same_lots(member):

@@ -19,7 +19,10 @@ class InboxStatus(models.TextChoices):
 
 class InboxEvent(models.Model):
     # No database FK: every delivery would KEY SHARE-lock the store's one install row (see ledger.models).
-    install = models.ForeignKey(Install, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # (nor an index of its own: the unique (install, body_sha256) index starts with it)
+    install = models.ForeignKey(
+        Install, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     event = models.CharField(max_length=64)  # lower-case, as in the Saleor-Event header
     body = models.TextField()  # the exact bytes Saleor signed (UTF-8)
     body_sha256 = models.CharField(max_length=64)

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 
 
-SIGNAL_INTERVAL = 0.1
+SIGNAL_INTERVAL = 0.5  # seconds: a stored event waits at most this long for a worker to be told
 _signal_lock = threading.Lock()
 _last_signal = -1e9
 _trailing: threading.Timer | None = None

@@ -21,9 +21,13 @@ def _take(takes: list[tuple[int, int]], transfer_id: int) -> None:
     """Take from several lots in one UPDATE, and record the movements."""
     if not takes:
         return
-    rows = ", ".join(["(%s::bigint, %s::bigint)"] * len(takes))
-    with connection.cursor() as cursor:
-        cursor.execute(_TAKE_SQL.format(rows=rows), [value for pair in takes for value in pair])
+    if connection.vendor == "postgresql":
+        rows = ", ".join(["(%s::bigint, %s::bigint)"] * len(takes))
+        with connection.cursor() as cursor:
+            cursor.execute(_TAKE_SQL.format(rows=rows), [value for pair in takes for value in pair])
+    else:  # SQLite (first runs): no VALUES aliases in UPDATE ... FROM
+        for lot_id, take in takes:
+            Lot.objects.filter(pk=lot_id).update(remaining=F("remaining") - take)
     LotMovement.objects.bulk_create([LotMovement(transfer_id=transfer_id, lot_id=lot, delta=-n) for lot, n in takes])
 
 

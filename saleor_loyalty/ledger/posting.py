@@ -2,16 +2,16 @@
 
 ``post`` inserts the transfer (idempotently: a key seen before returns the first transfer, or raises if the
 request differs) and moves the running totals of the member accounts involved, in account-id order so that
-concurrent postings lock rows in the same order and cannot deadlock. A debit that would overdraw a
-``no_overdraft`` account matches no row and raises ``InsufficientBalance``; the CHECK constraint on the table is
-the database's own last word on the same rule. Must run inside ``transaction.atomic``.
+concurrent postings lock rows in the same order and cannot deadlock — all in one statement, one round trip. A
+debit that would overdraw a ``no_overdraft`` account matches no row and raises ``InsufficientBalance``; the CHECK
+constraint on the table is the database's own last word on the same rule.
 """
 
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from saleor_loyalty.core.metrics import LEDGER_POSTINGS
@@ -43,6 +43,24 @@ _INSERT_SQL = (
     f"INSERT INTO ledger_transfer ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "  # noqa: S608
     "ON CONFLICT (install_id, idempotency_key) DO NOTHING RETURNING id"
 )
+
+
+# On PostgreSQL a posting is one round trip: insert the transfer and, only if it is new, move both accounts'
+# totals in ONE UPDATE (its index scan locks the two rows in id order, as every posting does, so postings cannot
+# deadlock). An overdraft is refused by the account_no_overdraft CHECK constraint, which fails the whole
+# statement: nothing is written, inside a transaction or not.
+_NAMED_VALUES = ", ".join(f"%({column})s" for column in _COLUMNS)
+_POST_SQL = (
+    f"WITH t AS (INSERT INTO ledger_transfer ({', '.join(_COLUMNS)}) VALUES ({_NAMED_VALUES}) "  # noqa: S608
+    "ON CONFLICT (install_id, idempotency_key) DO NOTHING RETURNING id), "
+    "moved AS (UPDATE ledger_account SET "
+    "debits_{phase} = debits_{phase} + CASE WHEN id = %(debit_account_id)s THEN %(amount)s ELSE 0 END, "
+    "credits_{phase} = credits_{phase} + CASE WHEN id = %(credit_account_id)s THEN %(amount)s ELSE 0 END "
+    "WHERE id IN (%(debit_account_id)s, %(credit_account_id)s) AND tracks_balance AND EXISTS (SELECT 1 FROM t) "
+    "RETURNING id) "
+    "SELECT (SELECT id FROM t), (SELECT count(*) FROM moved)"
+)
+_POST_SQL_BY_PHASE = {phase: _POST_SQL.format(phase=phase) for phase in ("posted", "pending")}
 
 
 @dataclass(frozen=True)
@@ -85,9 +103,14 @@ def _move(account: Account, field_deltas: dict[str, int], overdraft_guard: int) 
         raise InsufficientBalance(f"account {account.pk} cannot cover {overdraft_guard}")
 
 
-def _existing(install_id: int, key: str, expected: dict[str, Any]) -> Posted:
+_IDENTITY = ("kind", "phase", "debit_account_id", "credit_account_id", "amount")
+
+
+def _existing(install_id: int, key: str, row: dict[str, Any]) -> Posted:
+    """The transfer posted earlier under this key, if it is the same transfer; else IdempotencyConflict."""
     transfer = Transfer.objects.get(install_id=install_id, idempotency_key=key)
-    for field, value in expected.items():
+    for field in _IDENTITY:
+        value = row[field]
         if getattr(transfer, field) != value:
             raise IdempotencyConflict(f"idempotency key {key!r} was used for a different transfer ({field})")
     return Posted(transfer.pk, created=False)
@@ -108,46 +131,63 @@ def post(
     reverses_id: int | None = None,
     memo: dict[str, Any] | None = None,
 ) -> Posted:
-    """Post a transfer (or place a pending one with ``pending=True``)."""
+    """Post a transfer (or place a pending one with ``pending=True``).
+
+    One SQL statement, so a lone posting is atomic even outside a transaction; writes that belong together (a
+    transfer and its lots, an order's award) must share the caller's ``transaction.atomic``.
+    """
     _check(install_id, debit, credit, amount)
     if not key or len(key) > 255:
         raise InvalidTransfer("an idempotency key of 1-255 characters is required")
     phase = TransferPhase.PENDING if pending else TransferPhase.POSTED
-    transfer_id = _insert(
-        install_id=install_id,
-        idempotency_key=key,
-        kind=kind,
-        phase=phase,
-        debit_account_id=debit.pk,
-        credit_account_id=credit.pk,
-        amount=amount,
-        unit=debit.unit,
-        reverses_id=reverses_id,
-        member_id=member_id,
-        order_id=order_id,
-        lot_id=lot_id,
-        memo=memo,
-    )
+    row = {
+        "install_id": install_id,
+        "idempotency_key": key,
+        "kind": str(kind),
+        "phase": str(phase),
+        "debit_account_id": debit.pk,
+        "credit_account_id": credit.pk,
+        "amount": amount,
+        "unit": debit.unit,
+        "pending_id": None,
+        "reverses_id": reverses_id,
+        "member_id": member_id,
+        "order_id": order_id,
+        "lot_id": lot_id,
+        "memo": memo,
+    }
+    if connection.vendor != "postgresql":
+        return _post_in_steps(row, debit, credit)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _POST_SQL_BY_PHASE[str(phase)],
+                {**row, "memo": json.dumps(memo or {}), "created_at": timezone.now()},
+            )
+            transfer_id, moved = cursor.fetchone()
+    except IntegrityError as exc:
+        if "account_no_overdraft" in str(exc):
+            raise InsufficientBalance(f"account {debit.pk} cannot cover {amount}") from exc
+        raise
     if transfer_id is None:
-        return _existing(
-            install_id,
-            key,
-            {
-                "kind": kind,
-                "phase": phase,
-                "debit_account_id": debit.pk,
-                "credit_account_id": credit.pk,
-                "amount": amount,
-            },
-        )
-    suffix = "pending" if pending else "posted"
-    moves = [
-        (debit, {f"debits_{suffix}": amount}, amount),
-        (credit, {f"credits_{suffix}": amount}, 0),
-    ]
+        return _existing(install_id, key, row)
+    if moved != debit.tracks_balance + credit.tracks_balance:
+        raise InvalidTransfer(f"accounts {debit.pk}/{credit.pk} are not both there to be moved")
+    LEDGER_POSTINGS.labels(kind=str(kind)).inc()
+    return Posted(int(transfer_id), created=True)
+
+
+def _post_in_steps(row: dict[str, Any], debit: Account, credit: Account) -> Posted:
+    """The same posting as INSERT + two guarded UPDATEs, for databases without data-modifying CTEs (SQLite)."""
+    transfer_id = _insert(**row)
+    if transfer_id is None:
+        return _existing(row["install_id"], row["idempotency_key"], row)
+    amount = row["amount"]
+    suffix = "pending" if row["phase"] == TransferPhase.PENDING else "posted"
+    moves = [(debit, {f"debits_{suffix}": amount}, amount), (credit, {f"credits_{suffix}": amount}, 0)]
     for account, deltas, guard in sorted(moves, key=lambda m: m[0].pk):
         _move(account, deltas, guard)
-    LEDGER_POSTINGS.labels(kind=str(kind)).inc()
+    LEDGER_POSTINGS.labels(kind=str(row["kind"])).inc()
     return Posted(transfer_id, created=True)
 
 
