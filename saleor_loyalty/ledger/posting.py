@@ -140,7 +140,7 @@ def post(
     if not key or len(key) > 255:
         raise InvalidTransfer("an idempotency key of 1-255 characters is required")
     phase = TransferPhase.PENDING if pending else TransferPhase.POSTED
-    row = {
+    row: dict[str, Any] = {
         "install_id": install_id,
         "idempotency_key": key,
         "kind": str(kind),
