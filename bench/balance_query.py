@@ -634,9 +634,7 @@ def _summarise(side: str, samples: list[float], elapsed: float, wrong: int, cpu:
         side=side,
         requests=count,
         seconds=elapsed,
-        p50_ms=1000 * ordered[count // 2] if count else float("nan"),
-        p99_ms=1000 * ordered[min(count - 1, int(count * 0.99))] if count else float("nan"),
-        mean_ms=1000 * sum(ordered) / count if count else float("nan"),
+        **common.latency_ms(ordered),
         wrong=wrong,
         cpu_ms=1000 * cpu / count if count else float("nan"),
     )

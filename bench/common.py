@@ -157,3 +157,16 @@ def verdict(value: float, target: float) -> str:
 def emit_result(result: Mapping[str, Any]) -> None:
     """One machine-readable line that ``bench/run.py`` collects for its summary."""
     print(RESULT_PREFIX + json.dumps(result, sort_keys=True), flush=True)
+
+
+def latency_ms(samples: list[float]) -> dict[str, float]:
+    """p50, p99 and mean of per-operation durations (seconds), in milliseconds; NaN when there are none."""
+    ordered = sorted(samples)
+    count = len(ordered)
+    if not count:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "mean_ms": float("nan")}
+    return {
+        "p50_ms": 1000 * ordered[count // 2],
+        "p99_ms": 1000 * ordered[min(count - 1, int(count * 0.99))],
+        "mean_ms": 1000 * sum(ordered) / count,
+    }
