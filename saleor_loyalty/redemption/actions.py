@@ -111,7 +111,7 @@ def redeem(shopper: Shopper, request: RedeemRequest) -> Redemption:
         checkout = _checkout(shopper, request.checkout_id)
         points, value, spec, reward = _price(install, member, checkout, request)
         _cancel_open(install, member, checkout.id, reason="replaced")
-        redemption = _hold(install, member, checkout, request, points, value, reward)
+        redemption = _hold(install, member, checkout, request, points, value, reward, program.redemption_hold_minutes)
         _place_voucher(redemption, checkout, spec)
         return redemption
 
@@ -124,8 +124,8 @@ def _hold(
     points: int,
     value: Decimal,
     reward: Reward | None,
+    hold_minutes: int,
 ) -> Redemption:
-    hold_minutes = program_settings(install).redemption_hold_minutes
     try:
         with transaction.atomic():
             if reward is not None and reward.per_shopper_limit is not None:
