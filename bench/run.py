@@ -50,9 +50,11 @@ def _figure(value: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, help="measured seconds per side (each benchmark's default: 15)")
+    parser.add_argument("--duration", type=int, help="measured seconds per side (each benchmark has its own default)")
     parser.add_argument("--warmup", type=int, help="warm-up seconds per side")
-    parser.add_argument("--rounds", type=int, help="baseline/app pairs, alternating order (default 2)")
+    parser.add_argument(
+        "--rounds", type=int, help="baseline/app pairs, alternating order (each benchmark has its own default)"
+    )
     parser.add_argument("--diagnose", action="store_true", help="also run the diagnostic variants")
     parser.add_argument("--nightly", action="store_true", help="also run bench/nightly.py (long: ~4 minutes)")
     args = parser.parse_args()

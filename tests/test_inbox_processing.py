@@ -5,8 +5,9 @@ import logging
 from datetime import timedelta
 from unittest import mock
 
+import psycopg
 import pytest
-from django.db import OperationalError
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -38,10 +39,35 @@ def post(delivery: samples.Delivery, body: bytes | None = None):
 
 
 def test_a_database_failure_answers_503_so_saleor_retries(sample_install):
-    with mock.patch("saleor_loyalty.webhooks.inbox.connection.cursor", side_effect=OperationalError("down")):
+    post(paid_delivery(), body=b"{}")  # a refused delivery, so the install lookup below is already cached
+    # the INSERT itself fails, as the server's own error (not Django's wrapper): the view must still see it
+    with mock.patch.object(psycopg.Cursor, "execute", side_effect=psycopg.OperationalError("server closed")):
         response = post(paid_delivery())
     assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
     assert not InboxEvent.objects.exists()
+    assert post(paid_delivery()).status_code == 200  # Saleor's retry, once the database is back
+
+
+def test_ingest_stores_through_a_prepared_statement_on_postgresql(sample_install):
+    assert post(paid_delivery()).json() == {"accepted": True, "duplicate": False}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any("INSERT INTO webhooks_inbox_event" in statement for statement in statements)
+    assert post(paid_delivery()).json() == {"accepted": True, "duplicate": True}
+    assert InboxEvent.objects.count() == 1
+
+
+def test_ingest_works_without_prepared_statements_behind_a_pooler(sample_install, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    execute = psycopg.Cursor.execute
+    with mock.patch.object(psycopg.Cursor, "execute", autospec=True, side_effect=execute) as spy:
+        first, again = post(paid_delivery()), post(paid_delivery())
+    assert spy.called and not any(call.kwargs.get("prepare") for call in spy.call_args_list)
+    assert first.json() == {"accepted": True, "duplicate": False}
+    assert again.json() == {"accepted": True, "duplicate": True}
+    assert InboxEvent.objects.count() == 1
 
 
 def test_a_processing_error_is_recorded_and_retried_by_the_sweep(sample_install):

@@ -7,7 +7,7 @@ it. Every log line is one JSON object: easy to ship, easy to grep by ``order_id`
 import contextvars
 import json
 import logging
-import uuid
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -71,5 +71,5 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with log_context(request_id=request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]):
+        with log_context(request_id=request.META.get("HTTP_X_REQUEST_ID") or secrets.token_hex(8)):
             return self.get_response(request)
