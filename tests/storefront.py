@@ -13,6 +13,7 @@ from django.test import Client
 from saleor_loyalty.ledger import actions
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.saleor.manifest import PERMISSIONS
 from saleor_loyalty.saleor.models import Install
 from tests.factories import make_install
 from tests.fake_store import FakeStore
@@ -42,7 +43,7 @@ class Store:
 
 @contextmanager
 def running_store() -> Iterator[Store]:
-    with FakeSaleor() as saleor:
+    with FakeSaleor(app_permissions=PERMISSIONS) as saleor:  # what the merchant granted when installing
         install = make_install(
             api_url=saleor.api_url, jwks=saleor.keys.jwks(), app_id=saleor.app_id, token=saleor.app_token
         )

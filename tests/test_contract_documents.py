@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from saleor_loyalty.saleor import documents
+from saleor_loyalty.saleor.manifest import PERMISSIONS
 from saleor_loyalty.saleor.subscriptions import EVENT_TYPENAMES, SUBSCRIPTIONS
 from tests.saleor_harness import SALEOR_VERSIONS, subscribed_event_types, validate_document
 from tests.saleor_harness.events import event_type_name
+from tests.saleor_harness.permissions import Caller, denials
 
 GRAPHQL_DIR = Path(__file__).resolve().parents[1] / "graphql"
 # graphql/schema.graphql, when present, is the app's OWN API schema, not a document sent to Saleor.
@@ -34,6 +36,23 @@ def test_the_app_has_subscription_and_operation_documents():
 @pytest.mark.parametrize("path", DOCUMENTS, ids=_name)
 def test_every_document_is_valid_against_each_supported_saleor(path, version):
     validate_document(path.read_text(), versions=[version])
+
+
+def _caller_of(path: Path) -> Caller:
+    """Who sends a document: the shopper's token for those whose header says so, else the app's token with the
+    permissions the manifest asks for (subscriptions too: Saleor resolves their payloads as the app)."""
+    if "SHOPPER's token" in path.read_text().split("\n", 1)[0]:
+        return Caller.from_claims({"type": "access", "is_staff": False})
+    return Caller.app(PERMISSIONS)
+
+
+@pytest.mark.parametrize("version", SALEOR_VERSIONS)
+@pytest.mark.parametrize("path", DOCUMENTS, ids=_name)
+def test_every_field_a_document_selects_is_readable_by_whoever_sends_it(path, version):
+    """Valid is not enough: Saleor also denies fields the token lacks a permission for (a customer may not read
+    `channel.currencyCode`, seen on a real Saleor). The rules are in the schema's field descriptions."""
+    denied = denials(path.read_text(), _caller_of(path), version=version)
+    assert denied == [], "\n".join(f"{'.'.join(d.path)}: {d.message}" for d in denied)
 
 
 def test_the_app_sends_the_documents_checked_here():

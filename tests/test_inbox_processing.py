@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from saleor_loyalty.core.logging import JsonFormatter
+from saleor_loyalty.saleor.installs import active_install
 from saleor_loyalty.webhooks import tasks
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from tests import samples
@@ -39,7 +40,7 @@ def post(delivery: samples.Delivery, body: bytes | None = None):
 
 
 def test_a_database_failure_answers_503_so_saleor_retries(sample_install):
-    post(paid_delivery(), body=b"{}")  # a refused delivery, so the install lookup below is already cached
+    assert active_install(samples.SAMPLE_API_URL) is not None  # cached now: only the INSERT touches the database
     # the INSERT itself fails, as the server's own error (not Django's wrapper): the view must still see it
     with mock.patch.object(psycopg.Cursor, "execute", side_effect=psycopg.OperationalError("server closed")):
         response = post(paid_delivery())

@@ -19,6 +19,7 @@ from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.saleor import documents
+from saleor_loyalty.saleor.manifest import PERMISSIONS
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.webhooks.models import InboxEvent
 from tests.saleor_harness import SALEOR_VERSIONS, FakeSaleor, build_webhook_body, validate_manifest
@@ -163,6 +164,8 @@ def test_a_token_saleor_rejects_is_refused_with_a_useful_message(saleor):
     assert "token" in error["message"].lower()
     assert "permission" in error["message"].lower()  # Saleor's own reason is passed on to the installer
     assert not Install.objects.exists()
+    assert [denial.path for _, denial in saleor.permission_denials] == [("app",)]  # what a real Saleor refuses
+    saleor.permission_denials.clear()  # expected here: teardown checks for unexpected denials
 
 
 def test_an_install_without_a_token_is_refused(saleor):
@@ -272,6 +275,7 @@ def test_saleor_installs_the_app_over_http_and_its_events_earn_points(app_url, s
     response = saleor.install(f"{app_url}/api/manifest")  # validates the manifest for 3.22 and 3.23
 
     assert response.status_code == 200, response.text
+    assert set(saleor.app_permissions) == set(PERMISSIONS)  # the app's later calls are checked against these
     customer = fx.user(pk=7, email="ada@example.com")
     paid = fx.order(user=customer, lines=[fx.line(quantity=3, unit_gross=12.0, unit_net=10.0)], shipping_gross=5.0)
     responses = saleor.emit(fx.event("OrderFullyPaid", order=paid))

@@ -35,6 +35,7 @@ from tests.saleor_harness import (
 )
 from tests.saleor_harness import fixtures as fx
 from tests.saleor_harness.graphql_api import PermissionDenied
+from tests.saleor_harness.permissions import Caller, denials
 from tests.saleor_harness.signing import jwk_thumbprint, verify_webhook_signature
 from tests.saleor_harness.versions import satisfies
 
@@ -287,7 +288,9 @@ def test_app_query_with_and_without_the_app_token(saleor: FakeSaleor) -> None:
     assert bad.json()["data"] == {"app": None}
     assert bad.json()["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
     assert saleor.calls[0].app_authenticated and not saleor.calls[1].app_authenticated
-    saleor.assert_all_documents_valid()
+    assert [denial.path for _, denial in saleor.permission_denials] == [("app",)]
+    with pytest.raises(AssertionError, match="would deny 1 field"):
+        saleor.assert_all_documents_valid()
 
 
 def test_configured_resolvers_get_the_call_and_arguments(saleor: FakeSaleor) -> None:
@@ -557,3 +560,60 @@ def test_required_saleor_version_ranges(spec: str, version: str, expected: bool)
 def test_shared_dir_is_found() -> None:
     assert (shared_saleor_dir() / "schema-3.22.graphql").is_file()
     assert isinstance(shared_saleor_dir(), Path)
+
+
+# -- permissions: what Saleor denies a token even in a valid document ---------------------------------------------
+
+SHOPPER_CHECKOUT_WITH_CURRENCY = """query($id: ID!) {
+  checkout(id: $id) { id channel { slug currencyCode } subtotalPrice { gross { currency } } } }"""
+
+
+def _checkout_resolver(call: Any, id: str) -> dict[str, Any]:
+    return {
+        "id": id,
+        "channel": {"slug": "default-channel", "currencyCode": "USD"},
+        "subtotalPrice": {"gross": {"amount": 10, "currency": "USD"}},
+    }
+
+
+def test_a_customer_token_may_not_read_what_saleor_keeps_for_apps_and_staff(saleor: FakeSaleor) -> None:
+    """Seen on a real Saleor 3.23: a shopper's token reading `channel.currencyCode` gets PermissionDenied."""
+    saleor.resolvers["checkout"] = _checkout_resolver
+    token = saleor.user_token("VXNlcjox", "shopper@example.com")
+    body = _post(saleor, SHOPPER_CHECKOUT_WITH_CURRENCY, token, id="Q2hlY2tvdXQ6MQ==").json()
+    assert body["data"] == {"checkout": None}
+    assert body["errors"][0]["message"] == (
+        "To access this path, you need one of the following permissions: AUTHENTICATED_APP, AUTHENTICATED_STAFF_USER"
+    )
+    assert body["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+    assert [d.path for _, d in saleor.permission_denials] == [("checkout", "channel", "currencyCode")]
+    saleor.permission_denials.clear()
+
+    allowed = "query($id: ID!) { checkout(id: $id) { id channel { slug } subtotalPrice { gross { currency } } } }"
+    body = _post(saleor, allowed, token, id="Q2hlY2tvdXQ6MQ==").json()
+    assert body["data"]["checkout"]["subtotalPrice"]["gross"]["currency"] == "USD"
+    assert "errors" not in body and not saleor.permission_denials
+
+
+def test_an_app_may_call_what_the_merchant_granted_and_nothing_else() -> None:
+    created: list[dict[str, Any]] = []
+
+    def voucher_create(call: Any, input: dict[str, Any]) -> dict[str, Any]:
+        created.append(input)
+        return {"voucher": {"id": "Vm91Y2hlcjox"}, "errors": []}
+
+    mutation = 'mutation { voucherCreate(input: {name: "x"}) { voucher { id } errors { field } } }'
+    with FakeSaleor(app_permissions=("MANAGE_ORDERS",)) as store:
+        store.resolvers["voucherCreate"] = voucher_create
+        denied = _post(store, mutation, store.app_token).json()
+        assert denied["data"] == {"voucherCreate": None} and created == []  # a denied mutation changes nothing
+        assert "MANAGE_DISCOUNTS" in denied["errors"][0]["message"]
+        store.permission_denials.clear()
+    with FakeSaleor(app_permissions=("MANAGE_DISCOUNTS",)) as store:
+        store.resolvers["voucherCreate"] = voucher_create
+        assert _post(store, mutation, store.app_token).json()["data"]["voucherCreate"]["voucher"]["id"]
+        assert len(created) == 1
+    with FakeSaleor() as store:  # no install yet, nothing granted: only what any app token may read
+        assert [d.path for d in denials(mutation, Caller.app(store.app_permissions))] == [("voucherCreate",)]
+        assert denials("query { app { id } }", Caller.app(store.app_permissions)) == []
+        assert [d.path for d in denials("query { app { id } }", Caller.anonymous())] == [("app",)]

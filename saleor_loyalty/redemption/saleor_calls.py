@@ -70,7 +70,11 @@ def shopper_checkout(shopper: Shopper, checkout_id: str) -> CheckoutInfo | None:
     if not isinstance(checkout, dict):
         return None
     user = checkout.get("user")
-    currency = str(checkout["channel"]["currencyCode"])
+    # The currency comes from a price: a shopper's token may not read `channel.currencyCode` (Saleor requires an
+    # app or staff token for it, and answers PermissionDenied to a customer).
+    currency = ((checkout.get("subtotalPrice") or {}).get("gross") or {}).get("currency")
+    if not isinstance(currency, str) or len(currency) != 3:
+        raise SaleorError("Saleor sent a checkout without a currency")
     lines = []
     for index, line in enumerate(checkout.get("lines") or []):
         variant = line.get("variant") or {}

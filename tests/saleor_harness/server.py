@@ -37,6 +37,7 @@ from .graphql_api import (
 )
 from .manifest import validate_manifest
 from .payloads import build_webhook_body
+from .permissions import Caller, Denial, denials
 from .schemas import SALEOR_VERSIONS, InvalidDocument, load_schema
 from .signing import SaleorKeys
 
@@ -69,6 +70,7 @@ class FakeSaleor:
         app_pk: int = 1,
         schema_version: str = "3.23",
         check_versions: tuple[str, ...] = SALEOR_VERSIONS,
+        app_permissions: tuple[str, ...] = (),
     ) -> None:
         self.keys = keys or SaleorKeys(fresh=True)
         self.app_token = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(30))
@@ -78,6 +80,9 @@ class FakeSaleor:
         self.resolvers: dict[str, Resolver] = {"app": self._resolve_app}
         self.calls: list[GraphQLCall] = []
         self.invalid_documents: list[InvalidDocument] = []
+        # What the merchant granted the app; `install()` sets it from the manifest, as Saleor's installer does.
+        self.app_permissions = app_permissions
+        self.permission_denials: list[tuple[GraphQLCall, Denial]] = []
         self.jwks_requests = 0
         self.manifest: dict[str, Any] | None = None
         self._failures: dict[str, deque[_Failure]] = {}
@@ -165,11 +170,20 @@ class FakeSaleor:
             self._failures.setdefault(field_name, deque()).extend([failure] * times)
 
     def assert_all_documents_valid(self) -> None:
-        """Fail when the app sent any document Saleor would reject (call it at teardown)."""
+        """Fail when the app sent any document Saleor would reject, or select a field its token may not read
+        (call it at teardown; a test that provokes a denial on purpose clears `permission_denials`)."""
         if self.invalid_documents:
             raise AssertionError(
                 f"the app sent {len(self.invalid_documents)} invalid GraphQL document(s):\n\n"
                 + "\n\n".join(str(error) for error in self.invalid_documents)
+            )
+        if self.permission_denials:
+            raise AssertionError(
+                f"Saleor would deny {len(self.permission_denials)} field(s) the app asked for:\n"
+                + "\n".join(
+                    f"  - {'.'.join(denial.path)} ({denial.message}) in {call.operation_name or call.root_fields}"
+                    for call, denial in self.permission_denials
+                )
             )
 
     def calls_to(self, field_name: str) -> list[GraphQLCall]:
@@ -238,6 +252,7 @@ class FakeSaleor:
         if not target:
             raise AssertionError("the manifest has no tokenTargetUrl: Saleor 3.22 cannot install it")
         self.manifest = data
+        self.app_permissions = tuple(data.get("permissions") or ())
         return requests.post(
             urljoin(app_url, str(target)),
             json={"auth_token": self.app_token},
@@ -315,6 +330,9 @@ class FakeSaleor:
             return call.status, call.response
         call.root_fields = selected_root_fields(parse(query), operation_name)
         self._authenticate(call)
+        denied = denials(query, self._caller(call), version=self.schema_version, operation_name=operation_name)
+        if denied:
+            return self._deny(call, denied)
         failure = self._take_failure(call.root_fields)
         if failure is not None:
             time.sleep(failure.delay)
@@ -325,6 +343,30 @@ class FakeSaleor:
         call.status, call.response = execute_call(call, self.resolvers, self.schema_version)
         if failure is not None and failure.errors is not None:
             call.response = {"data": dict.fromkeys(call.root_fields), "errors": failure.errors}
+        return call.status, call.response
+
+    def _caller(self, call: GraphQLCall) -> Caller:
+        if call.app_authenticated:
+            return Caller.app(self.app_permissions)
+        if call.token_claims is not None:
+            return Caller.from_claims(call.token_claims)
+        return Caller.anonymous()
+
+    def _deny(self, call: GraphQLCall, denied: list[Denial]) -> tuple[int, dict[str, Any]]:
+        """Saleor's answer when the caller may not read a selected field: the root field holding it is null with a
+        PermissionDenied error naming the permissions, the other root fields resolve as usual, and no resolver of
+        a denied root runs (a denied mutation changes nothing). Recorded, so teardown fails the test unless the
+        test expected it."""
+        with self._lock:
+            self.permission_denials.extend((call, denial) for denial in denied)
+        resolvers = dict(self.resolvers)
+        for denial in reversed(denied):  # the first denial under a root names the error, as Saleor stops there
+
+            def refuse(call: GraphQLCall, required: tuple[str, ...] = denial.required, **_: Any) -> None:
+                raise PermissionDenied(required)
+
+            resolvers[denial.path[0]] = refuse
+        call.status, call.response = execute_call(call, resolvers, self.schema_version)
         return call.status, call.response
 
     def _take_failure(self, fields: list[str]) -> _Failure | None:
