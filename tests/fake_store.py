@@ -90,13 +90,16 @@ class FakeStore:
         if checkout["voucher_code"]:
             voucher = self.voucher_by_code(checkout["voucher_code"])
             if voucher:
-                discount = Decimal(voucher["channels"].get(checkout["channel"], 0))
-        total = max(Decimal(0), checkout["subtotal"] - discount) + checkout["shipping"]
+                discount = min(checkout["subtotal"], Decimal(voucher["channels"].get(checkout["channel"], 0)))
+        # As Saleor 3.23 does (seen on a real store): an entire-order discount is spread over the lines, so the
+        # checkout's subtotal and its lines' totals are already net of it.
+        subtotal = checkout["subtotal"] - discount
+        total = subtotal + checkout["shipping"]
         return {
             "id": id,
             "user": {"id": visible_user} if visible_user else None,
             "channel": {"id": channel_id, "slug": checkout["channel"], "currencyCode": currency},
-            "subtotalPrice": {"gross": _money(checkout["subtotal"], currency)},
+            "subtotalPrice": {"gross": _money(subtotal, currency)},
             "voucherCode": checkout["voucher_code"],
             "lines": [
                 {
@@ -105,10 +108,7 @@ class FakeStore:
                         "id": "UHJvZHVjdFZhcmlhbnQ6MQ==",
                         "product": {"id": "UHJvZHVjdDox", "category": {"id": "Q2F0ZWdvcnk6MQ=="}},
                     },
-                    "totalPrice": {
-                        "gross": _money(checkout["subtotal"], currency),
-                        "net": _money(checkout["subtotal"], currency),
-                    },
+                    "totalPrice": {"gross": _money(subtotal, currency), "net": _money(subtotal, currency)},
                 }
             ],
             "shippingPrice": {

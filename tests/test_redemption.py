@@ -121,6 +121,24 @@ def test_redeeming_again_replaces_the_earlier_redemption(store):
     assert sorted(Redemption.objects.values_list("status", flat=True)) == ["active", "cancelled"]
 
 
+def test_a_replacement_the_shopper_cannot_afford_leaves_the_discount_they_have(store):
+    """Seen on a real Saleor: asking for more than the balance must not cost the shopper the discount already on."""
+    store.give_points(1000)
+    checkout = store.shop.add_checkout("VXNlcjox", "50.00")
+    first = redeem(store, checkout, store.token(), key="a", points=300)["redemption"]
+    refused = redeem(store, checkout, store.token(), key="b", points=1200)
+    assert refused["redemption"] is None
+    assert refused["errors"] == [
+        {"field": "points", "code": "INSUFFICIENT_POINTS", "message": "only 1000 points are available"}
+    ]
+    assert refused["balance"] == {"available": 700, "held": 300, "pending": 0, "owed": 0}
+    assert store.shop.checkouts[checkout]["voucher_code"] == first["voucherCode"]
+    assert store.shop.voucher_by_code(first["voucherCode"]) is not None
+    assert list(Redemption.objects.values_list("status", flat=True)) == ["active"]
+    # and the whole balance, the held points included, may still replace it
+    assert redeem(store, checkout, store.token(), key="c", points=1000)["balance"]["held"] == 1000
+
+
 def test_cancel_gives_every_point_back_and_removes_the_voucher(store):
     store.give_points(1000)
     checkout = store.shop.add_checkout("VXNlcjox", "50.00")
@@ -200,6 +218,24 @@ def test_channel_limits_apply(store):
     assert codes == ["BELOW_MINIMUM", "ABOVE_MAXIMUM", "ABOVE_MAXIMUM", "INVALID_STEP"]
     assert redeem(store, checkout, store.token(), key="cap", points=800)["errors"][0]["code"] == "ABOVE_ORDER_CAP"
     assert redeem(store, checkout, store.token(), key="fine", points=700)["errors"] == []
+
+
+def test_a_replacement_is_priced_on_the_checkout_without_the_discount_it_replaces(store):
+    """Saleor's subtotal is already net of our voucher: the 50% cap must not shrink with every replacement."""
+    RedemptionRule.objects.create(
+        install=store.install,
+        channel_slug="default-channel",
+        currency="USD",
+        points_per_unit=100,
+        min_points=100,
+        max_percent_of_subtotal=Decimal(50),
+    )
+    store.give_points(5000)
+    checkout = store.shop.add_checkout("VXNlcjox", "14.00")  # 50% cap: 7.00, i.e. 700 points
+    assert redeem(store, checkout, store.token(), key="a", points=700)["errors"] == []
+    again = redeem(store, checkout, store.token(), key="b", points=700)
+    assert again["errors"] == [] and again["balance"]["held"] == 700
+    assert redeem(store, checkout, store.token(), key="c", points=800)["errors"][0]["code"] == "ABOVE_ORDER_CAP"
 
 
 def test_someone_elses_checkout_is_not_found(store):

@@ -9,7 +9,7 @@ Order of operations for a redemption, so that a failure anywhere leaves the shop
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -108,12 +108,48 @@ def redeem(shopper: Shopper, request: RedeemRequest) -> Redemption:
             hit(f"redeem:{install.pk}:{member.pk}", program.redemption_rate_limit_per_minute, 60)
         except RateLimited as exc:
             raise RedemptionError("RATE_LIMITED", "too many redemption attempts; try again in a minute") from exc
-        checkout = _checkout(shopper, request.checkout_id)
+        checkout = _without_own_discount(install, member, _checkout(shopper, request.checkout_id))
         points, value, spec, reward = _price(install, member, checkout, request)
+        _check_affordable(install, member, checkout.id, points)
         _cancel_open(install, member, checkout.id, reason="replaced")
         redemption = _hold(install, member, checkout, request, points, value, reward, program.redemption_hold_minutes)
         _place_voucher(redemption, checkout, spec)
         return redemption
+
+
+def _without_own_discount(
+    install: Install, member: Member, checkout: saleor_calls.CheckoutInfo
+) -> saleor_calls.CheckoutInfo:
+    """The checkout as a replacement should see it. Saleor spreads an entire-order voucher over the lines, so the
+    subtotal it reports is already net of the points redemption being replaced; priced on that, every replacement
+    would shrink the percentage cap."""
+    if not checkout.voucher_code:
+        return checkout
+    current = Redemption.objects.filter(
+        install=install,
+        member=member,
+        checkout_id=checkout.id,
+        status__in=OPEN_STATUSES,
+        voucher_code=checkout.voucher_code,
+        reward__isnull=True,  # a points redemption: a fixed amount off the whole order
+    ).first()
+    if current is None:
+        return checkout
+    return replace(checkout, subtotal=checkout.subtotal + current.amount)
+
+
+def _check_affordable(install: Install, member: Member, checkout_id: str, points: int) -> None:
+    """Refuse before touching the checkout's current redemption: a replacement the shopper cannot afford must
+    leave the discount they already have. The points held for this checkout count, since replacing frees them.
+    (The ledger's hold is still the authority: a balance spent elsewhere meanwhile fails there.)"""
+    held_here = (
+        Redemption.objects.filter(install=install, member=member, checkout_id=checkout_id, status__in=OPEN_STATUSES)
+        .values_list("points", flat=True)
+        .first()
+    ) or 0
+    available = member_balances(member).available + held_here
+    if points > available:
+        raise RedemptionError("INSUFFICIENT_POINTS", f"only {available} points are available", "points")
 
 
 def _hold(
