@@ -58,6 +58,9 @@ def test_an_order_with_the_code_spends_the_held_points_and_earns_on_money_paid(s
     assert (balances.available, balances.held, balances.pending) == (500, 0, 45)
     assert Redemption.objects.get().status == RedemptionStatus.CAPTURED
     assert program_totals(store.install.pk)[AccountCode.REDEEMED] == 500
+    history = gql("{ me { history(first: 5) { edges { node { kind points orderId } } } } }", token=store.token())
+    kinds = [edge["node"] for edge in history["data"]["me"]["history"]["edges"]]
+    assert {"kind": "REDEEMED", "points": 500, "orderId": "order-1"} in kinds  # the shopper sees which order
     assert integrity_problems(store.install.pk) == []
 
 

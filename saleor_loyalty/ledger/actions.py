@@ -274,11 +274,11 @@ def hold(*, member: Member, points: int, key: str, memo: dict[str, Any] | None =
     return posted.transfer_id
 
 
-def capture(*, pending_id: int, key: str, points: int | None = None) -> int:
-    """Spend held points (all, or ``points`` of them, releasing the rest to their lots)."""
+def capture(*, pending_id: int, key: str, points: int | None = None, order_id: str | None = None) -> int:
+    """Spend held points (all, or ``points`` of them, releasing the rest to their lots), for ``order_id``."""
     pending = Transfer.objects.get(pk=pending_id)
     amount = pending.amount if points is None else points
-    posted = resolve_pending(pending_id=pending_id, key=key, post_amount=amount)
+    posted = resolve_pending(pending_id=pending_id, key=key, post_amount=amount, order_id=order_id)
     if posted.created and amount < pending.amount:
         lots.restore(pending_id, posted.transfer_id, amount=pending.amount - amount)
     return posted.transfer_id
@@ -355,7 +355,7 @@ def return_redeemed(*, member: Member, hold_id: int, points: int, key: str, orde
     repay_debt(member, key=f"{key}:repay")
 
 
-def spend_owing(*, member: Member, points: int, key: str) -> int | None:
+def spend_owing(*, member: Member, points: int, key: str, order_id: str | None = None) -> int | None:
     """Spend points that must be spent now (a redemption code used after its hold was released).
 
     What is available is spent through a hold captured at once (so lots are recorded); the rest becomes debt.
@@ -366,7 +366,7 @@ def spend_owing(*, member: Member, points: int, key: str) -> int | None:
     hold_id = None
     if part:
         hold_id = hold(member=member, points=part, key=f"{key}:hold")
-        capture(pending_id=hold_id, key=f"{key}:capture")
+        capture(pending_id=hold_id, key=f"{key}:capture", order_id=order_id)
     if points > part:
         post(
             install_id=member.install_id,
@@ -376,5 +376,6 @@ def spend_owing(*, member: Member, points: int, key: str) -> int | None:
             credit=program_account(member.install_id, AccountCode.REDEEMED),
             amount=points - part,
             member_id=member.pk,
+            order_id=order_id,
         )
     return hold_id

@@ -191,10 +191,11 @@ def _post_in_steps(row: dict[str, Any], debit: Account, credit: Account) -> Post
     return Posted(transfer_id, created=True)
 
 
-def resolve_pending(*, pending_id: int, key: str, post_amount: int | None) -> Posted:
+def resolve_pending(*, pending_id: int, key: str, post_amount: int | None, order_id: str | None = None) -> Posted:
     """Resolve a pending transfer exactly once.
 
     ``post_amount=None`` voids it; an integer posts that much (at most the pending amount) and releases the rest.
+    ``order_id`` names the order that settled it (a redemption hold is placed before its order exists).
     """
     pending = Transfer.objects.select_for_update().select_related("debit_account", "credit_account").get(pk=pending_id)
     phase = TransferPhase.VOID_PENDING if post_amount is None else TransferPhase.POST_PENDING
@@ -222,7 +223,7 @@ def resolve_pending(*, pending_id: int, key: str, post_amount: int | None) -> Po
         unit=debit.unit,
         pending_id=pending.pk,
         member_id=pending.member_id,
-        order_id=pending.order_id,
+        order_id=order_id or pending.order_id,
         lot_id=pending.lot_id,
     )
     assert transfer_id is not None  # the key was checked under the pending row's lock

@@ -299,9 +299,11 @@ def capture_for_order(install: Install, *, order_id: str, voucher_code: str | No
             return redemption
         key = f"redemption:{redemption.pk}"
         if redemption.status in OPEN_STATUSES and redemption.hold_id is not None:
-            ledger.capture(pending_id=redemption.hold_id, key=f"{key}:capture")
+            ledger.capture(pending_id=redemption.hold_id, key=f"{key}:capture", order_id=order_id or None)
         else:  # released before the order arrived: spend again, owing what is no longer there
-            hold_id = ledger.spend_owing(member=redemption.member, points=redemption.points, key=f"{key}:late")
+            hold_id = ledger.spend_owing(
+                member=redemption.member, points=redemption.points, key=f"{key}:late", order_id=order_id or None
+            )
             redemption.hold_id = hold_id
             logger.warning(
                 "redemption code used after its hold was released", extra={"data": {"redemption_id": redemption.pk}}
