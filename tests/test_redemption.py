@@ -201,17 +201,15 @@ def test_invalid_requests_are_refused_with_a_clear_error_and_change_nothing(stor
     assert store.shop.vouchers == {} and not Redemption.objects.exists()
 
 
-def test_channel_limits_apply(store):
-    RedemptionRule.objects.create(
-        install=store.install,
-        channel_slug="default-channel",
-        currency="USD",
-        points_per_unit=100,
-        min_points=200,
-        max_points_per_order=800,
-        max_percent_of_subtotal=Decimal(50),
-        step_points=100,
+def usd_rule(store, **limits):
+    """The default channel's USD redemption rule: 100 points per dollar, with the given limits."""
+    return RedemptionRule.objects.create(
+        install=store.install, channel_slug="default-channel", currency="USD", points_per_unit=100, **limits
     )
+
+
+def test_channel_limits_apply(store):
+    usd_rule(store, min_points=200, max_points_per_order=800, max_percent_of_subtotal=Decimal(50), step_points=100)
     store.give_points(5000)
     checkout = store.shop.add_checkout("VXNlcjox", "14.00")  # 50% cap: 7.00, i.e. 700 points
     codes = [
@@ -225,14 +223,7 @@ def test_channel_limits_apply(store):
 
 def test_a_replacement_is_priced_on_the_checkout_without_the_discount_it_replaces(store):
     """Saleor's subtotal is already net of our voucher: the 50% cap must not shrink with every replacement."""
-    RedemptionRule.objects.create(
-        install=store.install,
-        channel_slug="default-channel",
-        currency="USD",
-        points_per_unit=100,
-        min_points=100,
-        max_percent_of_subtotal=Decimal(50),
-    )
+    usd_rule(store, min_points=100, max_percent_of_subtotal=Decimal(50))
     store.give_points(5000)
     checkout = store.shop.add_checkout("VXNlcjox", "14.00")  # 50% cap: 7.00, i.e. 700 points
     assert redeem(store, checkout, store.token(), key="a", points=700)["errors"] == []
