@@ -181,6 +181,64 @@ def claw_back(*, member: Member, points: int, key: str, order_id: str | None, wr
     return Clawback(from_pending=from_pending, from_points=from_points, shortfall=left)
 
 
+def adjust(*, member: Member, points: int, key: str, reason: str, actor: str) -> int:
+    """A merchant's manual correction (goodwill credit, a mistake undone). Returns the transfer's id.
+
+    Positive: a new lot, available at once, issued by the program (it repays debt first, like any available
+    points); it is not *earned*, so lifetime points do not move. Negative: taken from available points, soonest to
+    expire first, and given back to the program. A deduction never goes below zero and never creates debt: more
+    than is available raises ``InsufficientBalance`` and posts nothing. Call inside ``transaction.atomic()``.
+    """
+    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+        raise LedgerError(f"an adjustment is a non-zero whole number of points, got {points!r}")
+    accounts = member_accounts(member)
+    issued = program_account(member.install_id, AccountCode.ISSUED)
+    memo = {"reason": reason, "actor": actor}
+    if points > 0:
+        existing = Transfer.objects.filter(install_id=member.install_id, idempotency_key=key).first()
+        if existing is not None:
+            return existing.pk
+        now = timezone.now()
+        lot = Lot.objects.create(
+            install_id=member.install_id,
+            member=member,
+            account=accounts.points,
+            points=points,
+            remaining=points,
+            source="adjustment",
+            rule=memo,
+            earned_at=now,
+            unlocked_at=now,
+        )
+        posted = post(
+            install_id=member.install_id,
+            key=key,
+            kind=TransferKind.ADJUST,
+            debit=issued,
+            credit=accounts.points,
+            amount=points,
+            member_id=member.pk,
+            lot_id=lot.pk,
+            memo=memo,
+        )
+        Member.objects.filter(pk=member.pk).update(last_activity_at=now)
+        repay_debt(member, key=f"{key}:repay")
+        return posted.transfer_id
+    posted = post(
+        install_id=member.install_id,
+        key=key,
+        kind=TransferKind.ADJUST,
+        debit=accounts.points,
+        credit=issued,
+        amount=-points,
+        member_id=member.pk,
+        memo=memo,
+    )
+    if posted.created and lots.consume(accounts.points, -points, posted.transfer_id) != -points:
+        raise LedgerError(f"lots of account {accounts.points.pk} do not cover its balance")
+    return posted.transfer_id
+
+
 def points_owed(member: Member) -> int:
     debt = member_accounts(member).debt
     fresh = _fresh(debt)
