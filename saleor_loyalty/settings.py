@@ -122,11 +122,15 @@ CELERY_BEAT_SCHEDULE = {
     "review-tiers": {"task": "saleor_loyalty.tiers.tasks.review_tiers", "schedule": crontab(hour=3, minute=0)},
     "apply-tier-change-effects": {"task": "saleor_loyalty.tiers.tasks.apply_tier_change_effects", "schedule": 600.0},
     "expire-points": {"task": "saleor_loyalty.program.tasks.expire_points_everywhere", "schedule": 3600.0},
+    "prune-inbox": {"task": "saleor_loyalty.webhooks.tasks.prune_inbox", "schedule": crontab(hour=4, minute=30)},
     "expire-abandoned-redemptions": {
         "task": "saleor_loyalty.redemption.tasks.expire_abandoned_redemptions",
         "schedule": 120.0,
     },
 }
+
+# Processed webhook deliveries are kept this many days (0 = forever), then pruned nightly.
+INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=30)
 
 # Loyalty program defaults for a new install (each install can change its own settings).
 LOYALTY_DEFAULT_RETURN_WINDOW_DAYS = env.int("LOYALTY_DEFAULT_RETURN_WINDOW_DAYS", default=14)

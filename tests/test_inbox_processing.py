@@ -136,3 +136,45 @@ def test_a_drain_processes_every_pending_event(sample_install):
         )
     assert tasks.drain_inbox() == len(samples.subscribed())
     assert set(InboxEvent.objects.values_list("status", flat=True)) == {InboxStatus.PROCESSED}
+
+
+def _event(install, status, age_days, n):
+    event = InboxEvent.objects.create(
+        install=install, event="order_fully_paid", body="{}", body_sha256=f"{n:064d}", status=status
+    )
+    InboxEvent.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(days=age_days))
+    return event.pk
+
+
+def test_pruning_deletes_only_old_settled_deliveries_in_batches(sample_install, settings):
+    settings.INBOX_RETENTION_DAYS = 30
+    old_settled = [_event(sample_install, status, 31 + n, n) for n, status in enumerate(["processed", "ignored"] * 3)]
+    kept = [
+        _event(sample_install, InboxStatus.PENDING, 90, 10),  # still work to do
+        _event(sample_install, InboxStatus.FAILED, 90, 11),  # evidence for an operator
+        _event(sample_install, InboxStatus.PROCESSED, 29, 12),  # within the retention period
+    ]
+    assert tasks.prune_inbox(batch_size=4) == len(old_settled)
+    assert sorted(InboxEvent.objects.values_list("pk", flat=True)) == sorted(kept)
+    assert tasks.prune_inbox() == 0  # nothing left to do
+
+
+def test_a_retention_of_zero_keeps_every_delivery(sample_install, settings):
+    settings.INBOX_RETENTION_DAYS = 0
+    _event(sample_install, InboxStatus.PROCESSED, 400, 1)
+    assert tasks.prune_inbox() == 0 and InboxEvent.objects.count() == 1
+
+
+def test_a_delivery_resent_after_pruning_is_stored_again_and_changes_nothing(sample_install, settings):
+    from saleor_loyalty.ledger.models import Transfer
+
+    delivery = paid_delivery()
+    assert post(delivery).json()["duplicate"] is False
+    transfers = Transfer.objects.count()
+    assert transfers > 0  # the order earned
+    InboxEvent.objects.update(received_at=timezone.now() - timedelta(days=31))
+    settings.INBOX_RETENTION_DAYS = 30
+    assert tasks.prune_inbox() == 1
+    assert post(delivery).json() == {"accepted": True, "duplicate": False}  # stored again...
+    assert InboxEvent.objects.get().status == InboxStatus.PROCESSED
+    assert Transfer.objects.count() == transfers  # ...and processing, being state-based, awards nothing twice

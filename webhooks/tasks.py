@@ -15,7 +15,8 @@ import time
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from saleor_loyalty.core.logging import log_context
@@ -155,3 +156,40 @@ def redeliver_stuck_events(older_than_seconds: int = 60, limit: int = 500) -> in
             process_inbox_event.delay(event.pk)
             count += 1
     return count
+
+
+_PRUNE_BATCH_SQL = """
+DELETE FROM webhooks_inbox_event
+WHERE id IN (
+    SELECT id FROM webhooks_inbox_event
+    WHERE status IN ('processed', 'ignored') AND received_at < %s
+    ORDER BY id
+    LIMIT %s
+)
+"""
+
+
+@shared_task
+def prune_inbox(retention_days: int | None = None, batch_size: int = 5000, max_batches: int = 200) -> int:
+    """Delete processed and ignored deliveries older than the retention period; returns how many.
+
+    The inbox is a queue and an audit trail, not an archive: without this it grows by every delivery forever.
+    Pending and failed events are never pruned (they are still work, or evidence for an operator). A delivery
+    Saleor re-sends after its row was pruned is stored and processed again, which is harmless: processing is
+    state-based. Deletes in short batches, oldest first, so it never holds long locks or builds a huge WAL burst.
+    """
+    days = settings.INBOX_RETENTION_DAYS if retention_days is None else retention_days
+    if days <= 0:
+        return 0  # keep forever
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted = 0
+    for _ in range(max_batches):
+        with connection.cursor() as cursor:
+            cursor.execute(_PRUNE_BATCH_SQL, [cutoff, batch_size])
+            count = cursor.rowcount
+        deleted += count
+        if count < batch_size:
+            break
+    if deleted:
+        logger.info("inbox pruned", extra={"data": {"deleted": deleted, "retention_days": days}})
+    return deleted

@@ -25,9 +25,9 @@ def run_periodic_tasks() -> None:
     from saleor_loyalty.redemption.tasks import expire_abandoned_redemptions
     from saleor_loyalty.referrals.tasks import settle_due_referrals
     from saleor_loyalty.tiers.tasks import apply_tier_change_effects, review_tiers
-    from saleor_loyalty.webhooks.tasks import redeliver_stuck_events
+    from saleor_loyalty.webhooks.tasks import prune_inbox, redeliver_stuck_events
 
-    tasks: tuple[Any, ...] = (redeliver_stuck_events, unlock_due_lots, expire_abandoned_redemptions)
+    tasks: tuple[Any, ...] = (redeliver_stuck_events, unlock_due_lots, expire_abandoned_redemptions, prune_inbox)
     if connection.vendor == "postgresql":  # the set-based jobs are written for PostgreSQL
         tasks += (
             expire_points_everywhere,
