@@ -153,7 +153,8 @@ def test_healthz_fails_while_migrations_are_pending(monkeypatch):
     assert "unapplied migrations" in response.json()["checks"]["migrations"]
 
 
-def test_the_embedded_beat_runs_the_periodic_work():
+def test_the_embedded_beat_runs_the_periodic_work(settings):
+    settings.INBOX_RETENTION_DAYS = 0  # keep the event, to see it processed
     from saleor_loyalty.core.embedded_beat import run_periodic_tasks
 
     install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
@@ -169,3 +170,6 @@ def test_the_embedded_beat_runs_the_periodic_work():
     run_periodic_tasks()
     event.refresh_from_db()
     assert event.status == InboxStatus.PROCESSED
+    settings.INBOX_RETENTION_DAYS = 30
+    run_periodic_tasks()  # processed, and received in 2020: pruned
+    assert not InboxEvent.objects.filter(pk=event.pk).exists()
