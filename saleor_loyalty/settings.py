@@ -84,8 +84,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # cannot keep prepared statements (PgBouncer < 1.21 in transaction mode).
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 if DATABASE_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # Django leaves psycopg's prepare_threshold at None, which disables even an explicit ``prepare=True``. Its own
-    # queries go through client-side binding cursors, which never prepare, so this only enables ours.
+    # Django leaves psycopg's prepare_threshold at None, which disables preparing altogether. Its own queries go
+    # through client-side binding cursors, which never prepare, so this only enables ours (webhooks/inbox.py).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
