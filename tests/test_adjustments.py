@@ -175,3 +175,17 @@ def test_the_operator_command_adjusts_by_user_id_or_email(store):
         )
     with pytest.raises(CommandError, match="no such customer"):
         call_command("adjust_points", "--install", api_url, "--user-id", "VXNlcjo5", "--points", "5", "--reason", "x")
+
+
+def test_show_member_prints_what_support_needs(store):
+    member = member_for_user(store.install, "VXNlcjox", "shopper@example.com")
+    earn(member, 120, "earned", expires_in_days=30)
+    adjust_points(member, points=-20, reason="correction", actor="ops", key="fix")
+    out = io.StringIO()
+    call_command("show_member", "--install", store.install.saleor_api_url, "--email", "shopper@example.com", stdout=out)
+    text = out.getvalue()
+    assert "available 100  pending 0  held 0  owed 0  net 100" in text
+    assert "100/120 available, order" in text
+    assert "ADJUSTED" in text and "balance -20" in text and "EARNED" in text
+    with pytest.raises(CommandError, match="no such customer"):
+        call_command("show_member", "--install", store.install.saleor_api_url, "--email", "nobody@example.com")
