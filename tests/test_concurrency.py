@@ -90,3 +90,20 @@ def test_many_orders_of_one_member_concurrently_keep_fractions_exact():
     member = Member.objects.get(install=install)
     assert member_balances(member).pending == 82  # floor(8 × 10.30)
     assert integrity_problems(install.pk) == []
+
+
+def test_concurrent_deductions_never_take_the_balance_below_zero():
+    from saleor_loyalty.program.adjustments import AdjustmentError, adjust_points
+
+    install = make_install()
+    member = member_for_user(install, "VXNlcjox")
+    with transaction.atomic():
+        actions.earn(member=member, points=100, key="funded", source="order")
+    results = run_in_threads(
+        6, lambda i: adjust_points(member, points=-40, reason="race", actor="ops", key=f"deduct-{i}")
+    )
+    refused = [r for r in results if isinstance(r, AdjustmentError)]
+    assert len(refused) == 4 and all(r.code == "INSUFFICIENT_POINTS" for r in refused)
+    assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, AdjustmentError)]
+    assert member_balances(member).available == 20
+    assert integrity_problems(install.pk) == []
