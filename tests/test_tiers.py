@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from saleor_loyalty.ledger.models import Lot, Transfer
+from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.program.orders import reconcile_order
@@ -22,7 +23,7 @@ from saleor_loyalty.tiers.configuration import (
     unpin_tier,
 )
 from saleor_loyalty.tiers.models import MemberTier, Tier, TierChange
-from saleor_loyalty.tiers.queries import earn_multiplier
+from saleor_loyalty.tiers.queries import earn_multiplier, tier_name
 from saleor_loyalty.tiers.tasks import mirror_tier_metadata, review_tiers
 from tests.factories import later, line, order
 from tests.storefront import gql
@@ -543,3 +544,70 @@ def test_my_tier_query(store):
 def test_my_tier_without_tiers(store):
     result = gql(MY_TIER, token=store.token())
     assert result["data"]["myTier"] == {"current": None, "next": None, "progress": None, "history": []}
+
+
+# -- the base tier ("everyone starts in Bronze") ------------------------------------------------------------------
+
+
+def setup_base_tier(install):
+    configure_tiers(install, basis="spend", window_kind="rolling", window_days=365, grace_days=0)
+    set_tier(install, name="Member", rank=1, thresholds={"USD": "0", "EUR": "0"}, multiplier="1.1", perks=["Gift"])
+    set_tier(install, name="Silver", rank=2, thresholds={"USD": "500"}, multiplier="1.25", bonus_points=100)
+
+
+def test_a_base_tier_holds_everyone_below_the_next_tier_without_stored_state(install):
+    setup_base_tier(install)
+    member = member_for_user(install, USER)
+    assert (tier_name(member), earn_multiplier(member)) == ("Member", Decimal("1.1"))  # before any order
+    pay(install, "o1", "100.00")
+    assert member_balances(member).pending == 110  # the base tier's multiplier applies
+    assert tier_of(install) is None and not TierChange.objects.exists()  # nothing stored, no effects
+    pay(install, "o2", "450.00")
+    assert tier_of(install) == "Silver" and bonus_points(install) == 100
+    run_review(install, now=timezone.now() + timedelta(days=400))  # the orders leave the window
+    assert tier_of(install) is None and tier_name(member) == "Member"  # back to the base, never below it
+    changes = TierChange.objects.order_by("id").values_list("from_tier__name", "to_tier__name")
+    assert list(changes) == [(None, "Silver"), ("Silver", None)]
+
+
+def test_only_a_rank_1_tier_may_start_at_zero_and_then_in_every_unit(install):
+    with pytest.raises(InvalidTierConfig, match="positive"):
+        set_tier(install, name="X", rank=2, thresholds={"USD": "0"})
+    with pytest.raises(InvalidTierConfig, match="base tier"):
+        set_tier(install, name="X", rank=1, thresholds={"USD": "0", "EUR": "10"})
+    with pytest.raises(InvalidTierConfig, match="base tier"):
+        set_tier(install, name="X", rank=1, thresholds={"USD": "0"}, retain={"USD": "0"})
+    assert not Tier.objects.exists()
+
+
+def test_my_tier_shows_the_base_tier_and_the_way_to_the_next(store):
+    setup_base_tier(store.install)
+    tier = gql(MY_TIER, token=store.token())["data"]["myTier"]
+    assert (tier["current"]["name"], tier["current"]["rank"], tier["current"]["pinned"]) == ("Member", 1, False)
+    assert tier["next"]["name"] == "Silver" and tier["progress"]["amountToGo"] == "500.00"
+
+
+def test_falling_back_to_the_base_tier_mirrors_and_announces_it(store, django_capture_on_commit_callbacks):
+    from saleor_loyalty.notifications.models import Notification
+
+    received: list = []
+    store.saleor.resolvers["updatePrivateMetadata"] = _metadata_resolver(received)
+    setup_base_tier(store.install)
+    set_tier(store.install, name="Member", rank=1, thresholds={"USD": "0"}, access=["members_day"])
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(store.install, "o1", "600.00")
+    assert received[-1][1][0] == {"key": "loyalty_tier", "value": "Silver"}
+    with django_capture_on_commit_callbacks(execute=True):
+        run_review(store.install, timezone.now() + timedelta(days=400))
+    assert received[-1] == (
+        USER,
+        [{"key": "loyalty_tier", "value": "Member"}, {"key": "loyalty_access", "value": '["members_day"]'}],
+    )
+    contexts = [n.context for n in Notification.objects.order_by("id") if "tier_name" in n.context]
+    assert [(c["previous_tier_name"], c["tier_name"]) for c in contexts] == [("Member", "Silver"), ("Silver", "Member")]
+    store.saleor.assert_all_documents_valid()
+
+
+def test_a_base_tier_has_no_bonus_to_reach(install):
+    with pytest.raises(InvalidTierConfig, match="sign-up bonus"):
+        set_tier(install, name="Member", rank=1, thresholds={"USD": "0"}, bonus_points=50)

@@ -27,7 +27,8 @@ def member_tier(member: Member | None) -> tuple[str | None, Decimal]:
         return None, Decimal(1)
     from saleor_loyalty.tiers import queries as tiers
 
-    return tiers.tier_name(member), tiers.earn_multiplier(member)
+    tier = tiers.current_tier(member)
+    return (tier.name, tier.multiplier) if tier is not None else (None, Decimal(1))
 
 
 def active_campaigns(install: Install, channel_slug: str, at: datetime, tier: str | None) -> tuple[CampaignTerms, ...]:

@@ -96,9 +96,12 @@ def _amount(value: object, name: str, unit: str) -> Decimal:
 
 
 def parse_thresholds(
-    thresholds: Mapping[str, object], retain: Mapping[str, object] | None = None
+    thresholds: Mapping[str, object], retain: Mapping[str, object] | None = None, *, base: bool = False
 ) -> dict[str, tuple[Decimal, Decimal | None]]:
-    """Parse ``{"USD": "500", "EUR": "450"}`` (or ``{"PTS": 1000}``) and retain amounts: unit -> (qualify, retain)."""
+    """Parse ``{"USD": "500", "EUR": "450"}`` (or ``{"PTS": 1000}``) and retain amounts: unit -> (qualify, retain).
+
+    ``base``: the tier is rank 1, which may be the program's base tier — thresholds all 0, nothing to retain.
+    """
     if not thresholds:
         raise InvalidTierConfig("a tier needs at least one threshold")
     parsed: dict[str, tuple[Decimal, Decimal | None]] = {}
@@ -107,9 +110,12 @@ def parse_thresholds(
         if unit in parsed:
             raise InvalidTierConfig(f"threshold for {unit} given twice")
         qualify = _amount(value, f"threshold {unit}", unit)
-        if qualify <= 0:
-            raise InvalidTierConfig(f"threshold {unit} must be positive")
+        if qualify <= 0 and not base:
+            raise InvalidTierConfig(f"threshold {unit} must be positive (only the rank-1 base tier starts at 0)")
         parsed[unit] = (qualify, None)
+    zero = [unit for unit, (qualify, _) in parsed.items() if qualify == 0]
+    if zero and (len(zero) != len(parsed) or retain):
+        raise InvalidTierConfig("a base tier has every threshold at 0 and no retain amounts")
     for key, value in (retain or {}).items():
         unit = _unit(key)
         if unit not in parsed:
@@ -161,7 +167,9 @@ def set_tier(
         raise InvalidTierConfig(f"multiplier must be between 0 and {MAX_MULTIPLIER} (4 decimals)")
     if not isinstance(bonus_points, int) or not 0 <= bonus_points <= MAX_BONUS:
         raise InvalidTierConfig(f"bonus_points must be between 0 and {MAX_BONUS}")
-    parsed = parse_thresholds(thresholds, retain)
+    parsed = parse_thresholds(thresholds, retain, base=rank == 1)
+    if bonus_points and not any(qualify for qualify, _ in parsed.values()):
+        raise InvalidTierConfig("a base tier is never reached, so it has no bonus (see the sign-up bonus)")
     perk_list = _texts(perks, "perk")
     access_list = _texts(access, "access flag", FLAG)
     try:
@@ -183,7 +191,9 @@ def set_tier(
                 [TierThreshold(tier=tier, unit=u, qualify=q, retain=r) for u, (q, r) in parsed.items()]
             )
     except IntegrityError as exc:
-        raise InvalidTierConfig(f"another tier already has rank {rank}") from exc
+        if "rank" in str(exc):  # PostgreSQL names tier_unique_rank, SQLite the column tiers_tier.rank
+            raise InvalidTierConfig(f"another tier already has rank {rank}") from exc
+        raise  # anything else is not the merchant's input: e.g. a database not migrated yet
     return tier
 
 

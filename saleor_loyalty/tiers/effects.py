@@ -19,6 +19,7 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.rules import program_settings
 
 from .models import ChangeReason, Tier, TierChange, TierSettings, WindowKind
+from .queries import base_tier
 
 logger = logging.getLogger(__name__)
 BONUS_SOURCE = "tier_bonus"
@@ -110,14 +111,16 @@ def _announce_tier_change(change: TierChange) -> None:
         logger.warning("notifications unavailable: tier change not announced", extra={"data": {"id": change.pk}})
         return
     kind = NotificationKind.TIER_UP if change.is_upgrade else NotificationKind.TIER_DOWN
+    base = base_tier(change.install_id)  # "no tier" is the base tier, when the program has one
+    to_tier, from_tier = change.to_tier or base, change.from_tier or base
     notify(
         change.member,
         kind,
         key=f"{kind.value}:{change.pk}",
         context={
-            "tier_name": change.to_tier.name if change.to_tier else "",
-            "previous_tier_name": change.from_tier.name if change.from_tier else "",
-            "perks": list(change.to_tier.perks) if change.to_tier else [],
+            "tier_name": to_tier.name if to_tier else "",
+            "previous_tier_name": from_tier.name if from_tier else "",
+            "perks": list(to_tier.perks) if to_tier else [],
         },
     )
 

@@ -1,10 +1,11 @@
 """Mirroring a member's tier into the Saleor customer's PRIVATE metadata, for other apps and the dashboard.
 
-Keys: ``loyalty_tier`` (the tier's name, "" without a tier) and ``loyalty_access`` (a JSON list of the tier's
-exclusive-access flags). Private metadata: customers cannot write it (public metadata they can), so nothing
-trusts a value a shopper forged. The write is state-based — it sends the member's tier as it is *now* — so
-retries and reordered tasks converge. It cannot loop back: the app subscribes to no ``*_METADATA_UPDATED``
-event, and ``webhooks.handlers`` ignores customer events whose ``issuingPrincipal`` is our own app.
+Keys: ``loyalty_tier`` (the tier's name — the base tier's below every other — "" without a tier) and
+``loyalty_access`` (a JSON list of the tier's exclusive-access flags). Private metadata: customers cannot write it
+(public metadata they can), so nothing trusts a value a shopper forged. The write is state-based — it sends the
+member's tier as it is *now* — so retries and reordered tasks converge. It cannot loop back: the app subscribes to
+no ``*_METADATA_UPDATED`` event, and ``webhooks.handlers`` ignores customer events whose ``issuingPrincipal`` is our
+own app.
 """
 
 import json
@@ -14,15 +15,15 @@ from typing import Any
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.client import SaleorClient, SaleorError
 
-from .models import MemberTier
+from .models import MemberTier, Tier
+from .queries import base_tier
 
 logger = logging.getLogger(__name__)
 TIER_KEY = "loyalty_tier"
 ACCESS_KEY = "loyalty_access"
 
 
-def metadata_items(state: MemberTier | None) -> list[dict[str, str]]:
-    tier = state.tier if state is not None else None
+def metadata_items(tier: Tier | None) -> list[dict[str, str]]:
     access = sorted({str(flag) for flag in tier.access}) if tier is not None else []
     return [
         {"key": TIER_KEY, "value": tier.name if tier is not None else ""},
@@ -36,8 +37,9 @@ def mirror(member_id: int) -> bool:
     if member is None or member.is_guest or member.merged_into_id is not None or not member.install.is_active:
         return False
     state = MemberTier.objects.select_related("tier").filter(member=member).first()
+    tier = state.tier if state is not None and state.tier is not None else base_tier(member.install_id)
     client = SaleorClient(member.install.saleor_api_url, member.install.auth_token)
-    data = client.execute("update_private_metadata", {"id": member.saleor_user_id, "input": metadata_items(state)})
+    data = client.execute("update_private_metadata", {"id": member.saleor_user_id, "input": metadata_items(tier)})
     payload: Any = data.get("updatePrivateMetadata")
     if not isinstance(payload, dict):
         raise SaleorError("Saleor returned no result for updatePrivateMetadata")

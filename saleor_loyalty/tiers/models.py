@@ -90,7 +90,8 @@ class TierThreshold(models.Model):
         db_table = "tiers_threshold"
         constraints = [
             models.UniqueConstraint(fields=["tier", "unit"], name="tier_threshold_unique_unit"),
-            models.CheckConstraint(condition=Q(qualify__gt=0), name="tier_threshold_positive"),
+            # 0 only in the base tier (rank 1, every threshold 0: see tiers.queries.base_tier)
+            models.CheckConstraint(condition=Q(qualify__gte=0), name="tier_threshold_non_negative"),
             models.CheckConstraint(
                 condition=Q(retain__isnull=True) | Q(retain__gte=0, retain__lte=models.F("qualify")),
                 name="tier_threshold_retain_le_qualify",

@@ -21,26 +21,35 @@ def active_settings(install_id: int) -> TierSettings | None:
     return settings_row
 
 
-def tier_name(member: Member) -> str | None:
-    """The name of the member's current tier (None without a tier, or when tiers are off)."""
+def base_tier(install_id: int) -> Tier | None:
+    """The program's base tier, if it has one: the active rank-1 tier whose thresholds are all 0 ("everyone starts
+    in Bronze"). Never stored as a member's state; a member in no higher tier is in it."""
+    tier = Tier.objects.filter(install_id=install_id, is_active=True, rank=1).first()
+    if tier is None:
+        return None
+    qualifies = [threshold.qualify for threshold in tier.thresholds.all()]
+    return tier if qualifies and not any(qualifies) else None
+
+
+def current_tier(member: Member) -> Tier | None:
+    """The member's tier: the stored one, else the base tier (None without either, or when tiers are off)."""
     member = members.current(member)
     if active_settings(member.install_id) is None:
         return None
-    name: str | None = (
-        MemberTier.objects.filter(member=member, tier__isnull=False).values_list("tier__name", flat=True).first()
-    )
-    return name
+    state = MemberTier.objects.select_related("tier").filter(member=member, tier__isnull=False).first()
+    return state.tier if state is not None else base_tier(member.install_id)
+
+
+def tier_name(member: Member) -> str | None:
+    """The name of the member's current tier (None without a tier, or when tiers are off)."""
+    tier = current_tier(member)
+    return tier.name if tier is not None else None
 
 
 def earn_multiplier(member: Member) -> Decimal:
     """The earn multiplier of the member's current tier (1 without a tier, or when tiers are off)."""
-    member = members.current(member)
-    if active_settings(member.install_id) is None:
-        return ONE
-    multiplier = (
-        MemberTier.objects.filter(member=member, tier__isnull=False).values_list("tier__multiplier", flat=True).first()
-    )
-    return multiplier if multiplier is not None else ONE
+    tier = current_tier(member)
+    return tier.multiplier if tier is not None else ONE
 
 
 @dataclass(frozen=True)
@@ -116,7 +125,7 @@ def tier_status(
     )
     if settings_row is None:
         return TierStatus(None, state, None, [], None, None, history)
-    tier = state.tier if state else None
+    tier = state.tier if state and state.tier else base_tier(member.install_id)
     rank = tier.rank if tier else 0
     next_tier = (
         Tier.objects.filter(install_id=member.install_id, is_active=True, rank__gt=rank)

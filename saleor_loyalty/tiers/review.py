@@ -17,6 +17,8 @@ idempotent. The same statement, limited to one member and to upgrades (``upgrade
 runs (``receivers.py``), so both paths agree on what qualifies.
 
 Merged guest members: their orders count for the member they were merged into (merges are one level deep).
+A base tier (rank 1, every threshold 0) takes no part: members below every other tier are in it by definition,
+so it never needs a stored state, a change row or side effects.
 PostgreSQL only (FILTER, date_trunc, make_interval, data-modifying CTEs).
 """
 
@@ -66,7 +68,8 @@ reached AS (
            ) AS retain_rank
     FROM amounts am
     JOIN tiers_tier t ON t.install_id = am.install_id AND t.is_active
-    JOIN tiers_threshold th ON th.tier_id = t.id AND th.unit = am.unit
+    -- a base tier (thresholds at 0) is never stored: a member in no tier is in it (tiers.queries.base_tier)
+    JOIN tiers_threshold th ON th.tier_id = t.id AND th.unit = am.unit AND th.qualify > 0
     GROUP BY 1, 2
 ),
 states AS (
