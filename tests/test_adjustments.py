@@ -115,77 +115,33 @@ def test_a_merged_guest_is_adjusted_on_the_account_that_absorbed_it(store):
     assert member_balances(account).available == 30
 
 
+def command(store, name, *args):
+    """Run an operator command against the store; returns what it printed."""
+    out = io.StringIO()
+    call_command(name, "--install", store.install.saleor_api_url, *args, stdout=out)
+    return out.getvalue()
+
+
 def test_the_operator_command_adjusts_by_user_id_or_email(store):
     member_for_user(store.install, "VXNlcjox", "Shopper@Example.com")
-    out = io.StringIO()
-    api_url = store.install.saleor_api_url
-    call_command(
-        "adjust_points",
-        "--install",
-        api_url,
-        "--user-id",
-        "VXNlcjox",
-        "--points",
-        "500",
-        "--reason",
-        "vip",
-        "--key",
-        "ticket-42",
-        stdout=out,
-    )
-    assert "available 500" in out.getvalue()
-    call_command(  # a retry with the same key changes nothing
-        "adjust_points",
-        "--install",
-        api_url,
-        "--user-id",
-        "VXNlcjox",
-        "--points",
-        "500",
-        "--reason",
-        "vip",
-        "--key",
-        "ticket-42",
-        stdout=io.StringIO(),
-    )
-    call_command(
-        "adjust_points",
-        "--install",
-        api_url,
-        "--email",
-        "shopper@example.com",
-        "--points",
-        "-200",
-        "--reason",
-        "correction",
-        stdout=io.StringIO(),
-    )
+    vip = ("--user-id", "VXNlcjox", "--points", "500", "--reason", "vip", "--key", "ticket-42")
+    assert "available 500" in command(store, "adjust_points", *vip)
+    assert "available 500" in command(store, "adjust_points", *vip)  # a retry with the same key changes nothing
+    command(store, "adjust_points", "--email", "shopper@example.com", "--points", "-200", "--reason", "correction")
     assert member_balances(store.member()).available == 300
     with pytest.raises(CommandError, match="INSUFFICIENT_POINTS"):
-        call_command(
-            "adjust_points",
-            "--install",
-            api_url,
-            "--user-id",
-            "VXNlcjox",
-            "--points",
-            "-301",
-            "--reason",
-            "x",
-        )
+        command(store, "adjust_points", "--user-id", "VXNlcjox", "--points", "-301", "--reason", "x")
     with pytest.raises(CommandError, match="no such customer"):
-        call_command("adjust_points", "--install", api_url, "--user-id", "VXNlcjo5", "--points", "5", "--reason", "x")
+        command(store, "adjust_points", "--user-id", "VXNlcjo5", "--points", "5", "--reason", "x")
 
 
 def test_show_member_prints_what_support_needs(store):
     member = member_for_user(store.install, "VXNlcjox", "shopper@example.com")
     earn(member, 120, "earned", expires_in_days=30)
     adjust_points(member, points=-20, reason="correction", actor="ops", key="fix")
-    out = io.StringIO()
-    call_command("show_member", "--install", store.install.saleor_api_url, "--email", "shopper@example.com", stdout=out)
-    text = out.getvalue()
+    text = command(store, "show_member", "--email", "shopper@example.com")
     assert "available 100  pending 0  held 0  owed 0  net 100" in text
     assert "100/120 available, order" in text
     assert "ADJUSTED" in text and "balance -20" in text and "EARNED" in text
     with pytest.raises(CommandError, match="no such customer"):
-        call_command("show_member", "--install", store.install.saleor_api_url, "--email", "nobody@example.com")
+        command(store, "show_member", "--email", "nobody@example.com")
