@@ -608,6 +608,11 @@ def test_falling_back_to_the_base_tier_mirrors_and_announces_it(store, django_ca
     store.saleor.assert_all_documents_valid()
 
 
-def test_a_base_tier_has_no_bonus_to_reach(install):
+def test_a_base_tier_has_no_bonus_to_reach_and_no_pin(install):
     with pytest.raises(InvalidTierConfig, match="sign-up bonus"):
         set_tier(install, name="Member", rank=1, thresholds={"USD": "0"}, bonus_points=50)
+    setup_base_tier(install)
+    with pytest.raises(InvalidTierConfig, match="already in it"):
+        pin_tier(member_for_user(install, USER), "Member", reason="vip")
+    pin_tier(member_for_user(install, USER), "Silver", reason="vip")  # a real tier still pins
+    assert tier_of(install) == "Silver"

@@ -24,6 +24,7 @@ from .models import (
     TierThreshold,
     WindowKind,
 )
+from .queries import base_tier
 
 MAX_THRESHOLD = Decimal(10**10)
 MAX_MULTIPLIER = Decimal(100)
@@ -213,6 +214,8 @@ def pin_tier(member: Member, tier_name: str, *, reason: str, by: str = "") -> Me
         tier = Tier.objects.filter(install_id=member.install_id, name=tier_name.strip(), is_active=True).first()
         if tier is None:
             raise InvalidTierConfig(f"no active tier called {tier_name!r}")
+        if base_tier(member.install_id) == tier:
+            raise InvalidTierConfig(f"{tier.name} is the base tier: every member is already in it")
         state = _member_state(member)
         now = timezone.now()
         state.pinned_tier = tier
