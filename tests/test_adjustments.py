@@ -145,3 +145,48 @@ def test_show_member_prints_what_support_needs(store):
     assert "ADJUSTED" in text and "balance -20" in text and "EARNED" in text
     with pytest.raises(CommandError, match="no such customer"):
         command(store, "show_member", "--email", "nobody@example.com")
+
+
+ADJUST = """
+mutation Adjust($customerId: ID!, $points: Int!, $reason: String!, $key: String!) {
+  adjustPoints(customerId: $customerId, points: $points, reason: $reason, idempotencyKey: $key) {
+    balance { available held }
+    errors { field code message }
+  }
+}
+"""
+
+
+def adjust_by_staff(store, token, points, key="d1", customer="VXNlcjox", reason="goodwill"):
+    variables = {"customerId": customer, "points": points, "reason": reason, "key": key}
+    return gql(ADJUST, variables, token=token)
+
+
+def test_staff_adjust_points_from_the_dashboard(store):
+    store.member()
+    token = store.saleor.app_token_for_dashboard(["MANAGE_USERS"], email="agent@shop.example")
+    result = adjust_by_staff(store, token, 300)["data"]["adjustPoints"]
+    assert result == {"balance": {"available": 300, "held": 0}, "errors": []}
+    assert adjust_by_staff(store, token, 300)["data"]["adjustPoints"]["balance"]["available"] == 300  # a retry
+    assert Transfer.objects.get(kind=TransferKind.ADJUST).memo["actor"] == "agent@shop.example"
+    refused = adjust_by_staff(store, token, -301, key="d2")["data"]["adjustPoints"]
+    assert refused["errors"] == [
+        {"field": "points", "code": "INSUFFICIENT_POINTS", "message": "only 300 points are available to deduct"}
+    ]
+    assert refused["balance"]["available"] == 300
+    blank = adjust_by_staff(store, token, 5, key="d3", reason=" ")["data"]["adjustPoints"]["errors"]
+    assert [(e["field"], e["code"]) for e in blank] == [("reason", "INVALID")]
+    unknown = adjust_by_staff(store, token, 5, key="d4", customer="VXNlcjo5")["data"]["adjustPoints"]["errors"]
+    assert [(e["field"], e["code"]) for e in unknown] == [("customerId", "NOT_FOUND")]
+
+
+def test_only_staff_with_manage_users_may_adjust(store):
+    store.member()
+    without = store.saleor.app_token_for_dashboard(["MANAGE_ORDERS"])
+    codes = []
+    for token in (without, store.token(), None):
+        result = adjust_by_staff(store, token, 300)
+        assert result["data"] is None
+        codes.append(result["errors"][0]["extensions"]["code"])
+    assert codes == ["PERMISSION_DENIED", "INVALID_TOKEN", "UNAUTHENTICATED"]
+    assert not Transfer.objects.filter(kind=TransferKind.ADJUST).exists()

@@ -9,7 +9,13 @@ from graphql import GraphQLError
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
-from saleor_loyalty.saleor.tokens import InvalidToken, Shopper, verify_shopper_token
+from saleor_loyalty.saleor.tokens import (
+    DashboardUser,
+    InvalidToken,
+    Shopper,
+    verify_dashboard_token,
+    verify_shopper_token,
+)
 
 
 @dataclass
@@ -61,6 +67,17 @@ class RequestContext:
         if install is None:
             raise GraphQLError("unknown or revoked API key", extensions={"code": "INVALID_TOKEN"})
         return install
+
+    def require_staff(self, permission: str) -> DashboardUser:
+        """The staff user behind a dashboard extension's token (Saleor's app token for this app, ``thirdparty``),
+        holding ``permission``; else a GraphQL error. Shopper tokens never pass."""
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise GraphQLError("this needs the dashboard's app token", extensions={"code": "UNAUTHENTICATED"})
+        try:
+            return verify_dashboard_token(token.strip(), required_permission=permission)
+        except InvalidToken as exc:
+            raise GraphQLError(str(exc), extensions={"code": exc.code}) from exc
 
     def member(self) -> Member:
         if "member" not in self.cache:

@@ -14,6 +14,7 @@ from saleor_loyalty.saleor.client import SaleorError
 from saleor_loyalty.saleor.installs import active_install
 
 from .context import RequestContext
+from .mutations.adjust_points import adjust_points_field
 from .mutations.cancel_redemption import cancel_redemption
 from .mutations.record_event import record_event_field
 from .mutations.redeem_points import redeem_points
@@ -104,6 +105,7 @@ class Mutation(TierMutations, ReferralMutations, graphene.ObjectType):
     redeem_reward = redeem_reward
     cancel_redemption = cancel_redemption
     record_event = record_event_field
+    adjust_points = adjust_points_field
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation, auto_camelcase=True)
