@@ -139,3 +139,34 @@ def test_only_the_hash_of_an_api_key_is_stored():
     assert issued.key not in str(issued.record.__dict__)
     assert issued.record.prefix == issued.key[:10]
     assert timezone.now() - issued.record.created_at < timedelta(minutes=1)
+
+
+def test_every_lot_the_program_issues_expires_by_its_policy():
+    """Under "expire after earning", bonuses, custom events and adjustments expire like order points do."""
+    from saleor_loyalty.program.adjustments import adjust_points
+    from saleor_loyalty.program.custom_events import record_event
+    from saleor_loyalty.program.models import ExpiryPolicy
+
+    install = make_install()
+    configure(
+        install,
+        expiry_policy=ExpiryPolicy.AFTER_EARNING,
+        points_expire_after_days=365,
+        signup_bonus_points=50,
+        first_order_bonus_points=20,
+        birthday_bonus_points=10,
+    )
+    today = timezone.now().date()
+    member = enrol_customer(install, customer(birthday=f"{today.month:02d}-{today.day:02d}"))
+    reconcile_order(install, order(lines=(line(unit="30.00"),), user_id="VXNlcjo3"))
+    give_birthday_bonuses(install, today=today)
+    EarningAction.objects.create(install=install, code="review", name="Review", points=5)
+    record_event(install, action_code="review", saleor_user_id="VXNlcjo3", idempotency_key="e1", occurred_at=None)
+    adjust_points(member, points=7, reason="goodwill", actor="ops", key="a1")
+    lots = Lot.objects.filter(member=member)
+    assert {lot.source for lot in lots} == {"signup", "order", "first_order", "birthday", "action:review", "adjustment"}
+    soon, late = timezone.now() + timedelta(days=364), timezone.now() + timedelta(days=366)
+    assert all(lot.expires_at is not None and soon < lot.expires_at < late for lot in lots), [
+        (lot.source, lot.expires_at) for lot in lots
+    ]
+    assert integrity_problems(install.pk) == []

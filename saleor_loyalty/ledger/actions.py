@@ -181,7 +181,9 @@ def claw_back(*, member: Member, points: int, key: str, order_id: str | None, wr
     return Clawback(from_pending=from_pending, from_points=from_points, shortfall=left)
 
 
-def adjust(*, member: Member, points: int, key: str, reason: str, actor: str) -> int:
+def adjust(
+    *, member: Member, points: int, key: str, reason: str, actor: str, expires_at: datetime | None = None
+) -> int:
     """A merchant's manual correction (goodwill credit, a mistake undone). Returns the transfer's id.
 
     Positive: a new lot, available at once, issued by the program (it repays debt first, like any available
@@ -209,6 +211,7 @@ def adjust(*, member: Member, points: int, key: str, reason: str, actor: str) ->
             rule=memo,
             earned_at=now,
             unlocked_at=now,
+            expires_at=expires_at,
         )
         posted = post(
             install_id=member.install_id,

@@ -38,8 +38,9 @@ WITH due AS (
     FOR UPDATE OF m
 ), lots AS (
     INSERT INTO ledger_lot (install_id, member_id, account_id, points, remaining, source, rule, earned_at,
-                            unlocked_at)
-    SELECT %(install)s, member_id, account_id, %(points)s, %(points)s, %(source)s, '{{}}'::jsonb, %(now)s, %(now)s
+                            unlocked_at, expires_at)
+    SELECT %(install)s, member_id, account_id, %(points)s, %(points)s, %(source)s, '{{}}'::jsonb, %(now)s, %(now)s,
+           %(expires_at)s
     FROM due
     RETURNING id, member_id, account_id
 ), transfers AS (
@@ -71,6 +72,7 @@ def bulk_earn(
     key_prefix: str,
     source: str,
     now: datetime,
+    expires_at: datetime | None = None,
 ) -> list[int]:
     """Earn ``points`` for every member ``due_sql`` selects (a SELECT of ``member_id``). Returns their ids.
 
@@ -81,6 +83,7 @@ def bulk_earn(
         **params,
         "install": install_id,
         "now": now,
+        "expires_at": expires_at,
         "points": points,
         "source": source,
         "key_prefix": key_prefix,
@@ -104,7 +107,15 @@ WHERE m.install_id = %(install)s AND m.merged_into_id IS NULL AND m.saleor_user_
 
 
 def award_birthdays(
-    *, install_id: int, points: int, month: int, day: int, year: int, leap_fallback: bool, now: datetime
+    *,
+    install_id: int,
+    points: int,
+    month: int,
+    day: int,
+    year: int,
+    leap_fallback: bool,
+    now: datetime,
+    expires_at: datetime | None = None,
 ) -> int:
     """The birthday bonus for every member whose birthday is (month, day), once in ``year``."""
     params = {"month": month, "day": day, "year": year, "leap_fallback": leap_fallback}
@@ -116,6 +127,7 @@ def award_birthdays(
         key_prefix=f"birthday:{year}",
         source="birthday",
         now=now,
+        expires_at=expires_at,
     )
     with connection.cursor() as cursor:
         cursor.execute(

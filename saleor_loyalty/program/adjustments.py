@@ -9,12 +9,16 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.ledger.errors import InsufficientBalance
 from saleor_loyalty.ledger.queries import Balances, member_balances
 from saleor_loyalty.members.actions import current
 from saleor_loyalty.members.models import Member
+
+from .expiry import lot_expiry
+from .rules import program_settings
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +46,14 @@ def adjust_points(member: Member, *, points: int, reason: str, actor: str, key: 
     member = current(Member.objects.get(pk=member.pk))  # fresh: a merge may have happened since it was loaded
     try:
         with transaction.atomic():
-            transfer_id = ledger.adjust(member=member, points=points, key=key, reason=reason, actor=actor)
+            transfer_id = ledger.adjust(
+                member=member,
+                points=points,
+                key=key,
+                reason=reason,
+                actor=actor,
+                expires_at=lot_expiry(program_settings(member.install), timezone.now()),  # as any other lot
+            )
     except InsufficientBalance as exc:
         available = member_balances(member).available
         raise AdjustmentError(

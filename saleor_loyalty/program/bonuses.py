@@ -20,6 +20,8 @@ from saleor_loyalty.ledger.models import Transfer
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
+from .expiry import lot_expiry
+from .issuing import issue_points
 from .models import ClawbackPolicy, OrderAward, ProgramSettings
 from .rules import program_settings
 from .snapshots import CustomerSnapshot
@@ -48,7 +50,7 @@ def remember_birthday(member: Member, customer: CustomerSnapshot, program: Progr
 
 def give_signup_bonus(member: Member, customer: CustomerSnapshot, program: ProgramSettings) -> None:
     if program.signup_bonus_points and customer.is_confirmed:
-        ledger.earn(member=member, points=program.signup_bonus_points, key=f"signup:{member.pk}", source="signup")
+        issue_points(member, program, points=program.signup_bonus_points, key=f"signup:{member.pk}", source="signup")
 
 
 def settle_first_order_bonus(member: Member, award: OrderAward, program: ProgramSettings) -> None:
@@ -61,8 +63,9 @@ def settle_first_order_bonus(member: Member, award: OrderAward, program: Program
         earlier = OrderAward.objects.filter(member=member, first_paid_at__lt=award.first_paid_at).exists()
         if earlier:
             return
-        ledger.earn(
-            member=member,
+        issue_points(
+            member,
+            program,
             points=program.first_order_bonus_points,
             key=key,
             source="first_order",
@@ -89,6 +92,7 @@ def give_birthday_bonuses(install: Install, today: date | None = None) -> int:
     program = program_settings(install)
     if not program.birthday_bonus_points:
         return 0
+    now = datetime.now(tz=timezone.get_current_timezone())
     with transaction.atomic():
         return award_birthdays(
             install_id=install.pk,
@@ -97,7 +101,8 @@ def give_birthday_bonuses(install: Install, today: date | None = None) -> int:
             day=day.day,
             year=day.year,
             leap_fallback=(day.month, day.day) == (2, 28) and not _is_leap(day.year),
-            now=datetime.now(tz=timezone.get_current_timezone()),
+            now=now,
+            expires_at=lot_expiry(program, now),
         )
 
 

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
+from .issuing import issue_points
 from .models import EarningAction, EarningEvent, ServerApiKey
+from .rules import program_settings
 
 KEY_PREFIX = "lsk_"
 
@@ -88,7 +89,13 @@ def record_event(
                 points=action.points,
                 occurred_at=moment,
             )
-            ledger.earn(member=member, points=action.points, key=f"event:{event.pk}", source=f"action:{action.code}")
+            issue_points(
+                member,
+                program_settings(install),
+                points=action.points,
+                key=f"event:{event.pk}",
+                source=f"action:{action.code}",
+            )
     except IntegrityError:  # the same key raced in: its first result stands
         return EarningEvent.objects.get(install=install, idempotency_key=idempotency_key)
     return event

@@ -16,7 +16,6 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
 from . import signals
-from .models import ClawbackPolicy
 from .orders import settle_carry
 from .rules import program_settings
 from .snapshots import CustomerSnapshot
@@ -42,7 +41,6 @@ def claim_guest_points(install: Install, member: Member, email: str) -> bool:
         return False
     list(Member.objects.select_for_update().filter(pk__in=[guest.pk, member.pk]).order_by("pk"))
     ledger.merge_members(source=guest, target=member, key=f"merge:{guest.pk}:into:{member.pk}")
-    write_off = program_settings(install).clawback_policy == ClawbackPolicy.WRITE_OFF
-    settle_carry(member, key=f"merge:{guest.pk}:into:{member.pk}:carry", order_id=None, write_off=write_off)
+    settle_carry(member, program_settings(install), key=f"merge:{guest.pk}:into:{member.pk}:carry", order_id=None)
     logger.info("guest points claimed", extra={"data": {"guest_member_id": guest.pk, "member_id": member.pk}})
     return True

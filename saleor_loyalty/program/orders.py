@@ -24,7 +24,7 @@ from saleor_loyalty.saleor.models import Install
 
 from . import signals
 from .earning import RuleSnapshot, kept_share, net_spend, order_points
-from .expiry import lot_expiry
+from .issuing import issue_points
 from .models import ClawbackPolicy, GuestOrderPolicy, OrderAward, OrderPlacement, ProgramSettings
 from .rules import program_settings, rule_for_order
 from .snapshots import OrderSnapshot
@@ -186,17 +186,16 @@ def _apply(
     key = f"order:{award.order_id}:r{award.revision}"
     write_off = program.clawback_policy == ClawbackPolicy.WRITE_OFF
     unlocks_at = timezone.now() + timedelta(days=program.return_window_days)
-    expires_at = lot_expiry(program, timezone.now())
     if new_points > old_points:
-        ledger.earn(
-            member=member,
+        issue_points(
+            member,
+            program,
             points=new_points - old_points,
             key=key,
             source="order",
             order_id=award.order_id,
             rule=award.rule,
             unlocks_at=unlocks_at,
-            expires_at=expires_at,
         )
     elif new_points < old_points:
         ledger.claw_back(
@@ -208,14 +207,7 @@ def _apply(
         )
     if fraction_change:
         Member.objects.filter(pk=member.pk).update(earn_accrual=F("earn_accrual") + fraction_change)
-        settle_carry(
-            member,
-            key=f"{key}:carry",
-            order_id=award.order_id,
-            write_off=write_off,
-            unlocks_at=unlocks_at,
-            expires_at=expires_at,
-        )
+        settle_carry(member, program, key=f"{key}:carry", order_id=award.order_id, unlocks_at=unlocks_at)
     outcome = Outcome.EARNED if desired > award.exact_points else Outcome.CLAWED_BACK
     award.exact_points = desired
     award.points = new_points
@@ -235,25 +227,24 @@ def _apply(
 
 def settle_carry(
     member: Member,
+    program: ProgramSettings,
     *,
     key: str,
     order_id: str | None,
-    write_off: bool,
     unlocks_at: datetime | None = None,
-    expires_at: datetime | None = None,
 ) -> None:
     """Award (or take back) whole points accrued from carried fractions, so carry == floor(accrual)."""
     member = Member.objects.select_for_update().get(pk=member.pk)
     target = int(member.earn_accrual)
     if target > member.carry_points:
-        ledger.earn(
-            member=member,
+        issue_points(
+            member,
+            program,
             points=target - member.carry_points,
             key=key,
             source="carry",
             order_id=order_id,
             unlocks_at=unlocks_at,
-            expires_at=expires_at,
         )
     elif target < member.carry_points:
         ledger.claw_back(
@@ -261,7 +252,7 @@ def settle_carry(
             points=member.carry_points - target,
             key=key,
             order_id=order_id,
-            write_off=write_off,
+            write_off=program.clawback_policy == ClawbackPolicy.WRITE_OFF,
         )
     else:
         return

@@ -16,6 +16,7 @@ from django.utils import timezone
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.program.issuing import issue_points
 from saleor_loyalty.program.models import ClawbackPolicy, OrderAward
 from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.program.snapshots import CustomerSnapshot, OrderSnapshot
@@ -230,26 +231,21 @@ def _qualify(referral: Referral, order: OrderSnapshot, award: OrderAward) -> Non
 
 def _pay(referral: Referral) -> None:
     """Earn both sides' rewards: pending until the first order's return window ends (available if it has)."""
-    settings_row = program_settings(referral.install)
-    expires_at = (
-        timezone.now() + timedelta(days=settings_row.points_expire_after_days)
-        if settings_row.points_expire_after_days
-        else None
-    )
+    program = program_settings(referral.install)
     sides = (
         (referral.referee, referral.referee_points, "referee"),
         (referral.referrer, referral.referrer_points, "referrer"),
     )
     for member, points, side in sides:
         if points > 0:
-            ledger.earn(
-                member=members.current(member),
+            issue_points(
+                members.current(member),
+                program,
                 points=points,
                 key=f"{referral.ledger_ref}:{side}",
                 source="referral",
                 order_id=referral.ledger_ref,
                 unlocks_at=referral.rewards_unlock_at,
-                expires_at=expires_at,
             )
     now = timezone.now()
     referral.paid_at = now

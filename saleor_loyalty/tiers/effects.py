@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.program.issuing import issue_points
 from saleor_loyalty.program.rules import program_settings
 
 from .models import ChangeReason, Tier, TierChange, TierSettings, WindowKind
@@ -89,16 +89,15 @@ def _grant_bonuses(change: TierChange) -> None:
     # Pending through the return window, like order points: a bonus from an order refunded at once is not
     # spendable before the refund lands (it is not taken back; its key stops it being given twice).
     unlocks_at = now + timedelta(days=program.return_window_days)
-    expires_at = now + timedelta(days=program.points_expire_after_days) if program.points_expire_after_days else None
     for tier in tiers:
-        ledger.earn(
-            member=member,
+        issue_points(
+            member,
+            program,
             points=tier.bonus_points,
             key=bonus_key(member.pk, tier.pk, period),
             source=BONUS_SOURCE,
             rule={"tier_id": tier.pk, "tier": tier.name, "period": period, "change_id": change.pk},
             unlocks_at=unlocks_at,
-            expires_at=expires_at,
         )
 
 

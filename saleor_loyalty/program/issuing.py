@@ -1,0 +1,42 @@
+"""Issuing points for the program: the one place a lot's expiry is decided.
+
+Every feature that gives points — orders and their carried fractions, sign-up, first-order and tier bonuses,
+custom events, referrals — issues them here, so the merchant's expiry policy stamps every lot alike (under
+``after_earning`` a lot without ``expires_at`` would never expire).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from saleor_loyalty.ledger import actions as ledger
+from saleor_loyalty.ledger.models import Lot
+from saleor_loyalty.members.models import Member
+
+from .expiry import lot_expiry
+from .models import ProgramSettings
+
+
+def issue_points(
+    member: Member,
+    program: ProgramSettings,
+    *,
+    points: int,
+    key: str,
+    source: str,
+    order_id: str | None = None,
+    rule: dict[str, Any] | None = None,
+    unlocks_at: datetime | None = None,
+) -> Lot:
+    """Earn ``points`` for the member as a lot expiring by the program's policy (see ``ledger.actions.earn``)."""
+    return ledger.earn(
+        member=member,
+        points=points,
+        key=key,
+        source=source,
+        order_id=order_id,
+        rule=rule,
+        unlocks_at=unlocks_at,
+        expires_at=lot_expiry(program, timezone.now()),
+    )
