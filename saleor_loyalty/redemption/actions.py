@@ -108,46 +108,40 @@ def redeem(shopper: Shopper, request: RedeemRequest) -> Redemption:
             hit(f"redeem:{install.pk}:{member.pk}", program.redemption_rate_limit_per_minute, 60)
         except RateLimited as exc:
             raise RedemptionError("RATE_LIMITED", "too many redemption attempts; try again in a minute") from exc
-        checkout = _without_own_discount(install, member, _checkout(shopper, request.checkout_id))
-        points, value, spec, reward = _price(install, member, checkout, request)
-        _check_affordable(install, member, checkout.id, points)
-        _cancel_open(install, member, checkout.id, reason="replaced")
+        checkout = _checkout(shopper, request.checkout_id)
+        current = _open_redemption(install, member, checkout.id)  # the one this request would replace
+        points, value, spec, reward = _price(install, member, _without_discount_of(current, checkout), request)
+        _check_affordable(member, points, current)
+        if current is not None:
+            _cancel(current, reason="replaced")
         redemption = _hold(install, member, checkout, request, points, value, reward, program.redemption_hold_minutes)
         _place_voucher(redemption, checkout, spec)
         return redemption
 
 
-def _without_own_discount(
-    install: Install, member: Member, checkout: saleor_calls.CheckoutInfo
-) -> saleor_calls.CheckoutInfo:
+def _open_redemption(install: Install, member: Member, checkout_id: str) -> Redemption | None:
+    return Redemption.objects.filter(
+        install=install, member=member, checkout_id=checkout_id, status__in=OPEN_STATUSES
+    ).first()
+
+
+def _without_discount_of(current: Redemption | None, checkout: saleor_calls.CheckoutInfo) -> saleor_calls.CheckoutInfo:
     """The checkout as a replacement should see it. Saleor spreads an entire-order voucher over the lines, so the
     subtotal it reports is already net of the points redemption being replaced; priced on that, every replacement
-    would shrink the percentage cap."""
-    if not checkout.voucher_code:
+    would shrink the percentage cap. (Only a points redemption — a fixed amount off the whole order — whose code
+    is on the checkout.)"""
+    if current is None or current.reward_id is not None or not checkout.voucher_code:
         return checkout
-    current = Redemption.objects.filter(
-        install=install,
-        member=member,
-        checkout_id=checkout.id,
-        status__in=OPEN_STATUSES,
-        voucher_code=checkout.voucher_code,
-        reward__isnull=True,  # a points redemption: a fixed amount off the whole order
-    ).first()
-    if current is None:
+    if current.voucher_code != checkout.voucher_code:
         return checkout
     return replace(checkout, subtotal=checkout.subtotal + current.amount)
 
 
-def _check_affordable(install: Install, member: Member, checkout_id: str, points: int) -> None:
+def _check_affordable(member: Member, points: int, current: Redemption | None) -> None:
     """Refuse before touching the checkout's current redemption: a replacement the shopper cannot afford must
     leave the discount they already have. The points held for this checkout count, since replacing frees them.
     (The ledger's hold is still the authority: a balance spent elsewhere meanwhile fails there.)"""
-    held_here = (
-        Redemption.objects.filter(install=install, member=member, checkout_id=checkout_id, status__in=OPEN_STATUSES)
-        .values_list("points", flat=True)
-        .first()
-    ) or 0
-    available = member_balances(member).available + held_here
+    available = member_balances(member).available + (current.points if current is not None else 0)
     if points > available:
         raise RedemptionError("INSUFFICIENT_POINTS", f"only {available} points are available", "points")
 
@@ -250,23 +244,19 @@ def _undo(
     redemption.status = status
 
 
-def _cancel_open(install: Install, member: Member, checkout_id: str, *, reason: str) -> Redemption | None:
-    current = Redemption.objects.filter(
-        install=install, member=member, checkout_id=checkout_id, status__in=OPEN_STATUSES
-    ).first()
-    if current is not None:
-        _undo(current, RedemptionStatus.CANCELLED, detach=True)
-        logger.info(f"redemption {reason}", extra={"data": {"redemption_id": current.pk}})
-    return current
+def _cancel(redemption: Redemption, *, reason: str) -> None:
+    _undo(redemption, RedemptionStatus.CANCELLED, detach=True)
+    logger.info(f"redemption {reason}", extra={"data": {"redemption_id": redemption.pk}})
 
 
 def cancel(shopper: Shopper, checkout_id: str) -> Redemption:
     """Take the points off the checkout: remove the voucher and void the hold."""
     member = member_for_user(shopper.install, shopper.user_id, shopper.email)
-    cancelled = _cancel_open(shopper.install, member, checkout_id, reason="cancelled")
-    if cancelled is None:
+    current = _open_redemption(shopper.install, member, checkout_id)
+    if current is None:
         raise RedemptionError("NOT_FOUND", "no points are redeemed on this checkout", "checkoutId")
-    return cancelled
+    _cancel(current, reason="cancelled")
+    return current
 
 
 def checkout_changed(install: Install, *, checkout_id: str, voucher_code: str | None, issued_at: datetime) -> bool:
