@@ -38,21 +38,21 @@ def _admin_connection() -> psycopg.Connection[Any]:
     return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True)
 
 
-def drop_database() -> None:
-    assert BENCH_DB not in _PROTECTED
+def drop_database(db: str = BENCH_DB) -> None:
+    assert db.startswith("loyalty_bench") and db not in _PROTECTED  # a throw-away database, never anyone else's
     with _admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-def create_database() -> None:
-    """A fresh, empty ``loyalty_bench`` (any leftover from an aborted run is dropped first)."""
-    drop_database()
+def create_database(db: str = BENCH_DB) -> None:
+    """A fresh, empty database (any leftover from an aborted run is dropped first)."""
+    drop_database(db)
     with _admin_connection() as conn:
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        conn.execute(f'CREATE DATABASE "{db}"')
 
 
-def bench_connection() -> psycopg.Connection[Any]:
-    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=BENCH_DB, autocommit=True)
+def bench_connection(db: str = BENCH_DB) -> psycopg.Connection[Any]:
+    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=db, autocommit=True)
 
 
 def app_env(**extra: str) -> dict[str, str]:
@@ -75,14 +75,14 @@ def app_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def migrate() -> None:
+def migrate(env: dict[str, str] | None = None, timeout: float = 300) -> None:
     """Apply the app's migrations to the bench database (in a subprocess, so this process stays Django-free)."""
     subprocess.run(
         [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=REPO,
-        env=app_env(),
+        env=env if env is not None else app_env(),
         check=True,
-        timeout=300,
+        timeout=timeout,
     )
 
 

@@ -94,37 +94,14 @@ COLUMNS = {
 # --- the database ------------------------------------------------------------------------------------------------
 
 
-def _admin() -> psycopg.Connection[Any]:
-    return psycopg.connect(
-        host=common.PG_HOST, port=common.PG_PORT, user=common.PG_USER, dbname="postgres", autocommit=True
-    )
-
-
-def drop_database() -> None:
-    assert DB.startswith("loyalty_bench")  # a throw-away database, never anyone else's
-    with _admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-
-
-def create_database() -> None:
-    drop_database()
-    with _admin() as conn:
-        conn.execute(f'CREATE DATABASE "{DB}"')
-
-
 def connect() -> psycopg.Connection[Any]:
-    return psycopg.connect(host=common.PG_HOST, port=common.PG_PORT, user=common.PG_USER, dbname=DB, autocommit=True)
+    return common.bench_connection(DB)
 
 
 def app_env() -> dict[str, str]:
     # An in-memory Celery broker: the jobs publish their follow-up tasks (emails, metadata mirrors) as in
     # production, but nothing consumes them — no eager execution, no Saleor calls.
     return common.app_env(DATABASE_URL=DATABASE_URL, CELERY_BROKER_URL="memory://")
-
-
-def migrate() -> None:
-    cmd = [common.PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"]
-    subprocess.run(cmd, cwd=common.REPO, env=app_env(), check=True, timeout=600)
 
 
 def wait_until_quiet(limit: float) -> float:
@@ -850,11 +827,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0)
     clock = Clock(now)
     today = now.date()
-    create_database()
+    common.create_database(DB)
     problems: list[str] = []
     results: dict[str, Any] = {}
     try:
-        migrate()
+        common.migrate(app_env(), timeout=600)
         _django()
         install_id = create_install()
         print(f"nightly: generating {args.members:,} members, ~{args.transfers_per_member} transfers each", flush=True)
@@ -883,7 +860,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
             connections.close_all()
         if not args.keep_db:
-            drop_database()
+            common.drop_database(DB)
 
     app = sum(r["app_s"] for r in results.values())
     baseline = sum(r["baseline_s"] for r in results.values())
