@@ -1,13 +1,17 @@
 """Builders for domain objects in tests (not Saleor payloads: those come from the contract harness)."""
 
 import itertools
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.test import Client
+
 from saleor_loyalty.core import crypto
 from saleor_loyalty.program.snapshots import LineSnapshot, OrderSnapshot
 from saleor_loyalty.saleor.models import Install
+from tests.saleor_harness import FakeSaleor
 
 _seq = itertools.count(1)
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -100,3 +104,15 @@ def later(snapshot: OrderSnapshot, seconds: int = 1, **changes: object) -> Order
 
 
 __all__ = ["T0", "crypto", "later", "line", "make_install", "order"]
+
+
+def installed_from(saleor: FakeSaleor) -> Install:
+    """Install the app from ``saleor`` the way Saleor does (its token POST to /api/register); the stored install."""
+    response = Client().post(
+        "/api/register",
+        data=json.dumps({"auth_token": saleor.app_token}),
+        content_type="application/json",
+        headers=saleor.install_headers(),
+    )
+    assert response.status_code == 200, response.content
+    return Install.objects.get(saleor_api_url=saleor.api_url)

@@ -5,7 +5,6 @@ harness fixture against Saleor's real schema — 3.22 and 3.23 — then signed b
 from, and posted to the app's webhook endpoint. Expected points are worked out from the fixture's prices.
 """
 
-import json
 import random
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -23,6 +22,7 @@ from saleor_loyalty.program.configuration import set_earn_rule
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.subscriptions import SUBSCRIPTIONS, Subscription
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
+from tests.factories import installed_from
 from tests.saleor_harness import SALEOR_VERSIONS, FakeSaleor, build_webhook_body
 from tests.saleor_harness import fixtures as fx
 from tests.saleor_harness.events import event_enum_value
@@ -103,14 +103,7 @@ def open_shop(version) -> Iterator[Callable[[], Shop]]:
         def open_one() -> Shop:
             saleor = stack.enter_context(FakeSaleor(schema_version=version))
             stores.append(saleor)
-            response = Client().post(
-                "/api/register",
-                data=json.dumps({"auth_token": saleor.app_token}),
-                content_type="application/json",
-                headers=saleor.install_headers(),
-            )
-            assert response.status_code == 200, response.content
-            return Shop(saleor, Install.objects.get(saleor_api_url=saleor.api_url), version)
+            return Shop(saleor, installed_from(saleor), version)
 
         yield open_one
         for saleor in stores:

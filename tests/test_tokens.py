@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from django.test import Client
 
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.registration import deactivate_install
 from saleor_loyalty.saleor.tokens import InvalidToken, verify_dashboard_token, verify_shopper_token
+from tests.factories import installed_from
 from tests.saleor_harness import FakeSaleor, SaleorKeys
 from tests.saleor_harness import fixtures as fx
 from tests.saleor_harness.signing import b64url
@@ -26,17 +26,6 @@ pytestmark = pytest.mark.django_db
 
 SHOPPER_ID = fx.global_id("User", 54)
 SHOPPER_EMAIL = "ada@example.com"
-
-
-def install(saleor: FakeSaleor) -> Install:
-    response = Client().post(
-        "/api/register",
-        data=json.dumps({"auth_token": saleor.app_token}),
-        content_type="application/json",
-        headers=saleor.install_headers(),
-    )
-    assert response.status_code == 200, response.content
-    return Install.objects.get(saleor_api_url=saleor.api_url)
 
 
 @pytest.fixture
@@ -48,7 +37,7 @@ def saleor() -> Iterator[FakeSaleor]:
 
 @pytest.fixture
 def store(saleor) -> Install:
-    return install(saleor)
+    return installed_from(saleor)
 
 
 @pytest.fixture
@@ -131,7 +120,7 @@ def test_a_token_from_a_store_that_did_not_install_the_app_is_refused(saleor, st
 
 
 def test_the_issuer_decides_the_store_so_a_key_of_another_store_is_refused(saleor, store, other_saleor):
-    install(other_saleor)
+    installed_from(other_saleor)
     # Signed by the other store's (valid, installed) key, but claiming this store as issuer.
     refused(other_saleor.keys.issue_user_token(saleor.api_url, SHOPPER_ID, SHOPPER_EMAIL))
     # And the other store's key posing under this store's kid.

@@ -19,6 +19,7 @@ from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.saleor import documents
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.webhooks.models import InboxEvent
+from tests.factories import installed_from
 from tests.saleor_harness import FakeSaleor, SaleorKeys, build_webhook_body, forge_alg_none, forge_hs256
 from tests.saleor_harness import fixtures as fx
 
@@ -39,20 +40,9 @@ def other_saleor() -> Iterator[FakeSaleor]:
         store.assert_all_documents_valid()
 
 
-def install(saleor: FakeSaleor) -> Install:
-    response = Client().post(
-        "/api/register",
-        data=json.dumps({"auth_token": saleor.app_token}),
-        content_type="application/json",
-        headers=saleor.install_headers(),
-    )
-    assert response.status_code == 200, response.content
-    return Install.objects.get(saleor_api_url=saleor.api_url)
-
-
 @pytest.fixture
 def store(saleor) -> Install:
-    return install(saleor)
+    return installed_from(saleor)
 
 
 def post(saleor: FakeSaleor, body: bytes, *, path: str = "orders", event: str = "ORDER_FULLY_PAID", **overrides):
@@ -172,7 +162,7 @@ def test_a_signature_with_an_unknown_kid_is_refused_after_checking_for_new_keys(
 
 
 def test_a_signature_by_another_installed_store_is_refused(saleor, store, other_saleor):
-    other = install(other_saleor)
+    other = installed_from(other_saleor)
     body = paid_order_body()
 
     # Store B signs correctly, but the delivery claims to come from store A.
