@@ -64,17 +64,22 @@ def test_metrics_count_webhooks_and_postings():
     assert install.pk
 
 
-def test_replay_inbox_event_reprocesses_failed_events():
+def stored_paid_delivery(status: str, **fields: str) -> InboxEvent:
+    """The real sample ORDER_FULLY_PAID delivery, already in the inbox of a fresh install of its store."""
     install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
     delivery = next(d for d in samples.subscribed() if d.event == "order_fully_paid")
-    event = InboxEvent.objects.create(
+    return InboxEvent.objects.create(
         install=install,
         event=delivery.event,
         body=delivery.body.decode(),
         body_sha256="x" * 64,
-        status=InboxStatus.FAILED,
-        last_error="boom",
+        status=status,
+        **fields,
     )
+
+
+def test_replay_inbox_event_reprocesses_failed_events():
+    event = stored_paid_delivery(InboxStatus.FAILED, last_error="boom")
     out = io.StringIO()
     call_command("replay_inbox_event", "--failed", stdout=out)
     event.refresh_from_db()
@@ -157,15 +162,7 @@ def test_the_embedded_beat_runs_the_periodic_work(settings):
     settings.INBOX_RETENTION_DAYS = 0  # keep the event, to see it processed
     from saleor_loyalty.core.embedded_beat import run_periodic_tasks
 
-    install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
-    delivery = next(d for d in samples.subscribed() if d.event == "order_fully_paid")
-    event = InboxEvent.objects.create(
-        install=install,
-        event=delivery.event,
-        body=delivery.body.decode(),
-        body_sha256="y" * 64,
-        status=InboxStatus.PENDING,
-    )
+    event = stored_paid_delivery(InboxStatus.PENDING)
     InboxEvent.objects.filter(pk=event.pk).update(received_at=event.received_at.replace(year=2020))
     run_periodic_tasks()
     event.refresh_from_db()
