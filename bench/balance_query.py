@@ -862,12 +862,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 print("balance: diagnostics", flush=True)
                 diagnostics = diagnose(app, fixture, sampled[: min(500, len(sampled))])
     finally:
-        if "DJANGO_SETTINGS_MODULE" in os.environ:
-            from django.db import connections
-
-            connections.close_all()
-        if not args.keep_db:
-            common.drop_database()
+        common.release_database(keep=args.keep_db)
 
     value = common.median([r["ratio"] for r in rounds])
     summary: dict[str, Any] = {

@@ -51,6 +51,17 @@ def create_database(db: str = BENCH_DB) -> None:
         conn.execute(f'CREATE DATABASE "{db}"')
 
 
+def release_database(*, keep: bool, db: str = BENCH_DB) -> None:
+    """End of a benchmark: close this process's Django connections (if it set Django up), then drop the
+    database unless ``keep`` (``--keep-db``)."""
+    if "DJANGO_SETTINGS_MODULE" in os.environ:
+        from django.db import connections
+
+        connections.close_all()
+    if not keep:
+        drop_database(db)
+
+
 def bench_connection(db: str = BENCH_DB) -> psycopg.Connection[Any]:
     return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=db, autocommit=True)
 

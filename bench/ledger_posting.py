@@ -381,12 +381,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         check_ledger(fixture, counted)
         print(f"ledger: check passed ({counted} transfers, member balances sum to the funding)", flush=True)
     finally:
-        if "DJANGO_SETTINGS_MODULE" in os.environ:
-            from django.db import connections
-
-            connections.close_all()
-        if not args.keep_db:
-            common.drop_database()
+        common.release_database(keep=args.keep_db)
 
     value = common.median([r["ratio"] for r in rounds])
     summary = {
