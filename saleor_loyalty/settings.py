@@ -80,12 +80,12 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# Webhook ingest's INSERT is a server-side prepared statement on PostgreSQL; turn off behind a pooler that
-# cannot keep prepared statements (PgBouncer < 1.21 in transaction mode).
+# Webhook ingest's INSERT and ledger postings are server-side prepared statements on PostgreSQL (core/db.py);
+# turn off behind a pooler that cannot keep prepared statements (PgBouncer < 1.21 in transaction mode).
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 if DATABASE_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Django leaves psycopg's prepare_threshold at None, which disables preparing altogether. Its own queries go
-    # through client-side binding cursors, which never prepare, so this only enables ours (webhooks/inbox.py).
+    # through client-side binding cursors, which never prepare, so this only enables ours (core/db.py).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

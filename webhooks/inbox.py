@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
+from saleor_loyalty.core import db
 from saleor_loyalty.saleor.installs import active_install
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.signatures import InvalidSignature, SigningKeyUnavailable, verify_webhook
@@ -93,22 +91,6 @@ def accept(subscription: Subscription, event: str, api_url: str | None, signatur
 
 
 def _insert(params: list[Any]) -> int | None:
-    """Store the delivery; None when the same body is already stored.
-
-    Every delivery runs this one statement, so on PostgreSQL it becomes a server-side prepared statement: parsing
-    and planning a ten-column INSERT again for each delivery cost more than its execution (docs/benchmarks.md).
-    psycopg prepares it on a connection's fifth use (its ``prepare_threshold``), so persistent connections
-    (``CONN_MAX_AGE`` > 0, the default) gain and a connection per request never pays the extra PREPARE round trip.
-    ``DATABASE_PREPARED_STATEMENTS=false`` turns it off behind a pooler that cannot keep prepared statements
-    (PgBouncer before 1.21 in transaction mode).
-    """
-    if connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS:
-        connection.ensure_connection()
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(_INSERT, params)  # server-side binding: psycopg prepares it once it has been reused
-            row = cursor.fetchone()
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT, params)
-            row = cursor.fetchone()
+    """Store the delivery (a prepared statement on PostgreSQL: ``core.db``); None when the body is already stored."""
+    row = db.fetchone(_INSERT, params)
     return None if row is None else int(row[0])

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from saleor_loyalty.core import db
 from saleor_loyalty.core.metrics import LEDGER_POSTINGS
 
 from .errors import IdempotencyConflict, InsufficientBalance, InvalidTransfer, PendingTransferResolved
@@ -159,16 +160,15 @@ def post(
     if connection.vendor != "postgresql":
         return _post_in_steps(row, debit, credit)
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _POST_SQL_BY_PHASE[str(phase)],
-                {**row, "memo": json.dumps(memo or {}), "created_at": timezone.now()},
-            )
-            transfer_id, moved = cursor.fetchone()
+        result = db.fetchone(  # prepared on PostgreSQL: planning this CTE cost more than running it
+            _POST_SQL_BY_PHASE[str(phase)], {**row, "memo": json.dumps(memo or {}), "created_at": timezone.now()}
+        )
     except IntegrityError as exc:
         if "account_no_overdraft" in str(exc):
             raise InsufficientBalance(f"account {debit.pk} cannot cover {amount}") from exc
         raise
+    assert result is not None  # the statement always returns its one row
+    transfer_id, moved = result
     if transfer_id is None:
         return _existing(install_id, key, row)
     if moved != debit.tracks_balance + credit.tracks_balance:
