@@ -232,3 +232,14 @@ def test_spending_across_many_lots_takes_the_soonest_to_expire_first(member):
     remaining = list(Lot.objects.order_by("expires_at").values_list("remaining", flat=True))
     assert remaining[:86] == [0] * 86 and remaining[86] == 2 and remaining[87:] == [5] * 33
     assert integrity_problems(member.install_id) == []
+
+
+def test_postings_run_as_a_prepared_statement_on_postgresql(member):
+    """Planning the posting's CTE cost more than running it (docs/benchmarks.md): psycopg prepares it on reuse."""
+    for n in range(6):
+        earn_available(member, 1, f"prepared-{n}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any("INSERT INTO ledger_transfer" in statement for statement in statements)
+    assert member_balances(member).available == 6
