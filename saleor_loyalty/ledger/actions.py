@@ -16,9 +16,9 @@ from saleor_loyalty.members.models import Member
 
 from . import lots
 from .accounts import member_accounts, program_account
-from .errors import LedgerError
+from .errors import IdempotencyConflict, LedgerError
 from .models import Account, AccountCode, Lot, Transfer, TransferKind
-from .posting import post, resolve_pending
+from .posting import NewLot, Posted, post, resolve_pending
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,11 @@ def earn(
     unlocks_at: datetime | None = None,
     expires_at: datetime | None = None,
 ) -> Lot:
-    """Issue ``points`` to the member as a new lot: pending until ``unlocks_at``, else available at once."""
+    """Issue ``points`` to the member as a new lot: pending until ``unlocks_at``, else available at once.
+
+    The transfer claims ``key`` and creates the lot in one statement, and lifetime points move only for the writer
+    that claimed it: concurrent calls with one key issue one lot, counted once, and all get that lot back.
+    """
     existing = Transfer.objects.filter(install_id=member.install_id, idempotency_key=key).first()
     if existing is not None and existing.lot_id is not None:
         return Lot.objects.get(pk=existing.lot_id)
@@ -47,14 +51,8 @@ def earn(
     now = timezone.now()
     locked = unlocks_at is not None and unlocks_at > now
     target = accounts.pending if locked else accounts.points
-    lot = Lot.objects.create(
-        install_id=member.install_id,
-        member=member,
-        account=target,
-        points=points,
-        remaining=points,
+    new_lot = NewLot(
         source=source,
-        order_id=order_id,
         order_line_id=order_line_id,
         rule=rule or {},
         earned_at=now,
@@ -62,7 +60,7 @@ def earn(
         unlocked_at=None if locked else now,
         expires_at=expires_at,
     )
-    post(
+    posted = post(
         install_id=member.install_id,
         key=key,
         kind=TransferKind.EARN,
@@ -71,14 +69,41 @@ def earn(
         amount=points,
         member_id=member.pk,
         order_id=order_id,
-        lot_id=lot.pk,
         memo={"source": source},
+        new_lot=new_lot,
     )
-    Member.objects.filter(pk=member.pk).update(
-        lifetime_points=F("lifetime_points") + points, last_activity_at=timezone.now()
-    )
+    if not posted.created:  # another writer claimed the key first: its lot is the answer, and nothing else moves
+        if posted.lot_id is None:
+            raise IdempotencyConflict(f"idempotency key {key!r} was used for a transfer without a lot")
+        return Lot.objects.get(pk=posted.lot_id)
+    Member.objects.filter(pk=member.pk).update(lifetime_points=F("lifetime_points") + points, last_activity_at=now)
     if not locked:
         repay_debt(member, key=f"{key}:repay")
+    return _created_lot(posted, new_lot, member=member, account=target, points=points, order_id=order_id)
+
+
+def _created_lot(
+    posted: Posted, new_lot: NewLot, *, member: Member, account: Account, points: int, order_id: str | None
+) -> Lot:
+    """The lot a posting with ``new_lot`` wrote, as ``Lot.objects.create`` would have returned it (no query)."""
+    assert posted.lot_id is not None and new_lot.earned_at is not None
+    lot = Lot(
+        pk=posted.lot_id,
+        install_id=member.install_id,
+        member=member,
+        account=account,
+        points=points,
+        remaining=points,
+        source=new_lot.source,
+        order_id=order_id,
+        order_line_id=new_lot.order_line_id,
+        rule=new_lot.rule,
+        earned_at=new_lot.earned_at,
+        unlocks_at=new_lot.unlocks_at,
+        unlocked_at=new_lot.unlocked_at,
+        expires_at=new_lot.expires_at,
+    )
+    lot._state.adding, lot._state.db = False, "default"
     return lot
 
 
@@ -201,19 +226,7 @@ def adjust(
         if existing is not None:
             return existing.pk
         now = timezone.now()
-        lot = Lot.objects.create(
-            install_id=member.install_id,
-            member=member,
-            account=accounts.points,
-            points=points,
-            remaining=points,
-            source="adjustment",
-            rule=memo,
-            earned_at=now,
-            unlocked_at=now,
-            expires_at=expires_at,
-        )
-        posted = post(
+        posted = post(  # claims the key and creates the lot in one step: a concurrent repeat writes nothing
             install_id=member.install_id,
             key=key,
             kind=TransferKind.ADJUST,
@@ -221,11 +234,12 @@ def adjust(
             credit=accounts.points,
             amount=points,
             member_id=member.pk,
-            lot_id=lot.pk,
             memo=memo,
+            new_lot=NewLot(source="adjustment", rule=memo, earned_at=now, unlocked_at=now, expires_at=expires_at),
         )
-        Member.objects.filter(pk=member.pk).update(last_activity_at=now)
-        repay_debt(member, key=f"{key}:repay")
+        if posted.created:
+            Member.objects.filter(pk=member.pk).update(last_activity_at=now)
+            repay_debt(member, key=f"{key}:repay")
         return posted.transfer_id
     posted = post(
         install_id=member.install_id,
@@ -391,16 +405,6 @@ def return_redeemed(*, member: Member, hold_id: int, points: int, key: str, orde
             reverses_id=hold_id,
         )
     if rest > forgiven:
-        lot = Lot.objects.create(
-            install_id=member.install_id,
-            member=member,
-            account=accounts.points,
-            points=rest - forgiven,
-            remaining=rest - forgiven,
-            source="redeem_return",
-            order_id=order_id,
-            unlocked_at=timezone.now(),
-        )
         post(
             install_id=member.install_id,
             key=f"{key}:lot",
@@ -410,8 +414,8 @@ def return_redeemed(*, member: Member, hold_id: int, points: int, key: str, orde
             amount=rest - forgiven,
             member_id=member.pk,
             order_id=order_id,
-            lot_id=lot.pk,
             reverses_id=hold_id,
+            new_lot=NewLot(source="redeem_return", unlocked_at=timezone.now()),
         )
     repay_debt(member, key=f"{key}:repay")
 

@@ -4,7 +4,9 @@ segment), instead of a Python loop per member.
 Each due member gets a lot, an EARN transfer from the program's issued account (idempotency key
 ``<key_prefix>:<member id>``) and the running totals of their available points account, exactly what
 ``ledger.actions.earn`` would write for one member. Members are locked first (the order every posting uses:
-member, then accounts), and accounts they never had are opened in the same transaction.
+member, then accounts), and accounts they never had are opened in the same transaction. As in ``posting.post``,
+the transfer claims its key first (``ON CONFLICT DO NOTHING``, carrying the lot's id from the lot sequence) and
+only claimed transfers get a lot and move balances: two concurrent runs never leave a member an orphan lot.
 """
 
 from datetime import datetime
@@ -36,21 +38,21 @@ WITH due AS (
                       WHERE t.install_id = %(install)s AND t.idempotency_key = %(key_prefix)s || ':' || m.id)
     ORDER BY m.id
     FOR UPDATE OF m
-), lots AS (
-    INSERT INTO ledger_lot (install_id, member_id, account_id, points, remaining, source, rule, earned_at,
-                            unlocked_at, expires_at)
-    SELECT %(install)s, member_id, account_id, %(points)s, %(points)s, %(source)s, '{{}}'::jsonb, %(now)s, %(now)s,
-           %(expires_at)s
-    FROM due
-    RETURNING id, member_id, account_id
 ), transfers AS (
     INSERT INTO ledger_transfer (install_id, idempotency_key, kind, phase, debit_account_id, credit_account_id,
                                  amount, unit, member_id, lot_id, memo, created_at)
     SELECT %(install)s, %(key_prefix)s || ':' || member_id, 'earn', 'posted', %(issued)s, account_id,
-           %(points)s, 'PTS', member_id, id, jsonb_build_object('source', %(source)s::text), %(now)s
-    FROM lots
+           %(points)s, 'PTS', member_id, nextval(pg_get_serial_sequence('ledger_lot', 'id')),
+           jsonb_build_object('source', %(source)s::text), %(now)s
+    FROM due
     ON CONFLICT (install_id, idempotency_key) DO NOTHING
-    RETURNING credit_account_id, member_id
+    RETURNING lot_id, credit_account_id, member_id
+), lots AS (
+    INSERT INTO ledger_lot (id, install_id, member_id, account_id, points, remaining, source, rule, earned_at,
+                            unlocked_at, expires_at)
+    SELECT lot_id, %(install)s, member_id, credit_account_id, %(points)s, %(points)s, %(source)s, '{{}}'::jsonb,
+           %(now)s, %(now)s, %(expires_at)s
+    FROM transfers
 ), credited AS (
     UPDATE ledger_account a SET credits_posted = a.credits_posted + %(points)s
     FROM transfers t WHERE a.id = t.credit_account_id

@@ -5,10 +5,14 @@ request differs) and moves the running totals of the member accounts involved, i
 concurrent postings lock rows in the same order and cannot deadlock — all in one statement, one round trip. A
 debit that would overdraw a ``no_overdraft`` account matches no row and raises ``InsufficientBalance``; the CHECK
 constraint on the table is the database's own last word on the same rule.
+
+A posting that credits a new lot (``new_lot``) writes the lot in the same step, and only when its transfer claimed
+the idempotency key: concurrent writers with one key leave one transfer and one lot, never an orphan lot.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -18,7 +22,7 @@ from saleor_loyalty.core import db
 from saleor_loyalty.core.metrics import LEDGER_POSTINGS
 
 from .errors import IdempotencyConflict, InsufficientBalance, InvalidTransfer, PendingTransferResolved
-from .models import Account, Transfer, TransferKind, TransferPhase
+from .models import Account, Lot, Transfer, TransferKind, TransferPhase
 
 MAX_AMOUNT = 10**12
 
@@ -63,11 +67,67 @@ _POST_SQL = (
 )
 _POST_SQL_BY_PHASE = {phase: _POST_SQL.format(phase=phase) for phase in ("posted", "pending")}
 
+# A posting that credits a new lot. The transfer claims the idempotency key first, carrying the lot's id drawn from
+# the lot sequence; the lot is inserted from the claimed row only (``FROM t``), so a writer that loses the key
+# writes nothing at all. The transfer's foreign key to the lot is checked after the statement (at commit, as
+# Django's constraints are DEFERRABLE INITIALLY DEFERRED), when the lot is there. Every value the lot takes is cast:
+# the lot's columns are filled by a SELECT, where an untyped parameter would be text.
+_LOT_COLUMNS = (
+    "id",
+    "install_id",
+    "member_id",
+    "account_id",
+    "points",
+    "remaining",
+    "source",
+    "order_id",
+    "order_line_id",
+    "rule",
+    "earned_at",
+    "unlocks_at",
+    "unlocked_at",
+    "expires_at",
+)
+_LOT_VALUES = (
+    "t.lot_id, %(install_id)s::bigint, %(member_id)s::bigint, %(credit_account_id)s::bigint, %(amount)s::bigint, "
+    "%(amount)s::bigint, %(lot_source)s::varchar, %(order_id)s::varchar, %(lot_order_line_id)s::varchar, "
+    "%(lot_rule)s::jsonb, %(lot_earned_at)s::timestamptz, %(lot_unlocks_at)s::timestamptz, "
+    "%(lot_unlocked_at)s::timestamptz, %(lot_expires_at)s::timestamptz"
+)
+_NEXT_LOT_ID = "nextval(pg_get_serial_sequence('ledger_lot', 'id'))"
+_POST_WITH_LOT_SQL = (
+    f"WITH t AS (INSERT INTO ledger_transfer ({', '.join(_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({_NAMED_VALUES.replace('%(lot_id)s', _NEXT_LOT_ID)}) "
+    "ON CONFLICT (install_id, idempotency_key) DO NOTHING RETURNING id, lot_id), "
+    f"lot AS (INSERT INTO ledger_lot ({', '.join(_LOT_COLUMNS)}) SELECT {_LOT_VALUES} FROM t RETURNING id), "
+    "moved AS (UPDATE ledger_account SET "
+    "debits_posted = debits_posted + CASE WHEN id = %(debit_account_id)s THEN %(amount)s ELSE 0 END, "
+    "credits_posted = credits_posted + CASE WHEN id = %(credit_account_id)s THEN %(amount)s ELSE 0 END "
+    "WHERE id IN (%(debit_account_id)s, %(credit_account_id)s) AND tracks_balance AND EXISTS (SELECT 1 FROM t) "
+    "RETURNING id) "
+    "SELECT (SELECT id FROM t), (SELECT count(*) FROM moved), (SELECT id FROM lot)"
+)
+
+
+@dataclass(frozen=True)
+class NewLot:
+    """The lot a crediting posting creates: its provenance and dates (the lot's points are the amount posted, its
+    account the credited one, its member the posting's member)."""
+
+    source: str
+    order_line_id: str | None = None
+    rule: dict[str, Any] = field(default_factory=dict)
+    earned_at: datetime | None = None  # None: now
+    unlocks_at: datetime | None = None
+    unlocked_at: datetime | None = None
+    expires_at: datetime | None = None
+
 
 @dataclass(frozen=True)
 class Posted:
     transfer_id: int
     created: bool  # False: the idempotency key was seen before and nothing was written
+    lot_id: int | None = None  # the transfer's lot: the one this posting created, or the earlier transfer's
 
 
 def _check(install_id: int, debit: Account, credit: Account, amount: int) -> None:
@@ -110,11 +170,11 @@ _IDENTITY = ("kind", "phase", "debit_account_id", "credit_account_id", "amount")
 def _existing(install_id: int, key: str, row: dict[str, Any]) -> Posted:
     """The transfer posted earlier under this key, if it is the same transfer; else IdempotencyConflict."""
     transfer = Transfer.objects.get(install_id=install_id, idempotency_key=key)
-    for field in _IDENTITY:
-        value = row[field]
-        if getattr(transfer, field) != value:
-            raise IdempotencyConflict(f"idempotency key {key!r} was used for a different transfer ({field})")
-    return Posted(transfer.pk, created=False)
+    for name in _IDENTITY:
+        value = row[name]
+        if getattr(transfer, name) != value:
+            raise IdempotencyConflict(f"idempotency key {key!r} was used for a different transfer ({name})")
+    return Posted(transfer.pk, created=False, lot_id=transfer.lot_id)
 
 
 def post(
@@ -131,15 +191,20 @@ def post(
     lot_id: int | None = None,
     reverses_id: int | None = None,
     memo: dict[str, Any] | None = None,
+    new_lot: NewLot | None = None,
 ) -> Posted:
     """Post a transfer (or place a pending one with ``pending=True``).
 
     One SQL statement, so a lone posting is atomic even outside a transaction; writes that belong together (a
-    transfer and its lots, an order's award) must share the caller's ``transaction.atomic``.
+    transfer and its lots, an order's award) must share the caller's ``transaction.atomic``. With ``new_lot`` the
+    posting credits a new lot of ``amount`` points in ``credit``, written in the same statement and only if this
+    transfer claims ``key`` (``Posted.lot_id`` names it; a repeat gets the first transfer's lot and writes nothing).
     """
     _check(install_id, debit, credit, amount)
     if not key or len(key) > 255:
         raise InvalidTransfer("an idempotency key of 1-255 characters is required")
+    if new_lot is not None and (pending or lot_id is not None or member_id is None or credit.member_id != member_id):
+        raise InvalidTransfer("a new lot is credited, posted, to an account of the posting's member")
     phase = TransferPhase.PENDING if pending else TransferPhase.POSTED
     row: dict[str, Any] = {
         "install_id": install_id,
@@ -158,29 +223,67 @@ def post(
         "memo": memo,
     }
     if connection.vendor != "postgresql":
-        return _post_in_steps(row, debit, credit)
+        return _post_in_steps(row, debit, credit, new_lot)
+    params = {**row, "memo": json.dumps(memo or {}), "created_at": timezone.now()}
+    sql = _POST_SQL_BY_PHASE[str(phase)]
+    if new_lot is not None:
+        sql = _POST_WITH_LOT_SQL
+        params.update(_lot_params(new_lot, params["created_at"]))
     try:
-        result = db.fetchone(  # prepared on PostgreSQL: planning this CTE cost more than running it
-            _POST_SQL_BY_PHASE[str(phase)], {**row, "memo": json.dumps(memo or {}), "created_at": timezone.now()}
-        )
+        result = db.fetchone(sql, params)  # prepared on PostgreSQL: planning this CTE cost more than running it
     except IntegrityError as exc:
         if "account_no_overdraft" in str(exc):
             raise InsufficientBalance(f"account {debit.pk} cannot cover {amount}") from exc
         raise
     assert result is not None  # the statement always returns its one row
-    transfer_id, moved = result
+    transfer_id, moved = result[0], result[1]
     if transfer_id is None:
         return _existing(install_id, key, row)
     if moved != debit.tracks_balance + credit.tracks_balance:
         raise InvalidTransfer(f"accounts {debit.pk}/{credit.pk} are not both there to be moved")
     LEDGER_POSTINGS.labels(kind=str(kind)).inc()
-    return Posted(int(transfer_id), created=True)
+    return Posted(int(transfer_id), created=True, lot_id=int(result[2]) if new_lot is not None else lot_id)
 
 
-def _post_in_steps(row: dict[str, Any], debit: Account, credit: Account) -> Posted:
-    """The same posting as INSERT + two guarded UPDATEs, for databases without data-modifying CTEs (SQLite)."""
+def _lot_params(new_lot: NewLot, now: datetime) -> dict[str, Any]:
+    return {
+        "lot_source": new_lot.source,
+        "lot_order_line_id": new_lot.order_line_id,
+        "lot_rule": json.dumps(new_lot.rule),
+        "lot_earned_at": new_lot.earned_at or now,
+        "lot_unlocks_at": new_lot.unlocks_at,
+        "lot_unlocked_at": new_lot.unlocked_at,
+        "lot_expires_at": new_lot.expires_at,
+    }
+
+
+def _post_in_steps(row: dict[str, Any], debit: Account, credit: Account, new_lot: NewLot | None = None) -> Posted:
+    """The same posting as INSERT + two guarded UPDATEs, for databases without data-modifying CTEs (SQLite).
+
+    A new lot is written first (its id goes on the transfer) and deleted again if the key was taken: SQLite has
+    one writer at a time, and the lot never left this transaction.
+    """
+    if new_lot is not None:
+        lot = Lot.objects.create(
+            install_id=row["install_id"],
+            member_id=row["member_id"],
+            account=credit,
+            points=row["amount"],
+            remaining=row["amount"],
+            source=new_lot.source,
+            order_id=row["order_id"],
+            order_line_id=new_lot.order_line_id,
+            rule=new_lot.rule,
+            earned_at=new_lot.earned_at or timezone.now(),
+            unlocks_at=new_lot.unlocks_at,
+            unlocked_at=new_lot.unlocked_at,
+            expires_at=new_lot.expires_at,
+        )
+        row = {**row, "lot_id": lot.pk}
     transfer_id = _insert(**row)
     if transfer_id is None:
+        if new_lot is not None:
+            Lot.objects.filter(pk=row["lot_id"]).delete()
         return _existing(row["install_id"], row["idempotency_key"], row)
     amount = row["amount"]
     suffix = "pending" if row["phase"] == TransferPhase.PENDING else "posted"
@@ -188,7 +291,7 @@ def _post_in_steps(row: dict[str, Any], debit: Account, credit: Account) -> Post
     for account, deltas, guard in sorted(moves, key=lambda m: m[0].pk):
         _move(account, deltas, guard)
     LEDGER_POSTINGS.labels(kind=str(row["kind"])).inc()
-    return Posted(transfer_id, created=True)
+    return Posted(transfer_id, created=True, lot_id=row["lot_id"])
 
 
 def resolve_pending(*, pending_id: int, key: str, post_amount: int | None, order_id: str | None = None) -> Posted:
