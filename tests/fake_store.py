@@ -6,6 +6,7 @@ Every document the app sends is still validated against both Saleor schemas by F
 """
 
 import itertools
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,7 @@ class FakeStore:
             checkoutAddPromoCode=self._add_code,
             checkoutRemovePromoCode=self._remove_code,
             voucherDelete=self._voucher_delete,
+            vouchers=self._vouchers,
         )
 
     # -- test helpers -------------------------------------------------------------------------------------
@@ -124,6 +126,48 @@ class FakeStore:
         if voucher is None:
             return None
         return {"id": id, "codes": {"edges": [{"node": {"code": voucher["code"], "used": voucher["used"]}}]}}
+
+    def _vouchers(
+        self,
+        call: GraphQLCall,
+        filter: dict[str, Any] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """Saleor's voucher list: `filter.search` in the name or a code (case-insensitive), `status: [ACTIVE]` (not
+        ended), pages of `first` with opaque cursors."""
+        self._require_app(call, "MANAGE_DISCOUNTS")
+        search = str((filter or {}).get("search") or "").lower()
+        now = datetime.now(tz=UTC)
+
+        def matches(voucher: dict[str, Any]) -> bool:
+            name = str(voucher["input"].get("name") or "").lower()
+            if search and search not in name and search not in voucher["code"].lower():
+                return False
+            ends = voucher["input"].get("endDate")
+            return (
+                "ACTIVE" not in ((filter or {}).get("status") or []) or not ends or datetime.fromisoformat(ends) > now
+            )
+
+        found = [(voucher_id, v) for voucher_id, v in list(self.vouchers.items()) if matches(v)]
+        start = int(after) if after else 0
+        page = found[start : start + (first or 100)]
+        end = start + len(page)
+        return {
+            "pageInfo": {"hasNextPage": end < len(found), "endCursor": str(end) if page else None},
+            "edges": [
+                {
+                    "cursor": str(start + n + 1),
+                    "node": {
+                        "id": voucher_id,
+                        "name": voucher["input"].get("name"),
+                        "codes": {"edges": [{"node": {"code": voucher["code"], "used": voucher["used"]}}]},
+                    },
+                }
+                for n, (voucher_id, voucher) in enumerate(page)
+            ],
+        }
 
     def _voucher_create(self, call: GraphQLCall, input: dict[str, Any]) -> dict[str, Any]:
         self._require_app(call, "MANAGE_DISCOUNTS")

@@ -1,18 +1,27 @@
 """The named writes of redemption: redeem, cancel, capture on order, return on refund, expire when abandoned.
 
 Order of operations for a redemption, so that a failure anywhere leaves the shopper every point:
+0. claim the checkout (``locks.checkout_claim``): one redeem or cancel at a time per checkout, across all the
+   steps below; a concurrent request waits, then sees or replaces the result, or gets ALREADY_IN_PROGRESS;
 1. ask Saleor, with the shopper's token, for the checkout (proves the token and the ownership);
-2. hold the points in the ledger (a pending transfer) and record the redemption — one DB transaction;
-3. create a single-use voucher for exactly that value, list it in the checkout's channel, attach its code;
-4. on any Saleor failure: delete the voucher if it exists, void the hold, mark the redemption failed.
+2. hold the points in the ledger (a pending transfer) and record the redemption with the code its voucher will
+   have — one DB transaction, committed before the voucher exists, so every code the app gives Saleor is on record;
+3. create a single-use voucher for exactly that value, list it in the checkout's channel, attach its code — each
+   write back only while the redemption is still PLACING (``_advance``);
+4. on any Saleor failure: delete the voucher if it exists, void the hold, mark the redemption failed; if the
+   redemption was undone meanwhile, or a local write fails, delete the voucher just made (never leave it live).
+The abandoned-redemption sweep also deletes vouchers of redemptions no longer open that are still in the store
+(``delete_orphan_vouchers``): a worker that died mid-way, a delete Saleor refused.
 """
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -28,7 +37,7 @@ from saleor_loyalty.saleor.client import SaleorError
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.tokens import Shopper
 
-from . import pricing, saleor_calls
+from . import locks, pricing, saleor_calls
 from .errors import RedemptionError
 from .models import OPEN_STATUSES, Redemption, RedemptionStatus, Reward
 from .rewards import check_limit, reward_offer
@@ -36,6 +45,12 @@ from .terms import terms_for
 
 logger = logging.getLogger(__name__)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes may be read aloud
+CODE_PREFIX = "LOYALTY-"
+_CODE = re.compile(rf"{CODE_PREFIX}[{CODE_ALPHABET}]{{16}}")
+# Redemptions whose voucher must not stay in the store: given back, never to be used.
+CLOSED_STATUSES = (RedemptionStatus.CANCELLED, RedemptionStatus.EXPIRED, RedemptionStatus.FAILED)
+ORPHAN_SWEEP_EVERY = 600  # seconds: each install's store is searched for left-over vouchers at most this often
+ORPHAN_SWEEP_PAGES = 10  # pages of 100 vouchers per install and sweep
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,11 @@ class RedeemRequest:
 
 def new_code() -> str:
     """An unguessable code: 16 characters from 32, 80 bits of entropy."""
-    return "LOYALTY-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
+    return CODE_PREFIX + "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
+
+
+class _Superseded(Exception):
+    """The redemption being placed was undone meanwhile (cancelled, replaced, swept)."""
 
 
 def _replayed(install: Install, member: Member, request: RedeemRequest) -> Redemption | None:
@@ -101,22 +120,28 @@ def redeem(shopper: Shopper, request: RedeemRequest) -> Redemption:
     with log_context(install_id=install.pk, checkout_id=request.checkout_id):
         member = member_for_user(install, shopper.user_id, shopper.email)
         replay = _replayed(install, member, request)
-        if replay is not None:
+        if replay is not None and replay.status != RedemptionStatus.PLACING:
             return replay
         program = program_settings(install)
         try:
             hit(f"redeem:{install.pk}:{member.pk}", program.redemption_rate_limit_per_minute, 60)
         except RateLimited as exc:
             raise RedemptionError("RATE_LIMITED", "too many redemption attempts; try again in a minute") from exc
-        checkout = _checkout(shopper, request.checkout_id)
-        current = _open_redemption(install, member, checkout.id)  # the one this request would replace
-        points, value, spec, reward = _price(install, member, _without_discount_of(current, checkout), request)
-        _check_affordable(member, points, current)
-        if current is not None:
-            _cancel(current, reason="replaced")
-        redemption = _hold(install, member, checkout, request, points, value, reward, program.redemption_hold_minutes)
-        _place_voucher(redemption, checkout, spec)
-        return redemption
+        with locks.checkout_claim(install, request.checkout_id):
+            replay = _replayed(install, member, request)  # the same request may have finished while this one waited
+            if replay is not None:
+                return replay
+            checkout = _checkout(shopper, request.checkout_id)
+            current = _open_redemption(install, member, checkout.id)  # the one this request would replace
+            points, value, spec, reward = _price(install, member, _without_discount_of(current, checkout), request)
+            _check_affordable(member, points, current)
+            if current is not None:
+                _cancel(current, reason="replaced")
+            redemption = _hold(
+                install, member, checkout, request, points, value, reward, program.redemption_hold_minutes
+            )
+            _place_voucher(redemption, checkout, spec)
+            return redemption
 
 
 def _open_redemption(install: Install, member: Member, checkout_id: str) -> Redemption | None:
@@ -173,6 +198,7 @@ def _hold(
                 currency=checkout.currency,
                 points=points,
                 amount=value,
+                voucher_code=new_code(),  # on record before Saleor ever sees it: the sweep knows every code we made
                 expires_at=timezone.now() + timedelta(minutes=hold_minutes),
             )
             hold_id = ledger.hold(
@@ -192,7 +218,9 @@ def _hold(
 
 def _place_voucher(redemption: Redemption, checkout: saleor_calls.CheckoutInfo, spec: saleor_calls.VoucherSpec) -> None:
     install = redemption.install
-    code = new_code()
+    code = redemption.voucher_code
+    assert code is not None  # written with the hold
+    voucher_id = ""
     try:
         voucher_id = saleor_calls.create_voucher(
             install,
@@ -202,35 +230,78 @@ def _place_voucher(redemption: Redemption, checkout: saleor_calls.CheckoutInfo, 
             channel_id=checkout.channel_id,
             ends_at=(redemption.expires_at or timezone.now()) + timedelta(hours=1),
         )
-        Redemption.objects.filter(pk=redemption.pk).update(voucher_id=voucher_id, voucher_code=code)
-        redemption.voucher_id, redemption.voucher_code = voucher_id, code
+        _advance(redemption, voucher_id=voucher_id)
+        redemption.voucher_id = voucher_id
         saleor_calls.list_voucher_in_channel(
             install, voucher_id=voucher_id, channel_id=checkout.channel_id, value=spec.value
         )
         saleor_calls.attach_code(install, checkout_id=checkout.id, code=code)
+        _advance(redemption, status=RedemptionStatus.ACTIVE, activated_at=timezone.now())
     except SaleorError as exc:
         _undo(redemption, RedemptionStatus.FAILED, error=("SALEOR_ERROR", str(exc)))
         raise RedemptionError("SALEOR_ERROR", f"the store refused the discount: {exc}") from exc
-    Redemption.objects.filter(pk=redemption.pk).update(status=RedemptionStatus.ACTIVE, activated_at=timezone.now())
+    except _Superseded as exc:
+        if Redemption.objects.filter(pk=redemption.pk, status=RedemptionStatus.CAPTURED).exists():
+            redemption.status = RedemptionStatus.CAPTURED  # an order used the code already: the points are spent
+            return
+        # Undone by someone else while Saleor made the voucher; whoever undid it gave the points back but may not
+        # have known this voucher: it must not stay live.
+        _delete_voucher(install, voucher_id, redemption)
+        logger.warning("redemption undone while being placed", extra={"data": {"redemption_id": redemption.pk}})
+        raise RedemptionError(
+            "ALREADY_IN_PROGRESS", "the redemption on this checkout changed meanwhile; try again", "checkoutId"
+        ) from exc
+    except Exception:
+        # A local write failed (or anything else) once the voucher may exist: delete it, give the points back.
+        _delete_voucher(install, voucher_id, redemption)
+        try:
+            _undo(redemption, RedemptionStatus.FAILED, error=("INTERNAL", "placing the voucher failed"), voucher_id="")
+        except Exception:
+            logger.exception("could not undo a failed redemption", extra={"data": {"redemption_id": redemption.pk}})
+        raise
     redemption.status = RedemptionStatus.ACTIVE
     logger.info("points redeemed", extra={"data": {"redemption_id": redemption.pk, "points": redemption.points}})
 
 
+def _advance(redemption: Redemption, **fields: object) -> None:
+    """Write ``fields`` only while the redemption is still being placed (one guarded UPDATE); ``_Superseded``
+    when it was undone meanwhile — a cancelled redemption must never come back to life with a live voucher."""
+    if not Redemption.objects.filter(pk=redemption.pk, status=RedemptionStatus.PLACING).update(**fields):
+        raise _Superseded(redemption.pk)
+
+
+def _delete_voucher(install: Install, voucher_id: str, redemption: Redemption) -> None:
+    """Best effort: a voucher Saleor would not delete now is found by the sweep (``delete_orphan_vouchers``)."""
+    if not voucher_id:
+        return
+    try:
+        saleor_calls.delete_voucher(install, voucher_id=voucher_id)
+    except SaleorError:
+        logger.warning("could not delete voucher", extra={"data": {"redemption_id": redemption.pk}})
+
+
 def _undo(
-    redemption: Redemption, status: RedemptionStatus, *, error: tuple[str, str] | None = None, detach: bool = False
+    redemption: Redemption,
+    status: RedemptionStatus,
+    *,
+    error: tuple[str, str] | None = None,
+    detach: bool = False,
+    voucher_id: str | None = None,
 ) -> None:
-    """Give the points back and remove the voucher (best effort: a voucher we cannot delete expires anyway)."""
+    """Give the points back and remove the voucher (best effort: the sweep deletes a voucher left behind).
+
+    The voucher is the one on record unless ``voucher_id`` says otherwise ("": already deleted by the caller).
+    """
     install = redemption.install
-    if detach and redemption.voucher_code:
+    if voucher_id is None:
+        stored = Redemption.objects.filter(pk=redemption.pk).values_list("voucher_id", flat=True).first()
+        voucher_id = redemption.voucher_id or stored or ""
+    if detach and voucher_id and redemption.voucher_code:
         try:
             saleor_calls.detach_code(install, checkout_id=redemption.checkout_id, code=redemption.voucher_code)
         except SaleorError:
             logger.warning("could not remove voucher from checkout", extra={"data": {"redemption_id": redemption.pk}})
-    if redemption.voucher_id:
-        try:
-            saleor_calls.delete_voucher(install, voucher_id=redemption.voucher_id)
-        except SaleorError:
-            logger.warning("could not delete voucher", extra={"data": {"redemption_id": redemption.pk}})
+    _delete_voucher(install, voucher_id, redemption)
     with transaction.atomic():
         locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
         if locked.status not in OPEN_STATUSES:
@@ -252,10 +323,11 @@ def _cancel(redemption: Redemption, *, reason: str) -> None:
 def cancel(shopper: Shopper, checkout_id: str) -> Redemption:
     """Take the points off the checkout: remove the voucher and void the hold."""
     member = member_for_user(shopper.install, shopper.user_id, shopper.email)
-    current = _open_redemption(shopper.install, member, checkout_id)
-    if current is None:
-        raise RedemptionError("NOT_FOUND", "no points are redeemed on this checkout", "checkoutId")
-    _cancel(current, reason="cancelled")
+    with locks.checkout_claim(shopper.install, checkout_id):
+        current = _open_redemption(shopper.install, member, checkout_id)
+        if current is None:
+            raise RedemptionError("NOT_FOUND", "no points are redeemed on this checkout", "checkoutId")
+        _cancel(current, reason="cancelled")
     return current
 
 
@@ -329,7 +401,8 @@ def settle_returns(install: Install, *, order_id: str, kept_share: Decimal) -> i
 
 
 def expire_abandoned(limit: int = 200) -> int:
-    """Void holds on checkouts left alone past the hold time; capture instead if the code was used."""
+    """Void holds on checkouts left alone past the hold time; capture instead if the code was used. Then delete
+    vouchers left in the store by redemptions no longer open (``delete_orphan_vouchers``)."""
     moment = timezone.now()
     expired = 0
     for redemption in Redemption.objects.filter(status__in=OPEN_STATUSES, expires_at__lte=moment).select_related(
@@ -337,15 +410,79 @@ def expire_abandoned(limit: int = 200) -> int:
     )[:limit]:
         with log_context(install_id=redemption.install_id, redemption_id=redemption.pk):
             try:
-                used = bool(redemption.voucher_id) and saleor_calls.voucher_was_used(
-                    redemption.install, voucher_id=redemption.voucher_id
-                )
-            except SaleorError:
-                logger.warning("could not check voucher usage; will retry")
-                continue
-            if used:
-                capture_for_order(redemption.install, order_id="", voucher_code=redemption.voucher_code)
-                continue
-            _undo(redemption, RedemptionStatus.EXPIRED, detach=True)
-            expired += 1
+                with locks.checkout_claim(redemption.install, redemption.checkout_id, wait=0):
+                    expired += _expire(redemption)
+            except RedemptionError:
+                logger.info("checkout busy; will retry")  # a redeem or cancel is changing it right now
+    locks.forget_lapsed()
+    for install in _installs_with_closed_vouchers(moment):
+        if cache.add(f"redemption:orphan-sweep:{install.pk}", 1, ORPHAN_SWEEP_EVERY):
+            with log_context(install_id=install.pk):
+                delete_orphan_vouchers(install)
     return expired
+
+
+def _expire(redemption: Redemption) -> int:
+    redemption.refresh_from_db()
+    if redemption.status not in OPEN_STATUSES:
+        return 0
+    try:
+        used = bool(redemption.voucher_id) and saleor_calls.voucher_was_used(
+            redemption.install, voucher_id=redemption.voucher_id
+        )
+    except SaleorError:
+        logger.warning("could not check voucher usage; will retry")
+        return 0
+    if used:
+        capture_for_order(redemption.install, order_id="", voucher_code=redemption.voucher_code)
+        return 0
+    _undo(redemption, RedemptionStatus.EXPIRED, detach=True)
+    return 1
+
+
+def _installs_with_closed_vouchers(moment: datetime) -> list[Install]:
+    """Installs with a closed redemption whose voucher could still be usable (it ends an hour after the hold)."""
+    installs = Redemption.objects.filter(
+        status__in=CLOSED_STATUSES,
+        voucher_code__isnull=False,
+        expires_at__gt=moment - timedelta(hours=1),
+        install__is_active=True,
+    ).values("install_id")
+    return list(Install.objects.filter(pk__in=installs))
+
+
+def delete_orphan_vouchers(install: Install) -> int:
+    """Delete the vouchers this app made in the install's store that no open or captured redemption owns.
+
+    Saleor is searched for usable vouchers by the app's code prefix; one is the app's when its code is on record
+    (every code is recorded with its redemption before the voucher is created), and it goes when that redemption
+    was cancelled, expired or failed and the voucher is unused. Vouchers the app has no record of — the
+    merchant's, another deployment's — are never touched. Returns how many were deleted.
+    """
+    deleted = 0
+    after = None
+    for _ in range(ORPHAN_SWEEP_PAGES):
+        try:
+            found, after = saleor_calls.search_vouchers(install, search=CODE_PREFIX, after=after)
+        except SaleorError:
+            logger.warning("could not search the store's vouchers; will retry")
+            return deleted
+        candidates = [v for v in found if v.used == 0 and len(v.codes) == 1 and _CODE.fullmatch(v.codes[0])]
+        closed = set(
+            Redemption.objects.filter(
+                install=install, voucher_code__in=[v.codes[0] for v in candidates], status__in=CLOSED_STATUSES
+            ).values_list("voucher_code", flat=True)
+        )
+        for voucher in candidates:
+            if voucher.codes[0] not in closed:
+                continue
+            try:
+                saleor_calls.delete_voucher(install, voucher_id=voucher.id)
+            except SaleorError:
+                logger.warning("could not delete a left-over voucher", extra={"data": {"voucher_id": voucher.id}})
+                continue
+            deleted += 1
+            logger.warning("deleted a left-over redemption voucher", extra={"data": {"voucher_id": voucher.id}})
+        if after is None:
+            break
+    return deleted

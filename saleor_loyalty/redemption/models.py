@@ -98,8 +98,32 @@ class Redemption(models.Model):
         ]
         indexes = [
             models.Index(fields=["expires_at"], condition=Q(status__in=["placing", "active"]), name="redemption_open"),
+            # the sweep's look for closed redemptions whose voucher may still be live (actions.delete_orphan_vouchers)
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status__in=["cancelled", "expired", "failed"]),
+                name="redemption_closed",
+            ),
             models.Index(fields=["install", "order_id"], name="redemption_order"),
         ]
 
     def __str__(self) -> str:
         return f"redemption {self.pk}: {self.points} pts on {self.checkout_id} ({self.status})"
+
+
+class CheckoutLock(models.Model):
+    """One redeem or cancel at a time on a checkout: a lease claimed before the first call to Saleor and held across
+    them all (``redemption.locks``). A second request waits for it, then sees the first one's result; a lease its
+    holder never gave back (a worker that died) lapses at ``expires_at``."""
+
+    install = models.ForeignKey(Install, on_delete=models.CASCADE, related_name="+")
+    checkout_id = models.CharField(max_length=255)
+    token = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "redemption_checkout_lock"
+        constraints = [models.UniqueConstraint(fields=["install", "checkout_id"], name="checkout_lock_unique")]
+
+    def __str__(self) -> str:
+        return f"lock on {self.checkout_id} until {self.expires_at}"

@@ -162,3 +162,39 @@ def voucher_was_used(install: Install, *, voucher_id: str) -> bool:
         return False
     edges = ((voucher.get("codes") or {}).get("edges")) or []
     return any(int((edge.get("node") or {}).get("used") or 0) > 0 for edge in edges)
+
+
+@dataclass(frozen=True)
+class VoucherFound:
+    id: str
+    name: str
+    codes: tuple[str, ...]
+    used: int  # uses of all its codes
+
+
+def search_vouchers(
+    install: Install, *, search: str, after: str | None = None
+) -> tuple[list[VoucherFound], str | None]:
+    """One page of the store's usable vouchers whose name or code contains ``search``, and the cursor of the next
+    page (None on the last)."""
+    data = _app(install).execute("voucher_search", {"search": search, "after": after})
+    page = data.get("vouchers")
+    if not isinstance(page, dict):
+        raise SaleorError("Saleor returned no vouchers")
+    found = []
+    for edge in page.get("edges") or []:
+        node = (edge or {}).get("node") or {}
+        if not node.get("id"):
+            continue
+        codes = [(code_edge or {}).get("node") or {} for code_edge in ((node.get("codes") or {}).get("edges") or [])]
+        found.append(
+            VoucherFound(
+                id=str(node["id"]),
+                name=str(node.get("name") or ""),
+                codes=tuple(str(code["code"]) for code in codes if code.get("code")),
+                used=sum(int(code.get("used") or 0) for code in codes),
+            )
+        )
+    info = page.get("pageInfo") or {}
+    cursor = info.get("endCursor") if info.get("hasNextPage") else None
+    return found, str(cursor) if cursor else None
