@@ -20,6 +20,9 @@ migrate: install
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 
+# The embedded first run is a development setup: DEBUG lets it start without production secrets and lets the app
+# call a Saleor on this machine (docs/security.md lists what production must set instead).
+run: export DEBUG ?= true
 run: migrate
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 

@@ -77,7 +77,9 @@ def app_env(**extra: str) -> dict[str, str]:
             "LOG_LEVEL": "WARNING",
             "DEBUG": "false",
             "CONN_MAX_AGE": "60",
-            "ALLOWED_SALEOR_URLS": "",
+            "FIELD_ENCRYPTION_KEYS": "bJ0w3f3mV7a2y2yQf1kJHk0H2cX6l9sKc9o5b0nqG2I=",
+            "ALLOWED_SALEOR_URLS": "*",
+            "SALEOR_ALLOWED_NETWORKS": "127.0.0.0/8",
             "PYTHONPATH": str(REPO),
         }
     )

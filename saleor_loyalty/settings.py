@@ -1,36 +1,71 @@
 """Django settings, all from the environment (django-environ).
 
-Defaults make a first run work with nothing installed but Python: an SQLite file and eager Celery tasks.
-Production sets DATABASE_URL (PostgreSQL), CELERY_BROKER_URL (Redis), SECRET_KEY, FIELD_ENCRYPTION_KEYS and
-APP_URL. The ledger's guarantees (row locks, constraints, triggers) are only fully enforced on PostgreSQL.
+Defaults make a first run work with nothing installed but Python (`make run` sets DEBUG=true): an SQLite file
+and eager Celery tasks. Without DEBUG the app refuses to start until SECRET_KEY, FIELD_ENCRYPTION_KEYS and
+ALLOWED_SALEOR_URLS are set (docs/security.md); production also sets DATABASE_URL (PostgreSQL),
+CELERY_BROKER_URL (Redis) and APP_URL. The ledger's guarantees (row locks, constraints, triggers) are only fully
+enforced on PostgreSQL.
 """
 
-import logging
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789"  # noqa: S105 - flagged at start-up
+_DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789"  # noqa: S105 - refused without DEBUG
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
 # Fernet keys (urlsafe base64, 32 bytes) that encrypt Saleor app tokens at rest; the first encrypts, all decrypt,
-# so keys can be rotated. Unset: a key derived from SECRET_KEY (fine for a first run, not for production).
+# so keys can be rotated. Unset: a key derived from SECRET_KEY, accepted under DEBUG only.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 APP_URL = env.str("APP_URL", default="http://127.0.0.1:8000").rstrip("/")
-# Saleor API URLs allowed to install the app. Empty = any (a warning is logged on every such install).
+# The Saleor stores this deployment serves (saleor/allowlist.py): exact API URLs, `https://*.example.com/graphql/`
+# patterns, or `*` for any public store. Required in production; empty = any store only under DEBUG.
 ALLOWED_SALEOR_URLS = env.list("ALLOWED_SALEOR_URLS", default=[])
+# Private networks (CIDRs) the app may call Saleor on, e.g. a self-hosted Saleor at 10.0.0.0/8 or an egress
+# proxy (saleor/network.py). Loopback is allowed under DEBUG only; link-local and other private ranges never.
+SALEOR_ALLOWED_NETWORKS = env.list("SALEOR_ALLOWED_NETWORKS", default=[])
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>` when set (scrape from a private network).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 SALEOR_REQUEST_TIMEOUT = env.float("SALEOR_REQUEST_TIMEOUT", default=10.0)
 # If the storefront asks Saleor for tokens with an audience, shopper tokens must carry "custom:<audience>".
 SHOPPER_TOKEN_AUDIENCE = env.str("SHOPPER_TOKEN_AUDIENCE", default="")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
-if SECRET_KEY == _DEV_SECRET and not DEBUG:
-    logging.getLogger(__name__).warning("SECRET_KEY is the development default: set it in production")
+
+
+def production_problems() -> list[str]:
+    """What a deployment without DEBUG must set before it may start (docs/security.md)."""
+    problems = []
+    if SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32:
+        problems.append("SECRET_KEY: set a random secret of at least 32 characters (the default is public)")
+    if not FIELD_ENCRYPTION_KEYS:
+        problems.append(
+            "FIELD_ENCRYPTION_KEYS: set one or more Fernet keys that encrypt store tokens at rest, e.g. from "
+            '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`'
+        )
+    else:
+        for position, key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+            try:
+                Fernet(key.encode())
+            except ValueError:
+                problems.append(f"FIELD_ENCRYPTION_KEYS: key {position} is not a Fernet key (32 url-safe base64 bytes)")
+    if not [url for url in ALLOWED_SALEOR_URLS if url.strip()]:
+        problems.append("ALLOWED_SALEOR_URLS: list the Saleor API URLs this app serves (or `*` for any public store)")
+    return problems
+
+
+if not DEBUG and (_problems := production_problems()):
+    raise ImproperlyConfigured(
+        "Refusing to start without DEBUG until these are set (DEBUG=true is for development only):\n  - "
+        + "\n  - ".join(_problems)
+    )
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -123,6 +158,10 @@ CELERY_BEAT_SCHEDULE = {
     "apply-tier-change-effects": {"task": "saleor_loyalty.tiers.tasks.apply_tier_change_effects", "schedule": 600.0},
     "expire-points": {"task": "saleor_loyalty.program.tasks.expire_points_everywhere", "schedule": 3600.0},
     "prune-inbox": {"task": "saleor_loyalty.webhooks.tasks.prune_inbox", "schedule": crontab(hour=4, minute=30)},
+    "audit-webhook-subscriptions": {
+        "task": "saleor_loyalty.saleor.tasks.audit_subscriptions_everywhere",
+        "schedule": 600.0,
+    },
     "expire-abandoned-redemptions": {
         "task": "saleor_loyalty.redemption.tasks.expire_abandoned_redemptions",
         "schedule": 120.0,
@@ -147,8 +186,30 @@ LOGGING = {
 
 # Shopper emails (saleor_loyalty.notifications, docs/notifications.md). EMAIL_URL: e.g.
 # smtp+tls://user:password@smtp.example.com:587; the default prints emails to the console. Tests use locmem.
+# Without EMAIL_URL, emails are printed (DEBUG) or only logged with the address masked: never a shopper's full
+# email in a production log.
 globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if "EMAIL_URL" not in env and not DEBUG:
+    EMAIL_BACKEND = "saleor_loyalty.core.email.MaskedLogBackend"
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@localhost")
 # Directories searched before the built-in templates: loyalty/emails/<kind>.subject.txt, .txt, .html overrides.
 LOYALTY_EMAIL_TEMPLATE_DIRS = env.list("LOYALTY_EMAIL_TEMPLATE_DIRS", default=[])
+
+# recordEvent (docs/program.md): how far in the past a reported occurredAt may lie. Older events are refused; caps
+# count events by when the app received them, whatever occurredAt says.
+LOYALTY_EVENT_MAX_AGE_HOURS = env.int("LOYALTY_EVENT_MAX_AGE_HOURS", default=24)
+
+# Storefront GraphQL API limits (saleor_loyalty/api/limits.py, issue #8): a request over one is refused with HTTP 400
+# (413 for the body) before anything runs. Introspection (__schema, __type) is off unless DEBUG or this is true.
+GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=False)
+GRAPHQL_MAX_BODY_BYTES = env.int("GRAPHQL_MAX_BODY_BYTES", default=50_000)
+GRAPHQL_MAX_QUERY_CHARS = env.int("GRAPHQL_MAX_QUERY_CHARS", default=10_000)
+GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2_000)
+GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
+GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
+GRAPHQL_MAX_ROOT_FIELDS = env.int("GRAPHQL_MAX_ROOT_FIELDS", default=10)
+GRAPHQL_MAX_FIELDS = env.int("GRAPHQL_MAX_FIELDS", default=300)  # counted with fragments expanded
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=2_000)  # 1 per field, times the page sizes above it
+# Calls to Saleor one GraphQL request may make (a redemption replacing an earlier one makes up to 7).
+GRAPHQL_MAX_SALEOR_CALLS = env.int("GRAPHQL_MAX_SALEOR_CALLS", default=8)

@@ -4,7 +4,14 @@ import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/saleor_loyalty")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
-os.environ.setdefault("ALLOWED_SALEOR_URLS", "")
+# Production-shaped: no DEBUG, so these must be set (settings.production_problems). The contract harness's
+# stores listen on loopback, which only SALEOR_ALLOWED_NETWORKS lets the app call without DEBUG.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "HxZ6bq2lBzpaYNzJgXYgvSfNLJ8sKC6tS6vIhG2L2ls=")
+os.environ.setdefault("ALLOWED_SALEOR_URLS", "*")
+os.environ.setdefault("SALEOR_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+os.environ.pop("DEBUG", None)
+os.environ.pop("METRICS_TOKEN", None)
+os.environ.pop("EMAIL_URL", None)
 
 from saleor_loyalty.settings import *  # noqa: F403
 

@@ -150,19 +150,18 @@ def test_an_install_from_a_saleor_not_allowed_is_refused_without_calling_it(sale
     assert response.status_code == 403
     error = response.json()["error"]
     assert error["code"] == "FORBIDDEN_URL"
-    assert saleor.api_url in error["message"]
+    assert "ALLOWED_SALEOR_URLS" in error["message"]
     assert not Install.objects.exists()
     assert saleor.calls == [] and saleor.jwks_requests == 0  # an unknown URL is never contacted
 
 
-def test_a_token_saleor_rejects_is_refused_with_a_useful_message(saleor):
+def test_a_token_saleor_rejects_is_refused_with_a_fixed_message(saleor):
     response = register(saleor, token="not-the-token-saleor-issued")
 
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "TOKEN_REJECTED"
-    assert "token" in error["message"].lower()
-    assert "permission" in error["message"].lower()  # Saleor's own reason is passed on to the installer
+    assert error["message"] == "Saleor did not confirm the app token for this app."  # Saleor's text is only logged
     assert not Install.objects.exists()
     assert [denial.path for _, denial in saleor.permission_denials] == [("app",)]  # what a real Saleor refuses
     saleor.permission_denials.clear()  # expected here: teardown checks for unexpected denials
@@ -186,8 +185,8 @@ def test_an_install_when_saleor_is_unreachable_stores_nothing():
         "/api/register", data=json.dumps({"auth_token": token}), content_type="application/json", headers=headers
     )
 
-    assert response.status_code >= 400
-    assert "unreachable" in response.json()["error"]["message"]
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "SALEOR_UNAVAILABLE"
     assert not Install.objects.exists()
     saleor.assert_all_documents_valid()
 
@@ -196,7 +195,8 @@ def test_an_install_when_saleor_fails_is_refused_and_stores_nothing(saleor):
     saleor.fail_next("app", status=502)
     response = register(saleor)
     assert response.status_code == 400
-    assert "Internal Server Error" in response.json()["error"]["message"]  # Saleor's answer, passed on
+    assert response.json()["error"]["code"] == "SALEOR_UNAVAILABLE"
+    assert "Internal Server Error" not in response.json()["error"]["message"]  # Saleor's answer is only logged
     assert not Install.objects.exists()
 
 
@@ -204,7 +204,7 @@ def test_an_install_whose_jwks_cannot_be_fetched_stores_nothing(saleor, monkeypa
     monkeypatch.setattr(saleor, "handle_get", lambda path: (503, {"error": "down"}))
     response = register(saleor)
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "JWKS_UNAVAILABLE"
+    assert response.json()["error"]["code"] == "SALEOR_UNAVAILABLE"
     assert not Install.objects.exists()
 
 

@@ -36,6 +36,11 @@ def _checkout(install: Install, event_name: str, event: dict[str, Any]) -> str:
 
 
 def _app_deleted(install: Install, event_name: str, event: dict[str, Any]) -> str:
+    """Every app on a store is told, signed by the store, that *it* was deleted: deactivate only on our own app
+    id, never because another app of the same store was removed."""
+    deleted_app_id = payloads.deleted_app_id(event)
+    if not install.app_id or deleted_app_id != install.app_id:
+        return "ignored_other_app"
     deactivate_install(install)
     return "uninstalled"
 
@@ -65,14 +70,22 @@ def is_own_echo(install: Install, event: dict[str, Any]) -> bool:
     )
 
 
+class SubscriptionAltered(Exception):
+    """The store's webhooks no longer carry our subscription documents (``saleor.subscription_audit``): its
+    bodies may say anything under our field names, so they are held, not processed."""
+
+
 def handle(install: Install, event_name: str, body: str) -> str:
     """Run the handler for one delivery; returns a short outcome for the inbox and logs."""
     handler = HANDLERS.get(event_name)
     if handler is None:
         raise MalformedPayload(f"no handler for event {event_name!r}")
+    if install.subscription_problem and event_name != "app_deleted":
+        raise SubscriptionAltered(install.subscription_problem)
     event = json.loads(body)
     if not isinstance(event, dict):
         raise MalformedPayload("body is not an object")
+    payloads.require_storable_text(event)
     if is_own_echo(install, event) and not event_name.startswith(("order_", "checkout_")):
         # Orders and checkouts are handled by their state, so even our own echoes are harmless there.
         return "ignored_own_echo"

@@ -16,6 +16,30 @@ class MalformedPayload(ValueError):
     """The body is not the shape our subscription document produces."""
 
 
+def require_storable_text(event: Any) -> None:
+    """Saleor never sends text PostgreSQL cannot store (it could not have stored it either): a NUL or a lone
+    surrogate (JSON ``"\\u0000"``, ``"\\ud800"``) anywhere in a signed body is malformed, not a reason to retry."""
+    pending = [event]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, str):
+            if "\x00" in node or (not node.isascii() and _has_surrogate(node)):
+                raise MalformedPayload("text PostgreSQL cannot store (a NUL or a lone surrogate)")
+        elif isinstance(node, dict):
+            pending.extend(node.keys())
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _get(data: Any, *path: str, optional: bool = False) -> Any:
     node = data
     for key in path:
@@ -77,18 +101,26 @@ def _shipping_net(order: dict[str, Any], currency: str) -> Decimal:
     return _money(order, currency, "shippingPrice", "net", "amount")
 
 
+def _list(data: Any, *path: str) -> list[Any]:
+    """An optional list: [] when absent or null; anything else that is not a list is malformed (not iterated)."""
+    value = _get(data, *path, optional=True)
+    if value is not None and not isinstance(value, list):
+        raise MalformedPayload(f"not a list: {'.'.join(path)}")
+    return value or []
+
+
 def _refunded_quantities(order: dict[str, Any]) -> dict[str, int]:
     """Quantities refunded per line where Saleor says which lines: granted refunds, else refund fulfillments."""
-    sources = [g for g in order.get("grantedRefunds") or [] if isinstance(g, dict) and g.get("status") == "SUCCESS"]
+    sources = [g for g in _list(order, "grantedRefunds") if isinstance(g, dict) and g.get("status") == "SUCCESS"]
     if not any(g.get("lines") for g in sources):
         sources = [
             f
-            for f in order.get("fulfillments") or []
+            for f in _list(order, "fulfillments")
             if isinstance(f, dict) and f.get("status") in REFUND_FULFILLMENT_STATUSES
         ]
     quantities: dict[str, int] = {}
     for source in sources:
-        for line in source.get("lines") or []:
+        for line in _list(source, "lines"):
             line_id = _str(line, "orderLine", "id")
             quantities[line_id] = quantities.get(line_id, 0) + _quantity(line.get("quantity"), "refund line")
     return quantities
@@ -138,6 +170,7 @@ def order_snapshot(event: dict[str, Any]) -> OrderSnapshot:
         refunded_quantities=_refunded_quantities(order),
         metadata=_metadata(order.get("metadata")),
         shipping_address=_address(order.get("shippingAddress")),
+        payment_vouched=event.get("__typename") == "OrderFullyPaid",
     )
 
 
@@ -197,3 +230,8 @@ def checkout_change(event: dict[str, Any]) -> CheckoutChange:
         voucher_code=_str(event, "checkout", "voucherCode", optional=True),
         issued_at=_datetime(event, "issuedAt"),
     )
+
+
+def deleted_app_id(event: dict[str, Any]) -> str:
+    """The app an APP_DELETED event is about."""
+    return str(_str(event, "app", "id"))

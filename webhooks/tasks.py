@@ -22,7 +22,7 @@ from django.utils import timezone
 from saleor_loyalty.core.logging import log_context
 from saleor_loyalty.core.metrics import WEBHOOKS_PROCESSED
 
-from .handlers import handle
+from .handlers import SubscriptionAltered, handle
 from .models import InboxEvent, InboxStatus
 from .payloads import MalformedPayload
 
@@ -95,6 +95,12 @@ def process_event(event_id: int, *, force: bool = False) -> str | None:
                     outcome = handle(event.install, event.event, event.body)
                 event.status = InboxStatus.PROCESSED
                 event.last_error = ""
+            except SubscriptionAltered as exc:
+                outcome = "held"
+                event.status = InboxStatus.FAILED
+                event.attempts = MAX_ATTEMPTS  # replayed by an operator once the store's webhooks are ours again
+                event.last_error = f"held: webhook subscriptions altered: {exc}"[:2000]
+                logger.error("inbox event held: webhook subscriptions altered")
             except MalformedPayload as exc:
                 outcome = "malformed"
                 event.status = InboxStatus.FAILED

@@ -24,10 +24,17 @@ def run_periodic_tasks() -> None:
     )
     from saleor_loyalty.redemption.tasks import expire_abandoned_redemptions
     from saleor_loyalty.referrals.tasks import settle_due_referrals
+    from saleor_loyalty.saleor.tasks import audit_subscriptions_everywhere
     from saleor_loyalty.tiers.tasks import apply_tier_change_effects, review_tiers
     from saleor_loyalty.webhooks.tasks import prune_inbox, redeliver_stuck_events
 
-    tasks: tuple[Any, ...] = (redeliver_stuck_events, unlock_due_lots, expire_abandoned_redemptions, prune_inbox)
+    tasks: tuple[Any, ...] = (
+        redeliver_stuck_events,
+        unlock_due_lots,
+        expire_abandoned_redemptions,
+        prune_inbox,
+        audit_subscriptions_everywhere,
+    )
     if connection.vendor == "postgresql":  # the set-based jobs are written for PostgreSQL
         tasks += (
             expire_points_everywhere,

@@ -1,11 +1,15 @@
 """Operational endpoints: ``/healthz`` (database reachable and migrated, broker reachable) and ``/metrics``."""
 
+import hmac
+import logging
 import os
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+
+logger = logging.getLogger(__name__)
 
 
 def _check_database() -> str:
@@ -16,6 +20,10 @@ def _check_database() -> str:
 
 
 _migrations_applied = False
+
+
+class CheckFailed(Exception):
+    """A failed check whose message is ours, safe to show on the public /healthz."""
 
 
 def pending_migrations() -> list[str]:
@@ -33,7 +41,7 @@ def _check_migrations() -> str:
         return "ok"
     pending = pending_migrations()
     if pending:
-        raise RuntimeError(f"{len(pending)} unapplied migrations")
+        raise CheckFailed(f"{len(pending)} unapplied migrations")
     _migrations_applied = True
     return "ok"
 
@@ -54,13 +62,24 @@ def healthz(request: HttpRequest) -> JsonResponse:
     for name, check in (("database", _check_database), ("migrations", _check_migrations), ("broker", _check_broker)):
         try:
             checks[name] = check()
+        except CheckFailed as exc:
+            checks[name] = f"error: {exc}"
+            healthy = False
         except Exception as exc:
-            checks[name] = f"error: {type(exc).__name__}: {exc}"[:200]
+            # /healthz is public: the exception's text (hosts, ports, credentials in a URL) goes to the log only
+            logger.warning("health check failed", extra={"data": {"check": name, "error": str(exc)[:500]}})
+            checks[name] = f"error: {type(exc).__name__}"
             healthy = False
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics; with METRICS_TOKEN set, only for a scraper that sends it as a bearer token."""
+    expected = settings.METRICS_TOKEN
+    if expected:
+        given = request.META.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return HttpResponse("metrics need the METRICS_TOKEN bearer token\n", status=401, content_type="text/plain")
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

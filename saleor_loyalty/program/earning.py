@@ -117,7 +117,7 @@ def campaign_bonus(order: OrderSnapshot, rule: RuleSnapshot) -> int:
 
 def is_settled(order: OrderSnapshot, was_fully_paid: bool) -> bool:
     """Paid in full at some point: now, or before refunds brought the charge down."""
-    return was_fully_paid or order.charge_status in ("FULL", "OVERCHARGED") or order.total_refunded > 0
+    return was_fully_paid or order.is_fully_charged or order.total_refunded > 0
 
 
 def kept_share(order: OrderSnapshot, was_fully_paid: bool) -> Decimal:

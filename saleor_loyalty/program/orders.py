@@ -99,7 +99,7 @@ def reconcile_order(
         stale = award.state_updated_at is not None and order.updated_at < award.state_updated_at
         _capture_redemption(install, order)  # the code an order used never changes: even a stale payload says it
         if not stale:
-            award.was_fully_paid = award.was_fully_paid or order.charge_status in ("FULL", "OVERCHARGED")
+            award.was_fully_paid = award.was_fully_paid or order.is_fully_charged
         member = _member_for(install, award, order, program)
         if member is None:
             _record_state(install, order, award, stale)

@@ -45,6 +45,21 @@ class OrderSnapshot:
     refunded_quantities: dict[str, int] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)  # public: the storefront (and shopper) can write it
     shipping_address: "AddressSnapshot | None" = None
+    # Whether the source of this snapshot can vouch for its payment state. A webhook body is shaped by a
+    # subscription that staff with MANAGE_APPS can edit, so the webhook layer vouches only for the event whose
+    # meaning is payment itself (ORDER_FULLY_PAID: Saleor sends it only for an order paid in full).
+    payment_vouched: bool = True
+
+    @property
+    def is_fully_charged(self) -> bool:
+        """Paid in full: said by a source that can vouch for it, in ``chargeStatus`` *and* in the money charged.
+        One field's word is not enough: ``chargeStatus`` aliased from ``authorizeStatus`` says FULL for an order
+        that was only authorised."""
+        return (
+            self.payment_vouched
+            and self.charge_status in ("FULL", "OVERCHARGED")
+            and self.total_charged >= self.total_gross
+        )
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from django.core.management.base import CommandError
 
+from .allowlist import normalize_api_url
 from .models import Install
-from .registration import normalize_api_url
 
 
 def install_named(api_url: str) -> Install:

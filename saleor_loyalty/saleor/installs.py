@@ -2,13 +2,14 @@
 
 Webhook ingest asks for it on every delivery, so active installs are memoised in-process for a few seconds
 (the row carries the JWKS). Deactivation clears this process's entry at once; other processes see it within
-the TTL, after which Saleor has stopped delivering anyway.
+the TTL, after which Saleor has stopped delivering anyway. A store taken off ``ALLOWED_SALEOR_URLS`` is not an
+active install for any request, whatever its row says.
 """
 
 import time
 
+from .allowlist import is_allowed, normalize_api_url
 from .models import Install
-from .registration import normalize_api_url
 
 _TTL_SECONDS = 15.0
 _cache: dict[str, tuple[float, Install]] = {}
@@ -18,6 +19,8 @@ def active_install(api_url: str | None) -> Install | None:
     if not api_url:
         return None
     url = normalize_api_url(api_url)
+    if not is_allowed(url):
+        return None
     hit = _cache.get(url)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]

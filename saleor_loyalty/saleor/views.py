@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from saleor_loyalty.core import ratelimit
+
 from .manifest import build_manifest
 from .registration import RegistrationError, register_install
 
@@ -21,15 +23,25 @@ def _error(code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse({"success": False, "error": {"code": code, "message": message}}, status=status)
 
 
+# Saleor's app tokens are 30 characters; anything near this is not one.
+MAX_TOKEN_LENGTH = 1024
+# Installs are rare; a caller trying many store URLs from one address is probing, not installing.
+REGISTER_ATTEMPTS_PER_MINUTE = 20
+
+
 @csrf_exempt
 @require_POST
 def register(request: HttpRequest) -> JsonResponse:
     try:
+        ratelimit.hit(f"register:{request.META.get('REMOTE_ADDR', '')}", REGISTER_ATTEMPTS_PER_MINUTE, 60)
+    except ratelimit.RateLimited:
+        return _error("RATE_LIMITED", "Too many install attempts; try again in a minute.", 429)
+    try:
         body = json.loads(request.body or b"{}")
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return _error("INVALID_BODY", "Request body must be JSON with auth_token", 400)
     token = body.get("auth_token") if isinstance(body, dict) else None
-    if not isinstance(token, str):
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return _error("MISSING_TOKEN", "auth_token is required", 400)
     try:
         register_install(request.headers.get("Saleor-Api-Url", ""), request.headers.get("Saleor-Domain", ""), token)

@@ -11,6 +11,8 @@ Pseudo-permissions, as Saleor grants them:
 - `AUTHENTICATED_USER`, `OWNER`, `IS_OWNER`: a signed-in customer. Owner checks depend on the object (is it *their*
   checkout?); statically we grant them to any customer and leave ownership to the resolvers.
 - `AUTHENTICATED_STAFF_USER`: a staff user's token (`is_staff`), plus that user's own permissions.
+- An app is the `OWNER` of its own `app` object (`Query.app` without an id): Saleor lets it read its own
+  `webhooks` and `tokens` without `MANAGE_APPS`.
 """
 
 from __future__ import annotations
@@ -143,7 +145,8 @@ def _walk(
                 continue
             here = (*path, selection.alias.value if selection.alias else name)
             required = required_permissions(schema_field)
-            if not caller.may(required):
+            owns = caller.kind == "app" and "OWNER" in required and path == ("app",) and parent.name == "App"
+            if not owns and not caller.may(required):
                 found.append(Denial(here, required))
                 continue
             _walk(schema, get_named_type(schema_field.type), selection.selection_set, here, caller, fragments, found)

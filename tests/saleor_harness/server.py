@@ -71,10 +71,12 @@ class FakeSaleor:
         schema_version: str = "3.23",
         check_versions: tuple[str, ...] = SALEOR_VERSIONS,
         app_permissions: tuple[str, ...] = (),
+        app_identifier: str = "saleor.app.loyalty",
     ) -> None:
         self.keys = keys or SaleorKeys(fresh=True)
         self.app_token = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(30))
         self.app_id = global_id("App", app_pk)
+        self.app_identifier = app_identifier  # the manifest id the app token's app was installed from
         self.schema_version = schema_version
         self.check_versions = check_versions
         self.resolvers: dict[str, Resolver] = {"app": self._resolve_app}
@@ -284,7 +286,27 @@ class FakeSaleor:
             raise PermissionDenied(("AUTHENTICATED_STAFF_USER", "AUTHENTICATED_APP"))
         if id not in (None, self.app_id):
             raise PermissionDenied(("MANAGE_APPS",))
-        return {"id": self.app_id, "name": "Loyalty", "isActive": True}
+        return {
+            "id": self.app_id,
+            "identifier": self.app_identifier,
+            "name": "Loyalty",
+            "isActive": True,
+            "webhooks": self._app_webhooks(),
+        }
+
+    def _app_webhooks(self) -> list[dict[str, Any]]:
+        """The installed manifest's webhooks as Saleor keeps them (a test may edit `manifest` as staff would)."""
+        base = str((self.manifest or {}).get("tokenTargetUrl") or "")
+        return [
+            {
+                "name": webhook.get("name"),
+                "isActive": webhook.get("isActive", True),
+                "targetUrl": urljoin(base, str(webhook.get("targetUrl") or "")),
+                "subscriptionQuery": webhook.get("query"),
+                "asyncEvents": [{"eventType": name} for name in webhook.get("asyncEvents") or []],
+            }
+            for webhook in (self.manifest or {}).get("webhooks") or []
+        ]
 
     def _authenticate(self, call: GraphQLCall) -> None:
         token = call.bearer
