@@ -10,6 +10,7 @@ from saleor_loyalty.program.queries import estimate_for_checkout
 from saleor_loyalty.redemption import saleor_calls
 from saleor_loyalty.redemption.models import OPEN_STATUSES, Redemption, Reward
 from saleor_loyalty.redemption.rewards import available_rewards
+from saleor_loyalty.saleor.budget import SaleorCallBudgetExceeded
 from saleor_loyalty.saleor.client import SaleorError
 from saleor_loyalty.saleor.installs import active_install
 
@@ -74,6 +75,8 @@ class Query(TierQueries, ReferralQueries, graphene.ObjectType):
         shopper = info.context.require_shopper()
         try:
             checkout = saleor_calls.shopper_checkout(shopper, checkout_id)
+        except SaleorCallBudgetExceeded as exc:
+            raise GraphQLError(str(exc), extensions={"code": "TOO_MANY_SALEOR_CALLS"}) from exc
         except SaleorError as exc:
             raise GraphQLError(f"could not read the checkout: {exc}", extensions={"code": "SALEOR_ERROR"}) from exc
         if checkout is None or checkout.user_id != shopper.user_id:
