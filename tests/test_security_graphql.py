@@ -328,3 +328,43 @@ def test_a_nul_byte_in_any_input_is_a_validation_error(store, query, variables):
     assert codes(body) == {"INVALID"}
     assert "NUL" in body["errors"][0]["message"]
     assert len(store.saleor.calls) == calls_before
+
+
+# -- What the fuzzer found (tests/test_fuzz.py), pinned as plain regression tests --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("query($c: String!) { rewards(channel: $c) { id } }", {"c": "default-\ud800channel"}),
+        ('{ activeRedemption(checkoutId: "Q2hlY2tvdXQ6\\ud800") { id } }', {}),
+    ],
+)
+def test_a_lone_surrogate_in_any_input_is_a_validation_error(store, query, variables):
+    body = json.dumps({"query": query, "variables": variables}).encode()  # json keeps the lone surrogate escaped
+    status, answer, _ = post(None, token=store.token(), raw=body)
+    assert status == 400 and "data" not in answer, answer
+    assert codes(answer) == ({"INVALID"} if variables else {None})  # in a literal: graphql-core's syntax error
+
+
+def test_referrals_with_an_explicit_null_page_size_get_the_default_page(store):
+    query = "query($n: Int) { myReferrals { referrals(first: $n) { status } } }"
+    status, answer, _ = post({"query": query, "variables": {"n": None}}, token=store.token())
+    assert status == 200 and "errors" not in answer, answer
+    assert answer["data"]["myReferrals"]["referrals"] == []
+
+
+@pytest.mark.parametrize("mutation", ["redeemPoints", "cancelRedemption"])
+def test_an_over_long_checkout_id_is_an_invalid_input_not_an_internal_error(store, mutation):
+    store.give_points(500)
+    arguments = "checkoutId: $id" + (', points: 100, idempotencyKey: "k1"' if mutation == "redeemPoints" else "")
+    query = f"mutation($id: ID!) {{ {mutation}({arguments}) {{ errors {{ field code }} }} }}"
+    status, answer, _ = post({"query": query, "variables": {"id": "Q" * 300}}, token=store.token())
+    assert status == 200 and "errors" not in answer, answer
+    assert answer["data"][mutation]["errors"] == [{"field": "checkoutId", "code": "INVALID"}]
+
+
+def test_a_store_signed_token_whose_user_id_holds_a_nul_is_refused_as_a_token(store):
+    token = store.saleor.user_token("VXNlcjox\x00", "shopper@example.com")
+    status, answer, _ = post({"query": "{ me { balance { available } } }"}, token=token)
+    assert status == 200 and codes(answer) == {"INVALID_TOKEN"}, answer

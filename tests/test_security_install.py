@@ -508,3 +508,14 @@ def test_an_own_webhook_switched_off_deleted_or_redirected_is_an_alteration(sale
     problem = audit_subscriptions(install)
 
     assert "order_events" in problem or "/hook" in problem
+
+
+def test_a_signed_order_whose_id_no_column_holds_is_malformed_not_retried(saleor):
+    """Found by the fuzzer: an id over 255 characters failed with DataError and was retried eight times."""
+    installed_from(saleor)
+    order = fx.order(user={"id": fx.global_id("User", 44), "email": "d@example.com"})
+    order["id"] = "T3JkZXI6" + "A" * 300
+    assert _order_event(saleor, "OrderFullyPaid", "ORDER_FULLY_PAID", order).status_code == 200
+    event = InboxEvent.objects.get()
+    assert event.status == "failed" and event.last_error.startswith("malformed payload:")
+    assert event.attempts >= 8  # never retried

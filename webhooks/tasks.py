@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from saleor_loyalty.core.logging import log_context
@@ -101,7 +101,7 @@ def process_event(event_id: int, *, force: bool = False) -> str | None:
                 event.attempts = MAX_ATTEMPTS  # replayed by an operator once the store's webhooks are ours again
                 event.last_error = f"held: webhook subscriptions altered: {exc}"[:2000]
                 logger.error("inbox event held: webhook subscriptions altered")
-            except MalformedPayload as exc:
+            except (MalformedPayload, DataError) as exc:  # DataError: a value no column holds (an id too long)
                 outcome = "malformed"
                 event.status = InboxStatus.FAILED
                 event.attempts = MAX_ATTEMPTS  # can never succeed: do not retry

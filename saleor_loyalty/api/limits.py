@@ -17,7 +17,7 @@ name overrides):
 - ``GRAPHQL_INTROSPECTION`` (false): introspection is refused unless this or ``DEBUG`` is set.
 
 Errors are GraphQL errors with ``extensions.code``: ``QUERY_TOO_COMPLEX``, ``TOO_MANY_SALEOR_CALLS``,
-``INTROSPECTION_DISABLED`` or ``INVALID`` (a NUL character in a string).
+``INTROSPECTION_DISABLED`` or ``INVALID`` (a NUL character or lone surrogate in a string).
 """
 
 from collections.abc import Iterable, Iterator
@@ -329,14 +329,25 @@ class NoIntrospectionRule(ValidationRule):
             )
 
 
-NUL_MESSAGE = "contains a NUL character (\\u0000), which is not allowed in any input"
+NUL_MESSAGE = "contains a NUL character (\\u0000) or an unpaired surrogate, which no input may hold"
+
+
+def is_unstorable(text: str) -> bool:
+    """Text PostgreSQL cannot store: a NUL character, or a lone UTF-16 surrogate (not encodable as UTF-8)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class NoNulInStringsRule(ValidationRule):
-    """A string literal with a NUL character is invalid input (PostgreSQL cannot store it in text)."""
+    """A string literal PostgreSQL could not store (``is_unstorable``) is invalid input."""
 
     def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-        if "\x00" in node.value:
+        if is_unstorable(node.value):
             self.report_error(GraphQLError(f"a string {NUL_MESSAGE}", node, extensions={"code": INVALID}))
 
 
@@ -351,14 +362,14 @@ def limit_rules(limits: Limits) -> tuple[type[ValidationRule], ...]:
 
 
 def nul_in_variables(variables: dict[str, Any]) -> str | None:
-    """The name of the first variable holding a NUL character anywhere (in a string, a list, an object's keys or
-    values), or None. Iterative: a variable nested thousands deep cannot exhaust the stack."""
+    """The name of the first variable holding unstorable text (``is_unstorable``) anywhere (in a string, a list,
+    an object's keys or values), or None. Iterative: a variable nested thousands deep cannot exhaust the stack."""
     for name, value in variables.items():
         stack: list[Any] = [name, value]
         while stack:
             item = stack.pop()
             if isinstance(item, str):
-                if "\x00" in item:
+                if is_unstorable(item):
                     return name
             elif isinstance(item, dict):
                 stack.extend(item.keys())

@@ -97,9 +97,9 @@ class MyReferrals(graphene.ObjectType):
     referred_by = graphene.Field(ReferralType, description="The referral that brought you here, if any.")
 
     @staticmethod
-    def resolve_referrals(root: dict[str, Any], info: Any, first: int = 20) -> list[dict[str, Any]]:
+    def resolve_referrals(root: dict[str, Any], info: Any, first: int | None = 20) -> list[dict[str, Any]]:
         member: Member = root["member"]
-        size = max(0, min(first, MAX_PAGE))
+        size = max(0, min(20 if first is None else first, MAX_PAGE))  # an explicit null means the default
         rows = Referral.objects.filter(referrer=member).select_related("referee", "referrer").order_by("-pk")[:size]
         return [_view(referral, member) for referral in rows]
 

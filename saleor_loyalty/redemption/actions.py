@@ -114,8 +114,17 @@ def _price(
     return points, value, saleor_calls.VoucherSpec(type="ENTIRE_ORDER", value_type="FIXED", value=value), None
 
 
+MAX_CHECKOUT_ID_LENGTH = 255  # the column's; Saleor's checkout ids are far shorter
+
+
+def _check_checkout_id(checkout_id: str) -> None:
+    if not checkout_id or len(checkout_id) > MAX_CHECKOUT_ID_LENGTH:
+        raise RedemptionError("INVALID", "checkoutId is not a checkout id", "checkoutId")
+
+
 def redeem(shopper: Shopper, request: RedeemRequest) -> Redemption:
     """Turn points into a discount on the shopper's checkout. Raises ``RedemptionError``; keeps every point then."""
+    _check_checkout_id(request.checkout_id)
     install = shopper.install
     with log_context(install_id=install.pk, checkout_id=request.checkout_id):
         member = member_for_user(install, shopper.user_id, shopper.email)
@@ -322,6 +331,7 @@ def _cancel(redemption: Redemption, *, reason: str) -> None:
 
 def cancel(shopper: Shopper, checkout_id: str) -> Redemption:
     """Take the points off the checkout: remove the voucher and void the hold."""
+    _check_checkout_id(checkout_id)
     member = member_for_user(shopper.install, shopper.user_id, shopper.email)
     with locks.checkout_claim(shopper.install, checkout_id):
         current = _open_redemption(shopper.install, member, checkout_id)

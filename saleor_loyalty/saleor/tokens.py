@@ -85,8 +85,8 @@ def verify_shopper_token(raw: str) -> Shopper:
     if audience and claims.get("aud") != f"custom:{audience}":
         raise InvalidToken("token audience is not this storefront")
     user_id = claims.get("user_id")
-    if not isinstance(user_id, str) or not user_id:
-        raise InvalidToken("token has no user")
+    if not isinstance(user_id, str) or not user_id or len(user_id) > 255 or "\x00" in user_id:
+        raise InvalidToken("token has no usable user")
     email = claims.get("email")
     return Shopper(install=install, user_id=user_id, email=email if isinstance(email, str) else "", token=raw)
 
