@@ -1,6 +1,6 @@
 from django.urls import path
 
-from saleor_loyalty.api.views import graphql_view
+from saleor_loyalty.api.views import graphql_view, staff_graphql_view
 from saleor_loyalty.core import views as core_views
 from saleor_loyalty.saleor import views as saleor_views
 from saleor_loyalty.webhooks import views as webhook_views
@@ -13,6 +13,7 @@ urlpatterns = [
     path("static/logo.png", saleor_views.logo, name="logo"),
     path("privacy", saleor_views.privacy, name="privacy"),
     path("graphql/", graphql_view, name="graphql"),
+    path("dashboard/graphql/", staff_graphql_view, name="staff-graphql"),
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", core_views.metrics, name="metrics"),
 ]

@@ -17,9 +17,9 @@ from tests.saleor_harness.events import event_type_name
 from tests.saleor_harness.permissions import Caller, denials
 
 GRAPHQL_DIR = Path(__file__).resolve().parents[1] / "graphql"
-# graphql/schema.graphql, when present, is the app's OWN API schema, not a document sent to Saleor.
-APP_SCHEMA = GRAPHQL_DIR / "schema.graphql"
-DOCUMENTS = sorted(path for path in GRAPHQL_DIR.rglob("*.graphql") if path != APP_SCHEMA)
+# graphql/schema.graphql and staff-schema.graphql are the app's OWN API schemas, not documents sent to Saleor.
+APP_SCHEMAS = {GRAPHQL_DIR / "schema.graphql", GRAPHQL_DIR / "staff-schema.graphql"}
+DOCUMENTS = sorted(path for path in GRAPHQL_DIR.rglob("*.graphql") if path not in APP_SCHEMAS)
 SUBSCRIPTION_FILES = sorted((GRAPHQL_DIR / "subscriptions").glob("*.graphql"))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.db import close_old_connections, connections
 
-from saleor_loyalty.api.management.commands.export_schema import schema_sdl
+from saleor_loyalty.api.management.commands.export_schema import EXPORTS, schema_sdl
 from saleor_loyalty.ledger.queries import integrity_problems, member_balances
 from saleor_loyalty.program.orders import reconcile_order
 from tests.factories import line, order
@@ -29,9 +29,10 @@ query History($first: Int, $after: String, $last: Int, $before: String) {
 """
 
 
-def test_the_exported_schema_is_current():
-    exported = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
-    assert exported.read_text() == schema_sdl(), "run: saleor-loyalty export_schema"
+@pytest.mark.parametrize("name", sorted(EXPORTS))
+def test_the_exported_schemas_are_current(name):
+    exported = Path(__file__).resolve().parent.parent / "graphql" / name
+    assert exported.read_text() == schema_sdl(EXPORTS[name]), "run: saleor-loyalty export_schema"
 
 
 def test_a_token_is_trusted_only_by_the_store_that_issued_it(store):

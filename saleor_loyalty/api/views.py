@@ -12,6 +12,7 @@ from functools import lru_cache
 from inspect import isawaitable
 from typing import Any
 
+import graphene
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from graphql import DocumentNode, GraphQLError, GraphQLFormattedError, execute, parse, validate
@@ -22,6 +23,7 @@ from saleor_loyalty.saleor.budget import SaleorCallBudgetExceeded, saleor_call_b
 from .context import RequestContext
 from .limits import INVALID, NUL_MESSAGE, TOO_COMPLEX, Limits, limit_rules, nul_in_variables
 from .schema import schema
+from .staff import staff_schema
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +37,23 @@ def _error(message: str, status: int = 400, code: str | None = None) -> JsonResp
 
 @csrf_exempt
 def graphql_view(request: HttpRequest) -> JsonResponse:
+    """The storefront API (``schema``): shoppers, server keys, the public program terms."""
+    return _serve(request, schema)
+
+
+@csrf_exempt
+def staff_graphql_view(request: HttpRequest) -> JsonResponse:
+    """The staff API (``staff_schema``) for the dashboard extension's pages, under the same limits."""
+    return _serve(request, staff_schema)
+
+
+def _serve(request: HttpRequest, served: graphene.Schema) -> JsonResponse:
     request_id = current_context().get("request_id") or secrets.token_hex(8)
     with log_context(request_id=request_id):
-        return _respond(request, Limits.from_settings())
+        return _respond(request, Limits.from_settings(), served)
 
 
-def _respond(request: HttpRequest, limits: Limits) -> JsonResponse:
+def _respond(request: HttpRequest, limits: Limits, served: graphene.Schema) -> JsonResponse:
     if request.method != "POST":
         return _error("send GraphQL requests as POST with a JSON body", 405)
     declared = request.META.get("CONTENT_LENGTH") or ""
@@ -68,12 +81,12 @@ def _respond(request: HttpRequest, limits: Limits) -> JsonResponse:
     nul_variable = nul_in_variables(variables)
     if nul_variable is not None:
         return _error(f"variable '${nul_variable}' {NUL_MESSAGE}", code=INVALID)
-    document, errors = _prepared(query, limits)
+    document, errors = _prepared(query, limits, served)
     if document is None:
         return JsonResponse({"errors": list(errors)}, status=400)
     with saleor_call_budget(limits.max_saleor_calls):
         result = execute(
-            schema.graphql_schema,
+            served.graphql_schema,
             document,
             variable_values=variables,
             operation_name=operation_name,
@@ -90,7 +103,9 @@ def _respond(request: HttpRequest, limits: Limits) -> JsonResponse:
 
 
 @lru_cache(maxsize=256)
-def _prepared(query: str, limits: Limits) -> tuple[DocumentNode | None, tuple[GraphQLFormattedError, ...]]:
+def _prepared(
+    query: str, limits: Limits, served: graphene.Schema
+) -> tuple[DocumentNode | None, tuple[GraphQLFormattedError, ...]]:
     """Parse and validate a query once per set of limits: storefronts send the same few documents over and over.
 
     The limits are checked first and alone: a document over them is refused without the specification's rules,
@@ -104,9 +119,9 @@ def _prepared(query: str, limits: Limits) -> tuple[DocumentNode | None, tuple[Gr
                 f"query too long: more than {limits.max_tokens} tokens", extensions={"code": TOO_COMPLEX}
             )
         return None, (error.formatted,)
-    errors = validate(schema.graphql_schema, document, rules=limit_rules(limits))
+    errors = validate(served.graphql_schema, document, rules=limit_rules(limits))
     if not errors:
-        errors = validate(schema.graphql_schema, document)
+        errors = validate(served.graphql_schema, document)
     return (None, tuple(error.formatted for error in errors)) if errors else (document, ())
 
 

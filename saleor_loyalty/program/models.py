@@ -295,3 +295,25 @@ class OrderAward(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_number or self.order_id}: {self.points} pts"
+
+
+class SettingsChange(models.Model):
+    """One change a merchant made to the program's configuration: who, when, and the values before and after.
+
+    Append-only, like the ledger: the dashboard shows it as the program's change log. Changing a setting never
+    rewrites history (an order keeps the rule it earned under, frozen on its award); this says what changed.
+    """
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="settings_changes")
+    subject = models.CharField(max_length=255)  # what was changed, e.g. "program" or "earn_rule:default/USD"
+    actor = models.CharField(max_length=255)  # the staff user's email (or Saleor user id), or "operator"
+    before = models.JSONField(default=dict)  # only the fields that changed
+    after = models.JSONField(default=dict)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "program_settings_change"
+        indexes = [models.Index(fields=["install", "-changed_at"], name="settings_change_by_install")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} changed by {self.actor} at {self.changed_at}"

@@ -1,4 +1,4 @@
-"""Reads for the shopper API: pending and expiring points, the program in plain terms, checkout estimates."""
+"""Reads for the APIs: pending and expiring points, the program in plain terms, checkout estimates, the change log."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +13,7 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
 from .earning import order_points
+from .models import SettingsChange
 from .rules import current_rule, program_settings
 from .snapshots import LineSnapshot, OrderSnapshot
 
@@ -106,3 +107,8 @@ def estimate_for_checkout(
 
 def return_window_days(install: Install) -> int:
     return program_settings(install).return_window_days
+
+
+def settings_changes(install: Install, *, limit: int) -> list[SettingsChange]:
+    """The newest changes to the program's configuration first (the dashboard's change log)."""
+    return list(SettingsChange.objects.filter(install=install).order_by("-changed_at", "-pk")[:limit])

@@ -1,0 +1,80 @@
+"""GraphQL types of the program's settings and their change log."""
+
+import graphene
+
+from saleor_loyalty.program import models
+from saleor_loyalty.program.models import ClawbackPolicy, ExpiryPolicy, GuestOrderPolicy
+
+from ..types import global_id
+
+ExpiryPolicyEnum = graphene.Enum.from_enum(ExpiryPolicy, description="When points expire.")
+ClawbackPolicyEnum = graphene.Enum.from_enum(ClawbackPolicy, description="What a refund of spent points does.")
+GuestOrderPolicyEnum = graphene.Enum.from_enum(GuestOrderPolicy, description="Whether such orders earn.")
+
+
+class ProgramSettings(graphene.ObjectType):
+    """The store's loyalty program settings. Changes apply from now on: orders keep the rule they earned under."""
+
+    is_active = graphene.Boolean(required=True, description="Off: nothing new is earned; balances stay spendable.")
+    return_window_days = graphene.Int(required=True, description="Points stay pending this long after payment.")
+    expiry_policy = graphene.Field(ExpiryPolicyEnum, required=True)
+    points_expire_after_days = graphene.Int(description="With AFTER_EARNING: days from earning to expiry.")
+    inactivity_expiry_days = graphene.Int(required=True, description="With AFTER_INACTIVITY: days without activity.")
+    expiry_reminder_days = graphene.Int(required=True, description="The reminder email goes out this long before.")
+    expiry_grace_days = graphene.Int(required=True, description="Points stay usable this long after their date.")
+    clawback_policy = graphene.Field(ClawbackPolicyEnum, required=True)
+    registered_email_guest_orders = graphene.Field(
+        GuestOrderPolicyEnum, required=True, description="Guest checkouts typed with a registered customer's email."
+    )
+    guest_orders = graphene.Field(GuestOrderPolicyEnum, required=True, description="Guests with no account.")
+    default_points_per_unit = graphene.Decimal(
+        required=True, description="Points per currency unit where a channel has no earn rule of its own."
+    )
+    redemption_hold_minutes = graphene.Int(required=True, description="Abandoned redemptions are voided after.")
+    return_points_on_refund = graphene.Boolean(required=True)
+    earn_on_redeemed_value = graphene.Boolean(required=True, description="Whether the points-paid part earns.")
+    redemption_rate_limit_per_minute = graphene.Int(required=True)
+    signup_bonus_points = graphene.Int(required=True)
+    first_order_bonus_points = graphene.Int(required=True)
+    birthday_bonus_points = graphene.Int(required=True)
+    birthday_metadata_key = graphene.String(required=True, description="Customer metadata key with the birthday.")
+    updated_at = graphene.DateTime(required=True)
+
+
+class ProgramSettingsInput(graphene.InputObjectType):
+    """Only the fields given change; the rest stay as they are."""
+
+    is_active = graphene.Boolean()
+    return_window_days = graphene.Int()
+    expiry_policy = graphene.InputField(ExpiryPolicyEnum)
+    points_expire_after_days = graphene.Int(description="null clears it (allowed unless AFTER_EARNING).")
+    inactivity_expiry_days = graphene.Int()
+    expiry_reminder_days = graphene.Int()
+    expiry_grace_days = graphene.Int()
+    clawback_policy = graphene.InputField(ClawbackPolicyEnum)
+    registered_email_guest_orders = graphene.InputField(GuestOrderPolicyEnum)
+    guest_orders = graphene.InputField(GuestOrderPolicyEnum)
+    default_points_per_unit = graphene.Decimal()
+    redemption_hold_minutes = graphene.Int()
+    return_points_on_refund = graphene.Boolean()
+    earn_on_redeemed_value = graphene.Boolean()
+    redemption_rate_limit_per_minute = graphene.Int()
+    signup_bonus_points = graphene.Int()
+    first_order_bonus_points = graphene.Int()
+    birthday_bonus_points = graphene.Int()
+    birthday_metadata_key = graphene.String()
+
+
+class SettingsChange(graphene.ObjectType):
+    """One change to the program's configuration: who made it, when, and the changed values before and after."""
+
+    id = graphene.ID(required=True)
+    subject = graphene.String(required=True, description='What changed, e.g. "program".')
+    actor = graphene.String(required=True, description="The staff user (email) who made the change.")
+    before = graphene.JSONString(required=True, description="The changed settings' values before.")
+    after = graphene.JSONString(required=True, description="The same settings' values after.")
+    changed_at = graphene.DateTime(required=True)
+
+    @staticmethod
+    def resolve_id(root: models.SettingsChange, info: object) -> str:
+        return global_id("SettingsChange", root.pk)

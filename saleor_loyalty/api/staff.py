@@ -1,0 +1,32 @@
+"""The staff schema, served at /dashboard/graphql/ for the dashboard extension's pages.
+
+Apart from the storefront's schema: every field here needs the dashboard's app token (Saleor's ``thirdparty``
+token for this app, verified against the store's keys) carrying the Saleor permission its domain declares;
+shopper tokens never pass (``RequestContext.require_staff``).
+"""
+
+import graphene
+
+from .program.mutations.update_program_settings import update_program_settings_field
+from .program.resolvers import resolve_program_settings, resolve_settings_changes
+from .program.types import ProgramSettings, SettingsChange
+
+
+class StaffQuery(graphene.ObjectType):
+    program_settings = graphene.Field(
+        ProgramSettings, required=True, resolver=resolve_program_settings, description="Needs MANAGE_DISCOUNTS."
+    )
+    settings_changes = graphene.List(
+        graphene.NonNull(SettingsChange),
+        required=True,
+        first=graphene.Int(default_value=50, description="At most 100."),
+        resolver=resolve_settings_changes,
+        description="The program's change log, newest first. Needs MANAGE_DISCOUNTS.",
+    )
+
+
+class StaffMutation(graphene.ObjectType):
+    update_program_settings = update_program_settings_field
+
+
+staff_schema = graphene.Schema(query=StaffQuery, mutation=StaffMutation)

@@ -1,0 +1,208 @@
+"""The staff API's Program page (/dashboard/graphql/): read and change the program's settings, see the change log.
+
+Callers are the dashboard extension's pages, with the token Saleor's dashboard hands them (``thirdparty``, for
+this app, carrying the staff user's permissions); shopper tokens, other stores' tokens and tokens without
+MANAGE_DISCOUNTS are refused and change nothing.
+"""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from saleor_loyalty.ledger.queries import member_balances
+from saleor_loyalty.program.models import ProgramSettings, SettingsChange
+from saleor_loyalty.program.orders import reconcile_order
+from saleor_loyalty.program.rules import program_settings
+from saleor_loyalty.program.settings_changes import SettingsInvalid, update_program_settings
+from tests.factories import order
+from tests.saleor_harness import FakeSaleor
+from tests.storefront import Store
+
+pytestmark = pytest.mark.django_db
+
+SETTINGS = """
+query { programSettings { isActive returnWindowDays expiryPolicy pointsExpireAfterDays clawbackPolicy
+  guestOrders defaultPointsPerUnit signupBonusPoints birthdayMetadataKey } }
+"""
+UPDATE = """
+mutation($input: ProgramSettingsInput!) {
+  updateProgramSettings(input: $input) {
+    settings { returnWindowDays expiryPolicy pointsExpireAfterDays defaultPointsPerUnit signupBonusPoints }
+    errors { field code message }
+  }
+}
+"""
+CHANGES = "query { settingsChanges { id subject actor before after changedAt } }"
+
+
+def staff_call(query: str, token: str | None, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = Client().post(
+        "/dashboard/graphql/",
+        data=json.dumps({"query": query, "variables": variables or {}}),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 200, response.content
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def dashboard_token(store: Store, permissions: tuple[str, ...] = ("MANAGE_DISCOUNTS",), **kwargs: Any) -> str:
+    return store.saleor.app_token_for_dashboard(list(permissions), email="merchant@example.com", **kwargs)
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors", [])]
+
+
+# -- reading ---------------------------------------------------------------------------------------------------
+
+
+def test_staff_read_the_programs_settings(store):
+    body = staff_call(SETTINGS, dashboard_token(store))
+    assert "errors" not in body, body
+    settings = body["data"]["programSettings"]
+    assert settings["isActive"] is True
+    assert settings["returnWindowDays"] == 14
+    assert settings["expiryPolicy"] == "NONE"
+    assert settings["clawbackPolicy"] == "NEGATIVE_BALANCE"
+    assert Decimal(settings["defaultPointsPerUnit"]) == 1
+
+
+@pytest.mark.parametrize("query", [SETTINGS, CHANGES])
+def test_without_manage_discounts_staff_are_refused(store, query):
+    body = staff_call(query, dashboard_token(store, ("MANAGE_USERS", "MANAGE_ORDERS")))
+    assert error_codes(body) == ["PERMISSION_DENIED"]
+    assert body["data"] is None
+
+
+def test_a_shopper_token_is_refused(store):
+    body = staff_call(SETTINGS, store.token())
+    assert error_codes(body) == ["INVALID_TOKEN"]
+
+
+def test_no_token_is_refused(store):
+    assert error_codes(staff_call(SETTINGS, None)) == ["UNAUTHENTICATED"]
+
+
+def test_a_dashboard_token_of_another_store_or_another_app_is_refused(store):
+    with FakeSaleor() as stranger:  # a store that never installed the app
+        stranger_token = stranger.app_token_for_dashboard(["MANAGE_DISCOUNTS"])
+        assert error_codes(staff_call(SETTINGS, stranger_token)) == ["INVALID_TOKEN"]
+    other_app = store.saleor.keys.issue_app_token(store.saleor.api_url, "QXBwOjk5", permissions=["MANAGE_DISCOUNTS"])
+    assert error_codes(staff_call(SETTINGS, other_app)) == ["INVALID_TOKEN"]
+
+
+def test_the_staff_schema_is_not_reachable_from_the_storefront_endpoint(store):
+    response = Client().post(
+        "/graphql/",
+        data=json.dumps({"query": SETTINGS}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {dashboard_token(store)}"},
+    )
+    assert response.status_code == 400  # programSettings is not a storefront field
+
+
+# -- changing --------------------------------------------------------------------------------------------------
+
+
+def test_staff_change_settings_and_the_change_is_logged_with_who_and_what(store):
+    token = dashboard_token(store)
+    body = staff_call(
+        UPDATE,
+        token,
+        {"input": {"returnWindowDays": 30, "expiryPolicy": "AFTER_EARNING", "pointsExpireAfterDays": 365}},
+    )
+
+    payload = body["data"]["updateProgramSettings"]
+    assert payload["errors"] == []
+    assert payload["settings"]["returnWindowDays"] == 30
+    assert payload["settings"]["expiryPolicy"] == "AFTER_EARNING"
+    assert payload["settings"]["pointsExpireAfterDays"] == 365
+    [change] = staff_call(CHANGES, token)["data"]["settingsChanges"]
+    assert change["subject"] == "program"
+    assert change["actor"] == "merchant@example.com"
+    assert json.loads(change["before"]) == {
+        "return_window_days": 14,
+        "expiry_policy": "none",
+        "points_expire_after_days": None,
+    }
+    assert json.loads(change["after"]) == {
+        "return_window_days": 30,
+        "expiry_policy": "after_earning",
+        "points_expire_after_days": 365,
+    }
+
+
+def test_fields_left_out_keep_their_values_and_an_explicit_null_clears(store):
+    token = dashboard_token(store)
+    staff_call(UPDATE, token, {"input": {"expiryPolicy": "AFTER_INACTIVITY", "pointsExpireAfterDays": 90}})
+    staff_call(UPDATE, token, {"input": {"signupBonusPoints": 50}})
+    row = program_settings(store.install)
+    assert (row.expiry_policy, row.points_expire_after_days, row.signup_bonus_points) == ("after_inactivity", 90, 50)
+    staff_call(UPDATE, token, {"input": {"pointsExpireAfterDays": None}})
+    assert program_settings(store.install).points_expire_after_days is None
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"returnWindowDays": -1}, "returnWindowDays"),
+        ({"returnWindowDays": 10_000}, "returnWindowDays"),
+        ({"defaultPointsPerUnit": "-1"}, "defaultPointsPerUnit"),
+        ({"defaultPointsPerUnit": "0.00001"}, "defaultPointsPerUnit"),
+        ({"defaultPointsPerUnit": "1e9"}, "defaultPointsPerUnit"),
+        ({"expiryPolicy": "AFTER_EARNING", "pointsExpireAfterDays": None}, "pointsExpireAfterDays"),
+        ({"redemptionHoldMinutes": 0}, "redemptionHoldMinutes"),
+        ({"birthdayMetadataKey": ""}, "birthdayMetadataKey"),
+        ({"expiryPolicy": "AFTER_INACTIVITY", "inactivityExpiryDays": 10, "expiryReminderDays": 14},
+         "expiryReminderDays"),
+    ],
+)  # fmt: skip
+def test_invalid_settings_change_nothing_and_name_the_field(store, given, field):
+    program_settings(store.install)
+    before = ProgramSettings.objects.filter(install=store.install).values().first()
+    body = staff_call(UPDATE, dashboard_token(store), {"input": {**given, "signupBonusPoints": 10}})
+
+    payload = body["data"]["updateProgramSettings"]
+    assert [error["field"] for error in payload["errors"]] == [field], payload
+    assert payload["errors"][0]["code"] == "INVALID"
+    assert payload["settings"]["signupBonusPoints"] == 0  # nothing applied, not even the valid field
+    assert ProgramSettings.objects.filter(install=store.install).values().first() == before
+    assert not SettingsChange.objects.exists()
+
+
+def test_a_change_to_the_same_values_logs_nothing(store):
+    token = dashboard_token(store)
+    staff_call(UPDATE, token, {"input": {"returnWindowDays": 14, "guestOrders": "EARN"}})
+    assert not SettingsChange.objects.exists()
+
+
+def test_without_manage_discounts_nothing_changes(store):
+    body = staff_call(UPDATE, dashboard_token(store, ("MANAGE_USERS",)), {"input": {"returnWindowDays": 1}})
+    assert error_codes(body) == ["PERMISSION_DENIED"]
+    assert program_settings(store.install).return_window_days == 14
+
+
+def test_changing_the_rate_never_rewrites_what_an_order_earned(store):
+    """An order keeps the rule frozen on its award: a re-delivered order event after the change earns the same."""
+    member = store.member()
+    paid = order(user_id="VXNlcjox")
+    reconcile_order(store.install, paid)
+    earned = member_balances(member).pending
+    assert earned > 0
+
+    update_program_settings(store.install, {"default_points_per_unit": Decimal(5)}, actor="merchant@example.com")
+    reconcile_order(store.install, paid)
+
+    assert member_balances(member).pending == earned
+
+
+def test_the_domain_action_refuses_unknown_settings(store):
+    with pytest.raises(SettingsInvalid) as refused:
+        update_program_settings(store.install, {"install_id": 2, "is_active": "yes"}, actor="x")
+    assert set(refused.value.errors) == {"install_id", "is_active"}
