@@ -7,6 +7,11 @@ shopper tokens never pass (``RequestContext.require_staff``).
 
 import graphene
 
+from .customers.resolvers import resolve_customer_loyalty
+from .customers.types import CustomerLoyalty
+from .mutations.adjust_points import adjust_points_field
+from .orders.resolvers import resolve_order_loyalty
+from .orders.types import OrderLoyalty
 from .program.mutations.update_program_settings import update_program_settings_field
 from .program.resolvers import resolve_program_settings, resolve_settings_changes
 from .program.types import ProgramSettings, SettingsChange
@@ -23,10 +28,23 @@ class StaffQuery(graphene.ObjectType):
         resolver=resolve_settings_changes,
         description="The program's change log, newest first. Needs MANAGE_DISCOUNTS.",
     )
+    customer_loyalty = graphene.Field(
+        CustomerLoyalty,
+        customer_id=graphene.ID(required=True, description="The customer's Saleor user id."),
+        resolver=resolve_customer_loyalty,
+        description="A customer's loyalty account (null before their first points). Needs MANAGE_USERS.",
+    )
+    order_loyalty = graphene.Field(
+        OrderLoyalty,
+        order_id=graphene.ID(required=True, description="The order's Saleor id."),
+        resolver=resolve_order_loyalty,
+        description="What an order earned, spent and had clawed back, and why (null: never seen). Needs MANAGE_ORDERS.",
+    )
 
 
 class StaffMutation(graphene.ObjectType):
     update_program_settings = update_program_settings_field
+    adjust_points = adjust_points_field
 
 
 staff_schema = graphene.Schema(query=StaffQuery, mutation=StaffMutation)

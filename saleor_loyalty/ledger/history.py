@@ -63,3 +63,17 @@ def member_activity(
         kind, change = describe(transfer)
         activity.append(Activity(transfer.pk, kind, transfer.amount, change, transfer.order_id, transfer.created_at))
     return activity
+
+
+def order_activity(install_id: int, order_id: str, *, limit: int = 100) -> list[Activity]:
+    """Every transfer about one order, oldest first: what it earned, spent, had clawed back and returned."""
+    transfers = (
+        Transfer.objects.filter(install_id=install_id, order_id=order_id)
+        .select_related("credit_account")
+        .order_by("id")[:limit]
+    )
+    activity = []
+    for transfer in transfers:
+        kind, change = describe(transfer)
+        activity.append(Activity(transfer.pk, kind, transfer.amount, change, transfer.order_id, transfer.created_at))
+    return activity

@@ -3,17 +3,19 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from saleor_loyalty.ledger.history import Activity, order_activity
 from saleor_loyalty.ledger.models import AccountCode, Lot
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
 from .earning import order_points
-from .models import SettingsChange
+from .models import OrderAward, SettingsChange
 from .rules import current_rule, program_settings
 from .snapshots import LineSnapshot, OrderSnapshot
 
@@ -112,3 +114,45 @@ def return_window_days(install: Install) -> int:
 def settings_changes(install: Install, *, limit: int) -> list[SettingsChange]:
     """The newest changes to the program's configuration first (the dashboard's change log)."""
     return list(SettingsChange.objects.filter(install=install).order_by("-changed_at", "-pk")[:limit])
+
+
+@dataclass(frozen=True)
+class OrderLoyalty:
+    """What one order did in the loyalty program, and why (the dashboard's order widget)."""
+
+    order_id: str
+    order_number: str
+    member: Member | None
+    points: int  # what the order holds now
+    earned: int  # points it ever earned
+    clawed_back: int  # taken back after refunds and cancellations
+    redeemed: int  # points spent on it as a discount
+    spend: Decimal  # money paid for it, net of refunds: what tiers count
+    placement: str
+    rule: dict[str, Any] | None  # the rule frozen at its first award: rate, tax/shipping, tier multiplier, campaigns
+    activity: list[Activity]
+
+
+_EARN_KINDS = {"EARNED"}
+_CLAWBACK_KINDS = {"CLAWED_BACK"}
+
+
+def order_loyalty(install: Install, order_id: str) -> OrderLoyalty | None:
+    """The order's award and its ledger transfers; None when the app never saw the order."""
+    award = OrderAward.objects.filter(install=install, order_id=order_id).select_related("member").first()
+    if award is None:
+        return None
+    activity = order_activity(install.pk, order_id)
+    return OrderLoyalty(
+        order_id=order_id,
+        order_number=award.order_number,
+        member=award.member,
+        points=award.points,
+        earned=sum(a.points for a in activity if a.kind in _EARN_KINDS),
+        clawed_back=sum(a.points for a in activity if a.kind in _CLAWBACK_KINDS),
+        redeemed=sum(a.points for a in activity if a.kind == "REDEEMED"),
+        spend=award.spend,
+        placement=award.placement,
+        rule=award.rule,
+        activity=activity,
+    )

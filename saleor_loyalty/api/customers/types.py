@@ -1,0 +1,26 @@
+"""What the customer widget shows: balances, pending and expiring points, activity, tier and progress."""
+
+from typing import Any
+
+import graphene
+
+from saleor_loyalty.members.models import Member
+from saleor_loyalty.tiers.queries import TierStatus, tier_status
+
+from ..tiers import MyTier
+from ..types import LoyaltyMember
+
+
+class CustomerLoyalty(graphene.ObjectType):
+    """A customer's loyalty account as staff see it."""
+
+    account = graphene.Field(LoyaltyMember, required=True, description="Balances, pending points, activity.")
+    tier = graphene.Field(MyTier, required=True, description="Tier, progress to the next one and tier history.")
+
+    @staticmethod
+    def resolve_account(root: Member, info: Any) -> Member:
+        return root
+
+    @staticmethod
+    def resolve_tier(root: Member, info: Any) -> TierStatus:
+        return tier_status(root)

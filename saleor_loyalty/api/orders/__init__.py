@@ -1,0 +1,3 @@
+"""An order's points for staff: the dashboard's order widget."""
+
+PERMISSION = "MANAGE_ORDERS"
