@@ -108,7 +108,7 @@ class Mutation(TierMutations, ReferralMutations, graphene.ObjectType):
     redeem_reward = redeem_reward
     cancel_redemption = cancel_redemption
     record_event = record_event_field
-    adjust_points = adjust_points_field
+    adjust_points = adjust_points_field("Use adjustPoints on the staff endpoint, /dashboard/graphql/.")
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation, auto_camelcase=True)

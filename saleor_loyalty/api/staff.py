@@ -44,7 +44,7 @@ class StaffQuery(graphene.ObjectType):
 
 class StaffMutation(graphene.ObjectType):
     update_program_settings = update_program_settings_field
-    adjust_points = adjust_points_field
+    adjust_points = adjust_points_field()
 
 
 staff_schema = graphene.Schema(query=StaffQuery, mutation=StaffMutation)

@@ -44,16 +44,23 @@ def resolve_adjust_points(
     return {"balance": balances, "errors": []}
 
 
-adjust_points_field = graphene.Field(
-    AdjustPointsPayload,
-    required=True,
-    customer_id=graphene.ID(required=True, description="The customer's Saleor user id."),
-    points=graphene.Int(required=True, description="Positive to credit, negative to deduct (available points only)."),
-    reason=graphene.String(required=True, description="Why; kept on the ledger transfer with who did it."),
-    idempotency_key=graphene.String(required=True, description="A fresh key per adjustment; a retry never repeats it."),
-    resolver=resolve_adjust_points,
-    description=(
-        "Staff only, with the dashboard extension's app token and MANAGE_USERS: credit or deduct a customer's "
-        "points. A deduction never goes below zero."
-    ),
-)
+def adjust_points_field(deprecation_reason: str | None = None) -> graphene.Field:
+    """The field, for the staff schema (and, deprecated, the storefront schema, where it started)."""
+    return graphene.Field(
+        AdjustPointsPayload,
+        required=True,
+        customer_id=graphene.ID(required=True, description="The customer's Saleor user id."),
+        points=graphene.Int(
+            required=True, description="Positive to credit, negative to deduct (available points only)."
+        ),
+        reason=graphene.String(required=True, description="Why; kept on the ledger transfer with who did it."),
+        idempotency_key=graphene.String(
+            required=True, description="A fresh key per adjustment; a retry never repeats it."
+        ),
+        resolver=resolve_adjust_points,
+        deprecation_reason=deprecation_reason,
+        description=(
+            "Staff only, with the dashboard extension's app token and MANAGE_USERS: credit or deduct a customer's "
+            "points. A deduction never goes below zero."
+        ),
+    )
