@@ -206,3 +206,73 @@ def test_the_domain_action_refuses_unknown_settings(store):
     with pytest.raises(SettingsInvalid) as refused:
         update_program_settings(store.install, {"install_id": 2, "is_active": "yes"}, actor="x")
     assert set(refused.value.errors) == {"install_id", "is_active"}
+
+
+# -- earn rules ------------------------------------------------------------------------------------------------
+
+SET_RULE = """
+mutation($input: EarnRuleInput!) {
+  setEarnRule(input: $input) {
+    rule { channel currency pointsPerUnit includesTax isActive multipliers { target saleorId multiplier } }
+    errors { field code message }
+  }
+}
+"""
+RULES = "query { earnRules { channel currency pointsPerUnit isActive } }"
+DEACTIVATE = """
+mutation { deactivateEarnRule(channel: "default-channel", currency: "USD") { rule { isActive } errors { field } } }
+"""
+
+
+def test_staff_set_a_channels_earn_rule_list_it_and_switch_it_off_each_change_logged(store):
+    token = dashboard_token(store)
+    rule_input = {
+        "channel": "default-channel",
+        "currency": "usd",
+        "pointsPerUnit": "2.5",
+        "includesTax": True,
+        "multipliers": [{"target": "CATEGORY", "saleorId": "Q2F0ZWdvcnk6MQ==", "multiplier": "2"}],
+    }
+    payload = staff_call(SET_RULE, token, {"input": rule_input})["data"]["setEarnRule"]
+    assert payload["errors"] == []
+    assert payload["rule"]["currency"] == "USD" and Decimal(payload["rule"]["pointsPerUnit"]) == Decimal("2.5")
+    assert payload["rule"]["multipliers"] == [
+        {"target": "CATEGORY", "saleorId": "Q2F0ZWdvcnk6MQ==", "multiplier": "2.0000"}
+    ]
+    assert staff_call(RULES, token)["data"]["earnRules"][0]["channel"] == "default-channel"
+
+    assert staff_call(DEACTIVATE, token)["data"]["deactivateEarnRule"] == {"rule": {"isActive": False}, "errors": []}
+
+    changes = staff_call(CHANGES, token)["data"]["settingsChanges"]
+    assert [c["subject"] for c in changes] == ["earn_rule:default-channel/USD"] * 2
+    assert json.loads(changes[0]["after"]) == {"is_active": False}
+    created = json.loads(changes[1]["after"])
+    assert created["points_per_unit"] == "2.5000" and created["multipliers"] == {"category:Q2F0ZWdvcnk6MQ==": "2.0000"}
+    assert json.loads(changes[1]["before"])["points_per_unit"] is None  # a new rule: nothing before
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"currency": "XXX1"}, "currency"),
+        ({"pointsPerUnit": "-2"}, "pointsPerUnit"),
+        ({"pointsPerUnit": "0.000001"}, "pointsPerUnit"),
+        ({"channel": ""}, "channel"),
+        ({"minOrderAmount": "-1"}, "minOrderAmount"),
+        ({"multipliers": [{"target": "PRODUCT", "saleorId": "", "multiplier": "2"}]}, "multipliers"),
+    ],
+)
+def test_an_invalid_earn_rule_is_refused_with_its_field_and_saves_nothing(store, change, field):
+    rule_input = {"channel": "default-channel", "currency": "USD", "pointsPerUnit": "1", **change}
+    payload = staff_call(SET_RULE, dashboard_token(store), {"input": rule_input})["data"]["setEarnRule"]
+    assert payload["rule"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(field, "INVALID")]
+    assert staff_call(RULES, dashboard_token(store))["data"]["earnRules"] == []
+    assert not SettingsChange.objects.exists()
+
+
+def test_earn_rules_need_manage_discounts(store):
+    token = dashboard_token(store, ("MANAGE_USERS",))
+    assert error_codes(staff_call(RULES, token)) == ["PERMISSION_DENIED"]
+    rule_input = {"channel": "default-channel", "currency": "USD", "pointsPerUnit": "9"}
+    assert error_codes(staff_call(SET_RULE, token, {"input": rule_input})) == ["PERMISSION_DENIED"]

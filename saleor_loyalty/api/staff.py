@@ -12,9 +12,10 @@ from .customers.types import CustomerLoyalty
 from .mutations.adjust_points import adjust_points_field
 from .orders.resolvers import resolve_order_loyalty
 from .orders.types import OrderLoyalty
+from .program.mutations.set_earn_rule import deactivate_earn_rule_field, set_earn_rule_field
 from .program.mutations.update_program_settings import update_program_settings_field
-from .program.resolvers import resolve_program_settings, resolve_settings_changes
-from .program.types import ProgramSettings, SettingsChange
+from .program.resolvers import resolve_earn_rules, resolve_program_settings, resolve_settings_changes
+from .program.types import EarnRule, ProgramSettings, SettingsChange
 
 
 class StaffQuery(graphene.ObjectType):
@@ -27,6 +28,12 @@ class StaffQuery(graphene.ObjectType):
         first=graphene.Int(default_value=50, description="At most 100."),
         resolver=resolve_settings_changes,
         description="The program's change log, newest first. Needs MANAGE_DISCOUNTS.",
+    )
+    earn_rules = graphene.List(
+        graphene.NonNull(EarnRule),
+        required=True,
+        resolver=resolve_earn_rules,
+        description="Every channel's earn rule, active first. Needs MANAGE_DISCOUNTS.",
     )
     customer_loyalty = graphene.Field(
         CustomerLoyalty,
@@ -44,6 +51,8 @@ class StaffQuery(graphene.ObjectType):
 
 class StaffMutation(graphene.ObjectType):
     update_program_settings = update_program_settings_field
+    set_earn_rule = set_earn_rule_field
+    deactivate_earn_rule = deactivate_earn_rule_field
     adjust_points = adjust_points_field()
 
 

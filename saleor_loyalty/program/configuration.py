@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import transaction
 
@@ -9,23 +10,55 @@ from saleor_loyalty.core.money import InvalidAmount, currency_exponent
 from saleor_loyalty.saleor.models import Install
 
 from .models import Campaign, EarnMultiplier, EarnRule, MultiplierTarget
+from .settings_changes import as_json, record_change
 
 MAX_RATE = Decimal(10_000)
 MAX_MULTIPLIER = Decimal(100)
 
 
 class InvalidRule(ValueError):
-    pass
+    """Input the program cannot run on; ``field`` names the argument it is about, when one is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _decimal(value: object, name: str, maximum: Decimal) -> Decimal:
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise InvalidRule(f"{name} must be a number") from exc
+        raise InvalidRule(f"{name} must be a number", name) from exc
     if not number.is_finite() or number < 0 or number > maximum:
-        raise InvalidRule(f"{name} must be between 0 and {maximum}")
+        raise InvalidRule(f"{name} must be between 0 and {maximum}", name)
+    if number != number.quantize(Decimal("1e-4")):
+        raise InvalidRule(f"{name} has more than 4 decimals", name)
     return number
+
+
+def _rule_state(rule: EarnRule | None) -> dict[str, Any]:
+    """A rule as the change log keeps it."""
+    if rule is None:
+        return {}
+    return {
+        "points_per_unit": as_json(rule.points_per_unit),
+        "include_tax": rule.include_tax,
+        "include_shipping": rule.include_shipping,
+        "min_order_amount": as_json(rule.min_order_amount),
+        "is_active": rule.is_active,
+        "multipliers": {
+            f"{m.target}:{m.saleor_id}": as_json(m.multiplier) for m in rule.multipliers.order_by("target", "saleor_id")
+        },
+    }
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = [key for key in {**before, **after} if before.get(key) != after.get(key)]
+    return {key: before.get(key) for key in keys}, {key: after.get(key) for key in keys}
+
+
+def earn_rule_subject(channel_slug: str, currency: str) -> str:
+    return f"earn_rule:{channel_slug}/{currency.upper()}"
 
 
 def set_earn_rule(
@@ -38,22 +71,33 @@ def set_earn_rule(
     include_shipping: bool = False,
     min_order_amount: object = 0,
     multipliers: dict[tuple[str, str], object] | None = None,
+    actor: str = "operator",
 ) -> EarnRule:
-    """Create or replace the rule for a channel and currency. Orders already earning keep their frozen rule."""
+    """Create or replace the rule for a channel and currency, recorded in the change log as ``actor``'s. Orders
+    already earning keep their frozen rule."""
     try:
         currency_exponent(currency)
     except InvalidAmount as exc:
-        raise InvalidRule(str(exc)) from exc
-    if not channel_slug:
-        raise InvalidRule("channel_slug is required")
+        raise InvalidRule(str(exc), "currency") from exc
+    if not channel_slug or len(channel_slug) > 255:
+        raise InvalidRule("channel_slug is required (at most 255 characters)", "channel_slug")
     rate = _decimal(points_per_unit, "points_per_unit", MAX_RATE)
     minimum = _decimal(min_order_amount, "min_order_amount", Decimal(10**9))
     parsed = {}
     for (target, saleor_id), value in (multipliers or {}).items():
-        if target not in MultiplierTarget.values or not saleor_id:
-            raise InvalidRule(f"unknown multiplier target {target!r}")
-        parsed[(target, saleor_id)] = _decimal(value, f"multiplier for {target} {saleor_id}", MAX_MULTIPLIER)
+        if target not in MultiplierTarget.values or not saleor_id or len(saleor_id) > 255:
+            raise InvalidRule(f"unknown multiplier target {target!r}", "multipliers")
+        try:
+            parsed[(target, saleor_id)] = _decimal(value, f"multiplier for {target} {saleor_id}", MAX_MULTIPLIER)
+        except InvalidRule as exc:
+            raise InvalidRule(str(exc), "multipliers") from exc
     with transaction.atomic():
+        existing = (
+            EarnRule.objects.select_for_update()
+            .filter(install=install, channel_slug=channel_slug, currency=currency.upper())
+            .first()
+        )
+        before = _rule_state(existing)
         rule, _ = EarnRule.objects.update_or_create(
             install=install,
             channel_slug=channel_slug,
@@ -70,6 +114,27 @@ def set_earn_rule(
             rule.multipliers.all().delete()
             EarnMultiplier.objects.bulk_create(
                 [EarnMultiplier(rule=rule, target=t, saleor_id=i, multiplier=m) for (t, i), m in parsed.items()]
+            )
+        rule.refresh_from_db()
+        record_change(install, earn_rule_subject(channel_slug, currency), *_changed(before, _rule_state(rule)), actor)
+    return rule
+
+
+def deactivate_earn_rule(install: Install, *, channel_slug: str, currency: str, actor: str = "operator") -> EarnRule:
+    """Switch a channel's rule off: its orders then earn by the program's default rate. Kept for history."""
+    with transaction.atomic():
+        rule = (
+            EarnRule.objects.select_for_update()
+            .filter(install=install, channel_slug=channel_slug, currency=currency.upper())
+            .first()
+        )
+        if rule is None:
+            raise InvalidRule("no earn rule for that channel and currency", "channel_slug")
+        if rule.is_active:
+            rule.is_active = False
+            rule.save(update_fields=["is_active", "updated_at"])
+            record_change(
+                install, earn_rule_subject(channel_slug, currency), {"is_active": True}, {"is_active": False}, actor
             )
     return rule
 

@@ -15,7 +15,7 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
 from .earning import order_points
-from .models import OrderAward, SettingsChange
+from .models import EarnRule, OrderAward, SettingsChange
 from .rules import current_rule, program_settings
 from .snapshots import LineSnapshot, OrderSnapshot
 
@@ -155,4 +155,13 @@ def order_loyalty(install: Install, order_id: str) -> OrderLoyalty | None:
         placement=award.placement,
         rule=award.rule,
         activity=activity,
+    )
+
+
+def earn_rules(install: Install) -> list[EarnRule]:
+    """The channels' earn rules with their multipliers (active first), as the dashboard lists them."""
+    return list(
+        EarnRule.objects.filter(install=install)
+        .prefetch_related("multipliers")
+        .order_by("-is_active", "channel_slug", "currency")
     )

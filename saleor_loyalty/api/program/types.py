@@ -78,3 +78,61 @@ class SettingsChange(graphene.ObjectType):
     @staticmethod
     def resolve_id(root: models.SettingsChange, info: object) -> str:
         return global_id("SettingsChange", root.pk)
+
+
+MultiplierTargetEnum = graphene.Enum.from_enum(models.MultiplierTarget, description="What a multiplier applies to.")
+
+
+class EarnMultiplier(graphene.ObjectType):
+    """Lines of a product, variant or category earn ``multiplier`` times the rule's rate (the highest one wins)."""
+
+    target = graphene.Field(MultiplierTargetEnum, required=True)
+    saleor_id = graphene.ID(required=True, description="The product's, variant's or category's Saleor id.")
+    multiplier = graphene.Decimal(required=True)
+
+
+class EarnRule(graphene.ObjectType):
+    """How a channel's orders in one currency earn points."""
+
+    channel = graphene.String(required=True, description="The channel's slug.")
+    currency = graphene.String(required=True)
+    points_per_unit = graphene.Decimal(required=True, description="Points per one unit of the currency.")
+    includes_tax = graphene.Boolean(required=True)
+    includes_shipping = graphene.Boolean(required=True)
+    min_order_amount = graphene.Decimal(required=True, description="Smaller orders earn nothing.")
+    is_active = graphene.Boolean(required=True, description="Off: the channel earns by the program's default rate.")
+    multipliers = graphene.List(graphene.NonNull(EarnMultiplier), required=True)
+
+    @staticmethod
+    def resolve_channel(root: models.EarnRule, info: object) -> str:
+        return root.channel_slug
+
+    @staticmethod
+    def resolve_includes_tax(root: models.EarnRule, info: object) -> bool:
+        return root.include_tax
+
+    @staticmethod
+    def resolve_includes_shipping(root: models.EarnRule, info: object) -> bool:
+        return root.include_shipping
+
+    @staticmethod
+    def resolve_multipliers(root: models.EarnRule, info: object) -> list[models.EarnMultiplier]:
+        return list(root.multipliers.all())
+
+
+class EarnMultiplierInput(graphene.InputObjectType):
+    target = graphene.InputField(MultiplierTargetEnum, required=True)
+    saleor_id = graphene.ID(required=True)
+    multiplier = graphene.Decimal(required=True)
+
+
+class EarnRuleInput(graphene.InputObjectType):
+    """A channel's whole rule: saving replaces what the channel had (multipliers too, when given)."""
+
+    channel = graphene.String(required=True, description="The channel's slug.")
+    currency = graphene.String(required=True, description="ISO 4217, e.g. USD.")
+    points_per_unit = graphene.Decimal(required=True)
+    includes_tax = graphene.Boolean(default_value=False)
+    includes_shipping = graphene.Boolean(default_value=False)
+    min_order_amount = graphene.Decimal(description="Smaller orders earn nothing (default 0).")
+    multipliers = graphene.List(graphene.NonNull(EarnMultiplierInput), description="Left out: keep them.")
