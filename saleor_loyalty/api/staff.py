@@ -16,6 +16,9 @@ from .program.mutations.set_earn_rule import deactivate_earn_rule_field, set_ear
 from .program.mutations.update_program_settings import update_program_settings_field
 from .program.resolvers import resolve_earn_rules, resolve_program_settings, resolve_settings_changes
 from .program.types import EarnRule, ProgramSettings, SettingsChange
+from .referral_review.mutations.review_referral import approve_referral_field, reject_referral_field
+from .referral_review.resolvers import resolve_referral_decisions, resolve_referrals_to_review
+from .referral_review.types import ReviewedReferral
 
 
 class StaffQuery(graphene.ObjectType):
@@ -35,6 +38,20 @@ class StaffQuery(graphene.ObjectType):
         resolver=resolve_earn_rules,
         description="Every channel's earn rule, active first. Needs MANAGE_DISCOUNTS.",
     )
+    referrals_to_review = graphene.List(
+        graphene.NonNull(ReviewedReferral),
+        required=True,
+        first=graphene.Int(default_value=50, description="At most 100."),
+        resolver=resolve_referrals_to_review,
+        description="Referrals held by the fraud checks, oldest first. Needs MANAGE_USERS.",
+    )
+    referral_decisions = graphene.List(
+        graphene.NonNull(ReviewedReferral),
+        required=True,
+        first=graphene.Int(default_value=50, description="At most 100."),
+        resolver=resolve_referral_decisions,
+        description="Reviewers' decisions, newest first. Needs MANAGE_USERS.",
+    )
     customer_loyalty = graphene.Field(
         CustomerLoyalty,
         customer_id=graphene.ID(required=True, description="The customer's Saleor user id."),
@@ -53,6 +70,8 @@ class StaffMutation(graphene.ObjectType):
     update_program_settings = update_program_settings_field
     set_earn_rule = set_earn_rule_field
     deactivate_earn_rule = deactivate_earn_rule_field
+    approve_referral = approve_referral_field
+    reject_referral = reject_referral_field
     adjust_points = adjust_points_field()
 
 

@@ -62,3 +62,26 @@ def mask_email(email: str) -> str:
     if not at:
         return ""
     return f"{local[:1]}***@{domain}"
+
+
+def referrals_for_review(install_id: int, *, statuses: list[str], limit: int) -> list[Referral]:
+    """Referrals in ``statuses`` (e.g. the HELD review queue, or decided ones for the decision history), oldest
+    first for the queue, with both members loaded."""
+    return list(
+        Referral.objects.filter(install_id=install_id, status__in=statuses)
+        .select_related("referrer", "referee")
+        .order_by("created_at", "pk")[:limit]
+    )
+
+
+def referral_decisions(install_id: int, *, limit: int) -> list[Referral]:
+    """Referrals a reviewer decided on, newest decision first (the review history)."""
+    return list(
+        Referral.objects.filter(install_id=install_id, reviewed_at__isnull=False)
+        .select_related("referrer", "referee")
+        .order_by("-reviewed_at", "-pk")[:limit]
+    )
+
+
+def find_referral(install_id: int, referral_id: int) -> Referral | None:
+    return Referral.objects.filter(install_id=install_id, pk=referral_id).first()
