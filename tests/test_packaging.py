@@ -37,7 +37,17 @@ def test_wheel_maps_the_folders_under_the_package(wheel_names):
     assert "saleor_loyalty/graphql_documents/operations/app_id.graphql" in wheel_names
     assert "saleor_loyalty/saleor/static/logo.png" in wheel_names
     assert "saleor_loyalty/notifications/templates/loyalty/emails/earned.html" in wheel_names
+    assert "saleor_loyalty/dashboard/static/dashboard/index.html" in wheel_names
+    assert "saleor_loyalty/dashboard/build.sha256" in wheel_names
     assert not [n for n in wheel_names if n.startswith(("tests/", "bench/", "webhooks/", "migrations/"))]
+
+
+@pytest.mark.slow
+def test_the_built_dashboard_pages_are_in_the_wheel(wheel_names):
+    """A `pip install`ed app serves the dashboard pages without Node: every built asset ships."""
+    built = ROOT / "saleor_loyalty" / "dashboard" / "static" / "dashboard"
+    assets = {f"saleor_loyalty/dashboard/static/dashboard/{p.relative_to(built).as_posix()}" for p in built.rglob("*")}
+    assert {a for a in assets if "." in a.rsplit("/", 1)[-1]} <= set(wheel_names)
 
 
 @pytest.mark.slow

@@ -41,5 +41,40 @@ def build_manifest(app_url: str | None = None) -> dict[str, Any]:
             }
             for sub in SUBSCRIPTIONS
         ],
-        "extensions": [],
+        "extensions": dashboard_extensions(base),
     }
+
+
+def dashboard_extensions(base: str) -> list[dict[str, Any]]:
+    """Where the dashboard shows the app's pages (saleor_loyalty/dashboard serves them all from one build).
+
+    The APP_PAGE url is relative: Saleor 3.22 refuses an absolute one, and the dashboard opens it under `appUrl`.
+    Widgets are absolute: a relative url is glued onto `appUrl` (`/app//widget/...`) on 3.23. They use GET so the
+    page gets the AppBridge handshake (its token and theme); a POST widget gets neither. Each asks for the Saleor
+    permission its data needs, a subset of the app's.
+    """
+    return [
+        {
+            "label": "Loyalty",
+            "mount": "NAVIGATION_CUSTOMERS",
+            "target": "APP_PAGE",
+            "url": "/",
+            "permissions": ["MANAGE_USERS"],
+        },
+        {
+            "label": "Loyalty",
+            "mount": "CUSTOMER_DETAILS_WIDGETS",
+            "target": "WIDGET",
+            "url": f"{base}/app/widget/customer",
+            "permissions": ["MANAGE_USERS"],
+            "options": {"widgetTarget": {"method": "GET"}},
+        },
+        {
+            "label": "Loyalty points",
+            "mount": "ORDER_DETAILS_WIDGETS",
+            "target": "WIDGET",
+            "url": f"{base}/app/widget/order",
+            "permissions": ["MANAGE_ORDERS"],
+            "options": {"widgetTarget": {"method": "GET"}},
+        },
+    ]

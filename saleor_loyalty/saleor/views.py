@@ -60,16 +60,6 @@ def logo(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def app_home(request: HttpRequest) -> HttpResponse:
-    """The app's page inside the Saleor dashboard (the dashboard extension replaces it in a later release)."""
-    return HttpResponse(
-        "<!doctype html><title>Loyalty</title><h1>Loyalty</h1>"
-        "<p>The loyalty program is running. Program settings arrive with the dashboard extension.</p>",
-        content_type="text/html",
-    )
-
-
-@require_GET
 def privacy(request: HttpRequest) -> HttpResponse:
     return HttpResponse(
         "The loyalty app stores, per store, Saleor customer ids, emails and order ids with their points "

@@ -1,0 +1,48 @@
+import { Box, Text } from "@saleor/macaw-ui";
+import { useState } from "react";
+
+import { useDashboard } from "../bridge";
+import { ProgramTab } from "./ProgramTab";
+import { type Tab, Tabs } from "./Tabs";
+
+function ComingSoon({ what }: { what: string }) {
+  return (
+    <Box padding={6} borderRadius={4} borderStyle="solid" borderWidth={1} borderColor="default1">
+      <Text size={3} color="default2">
+        {what} will be managed here. Until then, use the management commands in the operations guide.
+      </Text>
+    </Box>
+  );
+}
+
+/** The app's page in the dashboard (Extensions → Loyalty, and Customers → Loyalty). */
+export function AppPage() {
+  const { token, ready } = useDashboard();
+  const [selected, setSelected] = useState("program");
+  const tabs: Tab[] = [
+    { id: "program", label: "Program", content: <ProgramTab token={token} /> },
+    { id: "rewards", label: "Rewards", content: <ComingSoon what="The rewards catalog" /> },
+    { id: "campaigns", label: "Campaigns", content: <ComingSoon what="Bonus campaigns" /> },
+    { id: "tiers", label: "Tiers", content: <ComingSoon what="Tiers and their members" /> },
+    { id: "referrals", label: "Referrals", content: <ComingSoon what="The referral program and its review queue" /> },
+    { id: "api-keys", label: "API keys", content: <ComingSoon what="Earning actions and their API keys" /> },
+  ];
+  return (
+    <Box padding={8} display="flex" flexDirection="column" gap={6} backgroundColor="default1" __minHeight="100vh">
+      <Box display="flex" flexDirection="column" gap={1}>
+        <Text as="h1" size={8} fontWeight="bold">
+          Loyalty
+        </Text>
+        <Text size={3} color="default2">
+          Points, tiers, referrals and campaigns for your store.
+        </Text>
+      </Box>
+      {!ready && (
+        <Text size={2} color="default2" aria-live="polite">
+          Connecting to the Saleor dashboard…
+        </Text>
+      )}
+      <Tabs label="Loyalty program" tabs={tabs} selected={selected} onSelect={setSelected} />
+    </Box>
+  );
+}

@@ -1,0 +1,325 @@
+"""The dashboard pages in Debian's Chromium, embedded the way the Saleor dashboard embeds them.
+
+A host page on another origin (another local port, standing in for the dashboard) frames the app and performs the
+real AppBridge handshake with a dashboard token signed like Saleor's, then posts a `theme` message. The
+staff GraphQL API is answered by the test (it is asserted to receive the handshake's token), so these tests pin
+the page, not the API.
+
+Chromium comes from Debian (`apt-get install chromium`; .ci/run installs it), never from `playwright install`.
+Under CI a missing Chromium fails these tests; elsewhere they are skipped. `DASHBOARD_SCREENSHOTS=<folder>` saves
+screenshots of the app page in light and dark (docs/dashboard/ holds the committed ones).
+"""
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.test.testcases import LiveServerThread
+from graphql import build_schema, parse, validate
+
+from tests.saleor_harness import FakeSaleor
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SETTINGS = {"returnWindowDays": 14, "expiryPolicy": "AFTER_EARNING"}
+
+STAFF_SCHEMA = build_schema((Path(__file__).resolve().parents[1] / "graphql" / "staff-schema.graphql").read_text())
+
+pytestmark = pytest.mark.slow
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI must run the browser tests: .ci/run installs Debian's chromium)")
+    pytest.skip(reason)
+
+
+class _NoStaticFiles(WSGIHandler):
+    """The live server's static-files handler stand-in (this app serves its own assets)."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        return self.application(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """The app on a real port. The pages touch no database, so no database fixture is needed."""
+    thread = LiveServerThread("127.0.0.1", _NoStaticFiles)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://127.0.0.1:{thread.port}"
+    thread.terminate()
+
+
+@pytest.fixture(scope="module")
+def host_server() -> Iterator["HostServer"]:
+    server = HostServer()
+    yield server
+    server.close()
+
+
+class HostServer:
+    """Serves the stand-in dashboard's pages on a local port (Chromium refuses to let a page that is not itself
+    on the local network frame a loopback app, so a routed, fake-origin page would not do)."""
+
+    def __init__(self) -> None:
+        pages: dict[str, str] = {}
+        self.pages = pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = pages.get(self.path, "").encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (it is in the dev extras)")
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        _unavailable(f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def saleor() -> Iterator[FakeSaleor]:
+    with FakeSaleor() as store:
+        yield store
+
+
+class Dashboard:
+    """A browser page that plays the Saleor dashboard around one app iframe."""
+
+    def __init__(self, browser, app_url: str, host: HostServer, saleor: FakeSaleor, permissions: list[str]) -> None:
+        self.host = host
+        self.page = browser.new_page(viewport={"width": 1200, "height": 760})
+        self.app_url = app_url
+        self.saleor = saleor
+        self.token = saleor.app_token_for_dashboard(permissions)
+        self.graphql_requests: list[dict[str, Any]] = []
+        self.graphql_answer: tuple[int, dict[str, Any]] = (200, {"data": {"programSettings": SETTINGS}})
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.route(f"{app_url}/dashboard/graphql/", self._answer_graphql)
+
+    def _answer_graphql(self, route) -> None:
+        request = route.request
+        self.graphql_requests.append(
+            {"authorization": request.headers.get("authorization"), "body": json.loads(request.post_data or "{}")}
+        )
+        status, body = self.graphql_answer
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    def open(self, path: str, theme: str, *, query_theme: str | None = "light", **context: str):
+        params = {"domain": self.saleor.domain, "saleorApiUrl": self.saleor.api_url, "id": self.saleor.app_id}
+        params |= context
+        if query_theme:
+            params["theme"] = query_theme
+        src = f"{self.app_url}{path}?{urlencode(params)}"
+        handshake = {
+            "type": "handshake",
+            "payload": {"token": self.token, "version": 1, "saleorVersion": "3.23.0", "dashboardVersion": "3.23.0"},
+        }
+        host = _HOST_PAGE.replace("__SRC__", json.dumps(src)).replace(
+            "__MESSAGES__", json.dumps([handshake, {"type": "theme", "payload": {"theme": theme}}])
+        )
+        path = f"/dashboard/{len(self.host.pages)}"
+        self.host.pages[path] = host
+        self.page.goto(self.host.url + path)
+        return self.page.frame_locator("#app")
+
+    def app_messages(self) -> list[dict[str, Any]]:
+        return list(self.page.evaluate("window.fromApp"))
+
+    def post(self, message: dict[str, Any]) -> None:
+        self.page.evaluate("(message) => window.toApp(message)", message)
+
+
+# Like the dashboard: post the handshake as soon as the iframe loads, without waiting for the app; answer each of
+# the app's actions; accept messages only from the app's origin.
+_HOST_PAGE = """<!doctype html>
+<html><head><title>Dashboard</title><style>body{margin:0}iframe{border:0;width:100%;height:100vh}</style></head>
+<body><iframe id="app" title="Loyalty"></iframe><script>
+const frame = document.getElementById("app");
+const src = __SRC__;
+const appOrigin = new URL(src).origin;
+window.fromApp = [];
+window.toApp = (message) => frame.contentWindow.postMessage(message, appOrigin);
+window.addEventListener("message", (event) => {
+  if (event.origin !== appOrigin) return;
+  window.fromApp.push(event.data);
+  const actionId = event.data && event.data.payload && event.data.payload.actionId;
+  if (actionId) window.toApp({type: "response", payload: {actionId, ok: true}});
+});
+frame.addEventListener("load", () => __MESSAGES__.forEach(window.toApp));
+frame.src = src;
+</script></body></html>"""
+
+
+@pytest.fixture
+def dashboard(browser, app_url, host_server, saleor) -> Iterator[Dashboard]:
+    host = Dashboard(browser, app_url, host_server, saleor, ["MANAGE_USERS", "MANAGE_ORDERS"])
+    yield host
+    host.page.close()
+    assert not host.errors, f"the page raised: {host.errors}"
+
+
+def _html(frame, expression: str) -> Any:
+    return frame.locator("html").evaluate(expression)
+
+
+def test_the_app_page_renders_its_tabs_after_the_handshake(dashboard):
+    frame = dashboard.open("/app", theme="light")
+
+    tabs = frame.get_by_role("tab")
+    tabs.first.wait_for()
+    assert tabs.all_inner_texts() == ["Program", "Rewards", "Campaigns", "Tiers", "Referrals", "API keys"]
+    assert frame.get_by_role("tab", name="Program").get_attribute("aria-selected") == "true"
+    assert frame.get_by_role("tablist", name="Loyalty program").is_visible()
+    assert frame.get_by_role("heading", name="Loyalty", level=1).is_visible()
+    assert [m["type"] for m in dashboard.app_messages()][:1] == ["notifyReady"]
+
+
+def test_the_program_tab_shows_the_settings_read_with_the_dashboard_token(dashboard):
+    frame = dashboard.open("/app/", theme="light")
+
+    field = frame.get_by_label("Return window (days)")
+    field.wait_for()
+    assert field.input_value() == "14"
+    assert frame.get_by_label("Points expiry policy").input_value() == "AFTER_EARNING"
+    assert field.get_attribute("readonly") is not None
+    [request] = dashboard.graphql_requests
+    assert request["authorization"] == f"Bearer {dashboard.token}"
+    # the page's query is one the staff API's schema (graphql/staff-schema.graphql) accepts
+    assert not validate(STAFF_SCHEMA, parse(request["body"]["query"]))
+
+
+def test_the_program_tab_shows_the_apis_error(dashboard):
+    dashboard.graphql_answer = (403, {"errors": [{"message": "You need the MANAGE_USERS permission."}]})
+    frame = dashboard.open("/app", theme="light")
+
+    alert = frame.get_by_role("alert")
+    alert.wait_for()
+    assert "Program settings could not be loaded" in alert.inner_text()
+    assert "You need the MANAGE_USERS permission." in alert.inner_text()
+
+
+def test_the_page_follows_the_dashboards_theme_message_not_the_query(dashboard):
+    frame = dashboard.open("/app", theme="dark", query_theme="light")
+
+    frame.locator("html[data-theme=dark]").wait_for(state="attached")
+    dark = _html(frame, "() => getComputedStyle(document.body).backgroundColor")
+    dashboard.post({"type": "theme", "payload": {"theme": "light"}})
+    frame.locator("html[data-theme=light]").wait_for(state="attached")
+    light = _html(frame, "() => getComputedStyle(document.body).backgroundColor")
+
+    assert _luminance(dark) < 0.2 < 0.8 < _luminance(light), (dark, light)
+
+
+def test_the_tabs_are_keyboard_navigable(dashboard):
+    frame = dashboard.open("/app", theme="light")
+    program = frame.get_by_role("tab", name="Program")
+    program.wait_for()
+    program.focus()
+
+    def focused() -> str:
+        return str(_html(frame, "() => document.activeElement.textContent"))
+
+    frame.locator("body").press("ArrowRight")
+    assert focused() == "Rewards"
+    assert frame.get_by_role("tab", name="Rewards").get_attribute("aria-selected") == "true"
+    assert "rewards catalog" in frame.get_by_role("tabpanel").inner_text()
+    frame.locator("body").press("End")
+    assert focused() == "API keys"
+    frame.locator("body").press("ArrowRight")  # wraps around
+    assert focused() == "Program"
+    frame.locator("body").press("ArrowLeft")
+    assert focused() == "API keys"
+    frame.locator("body").press("Home")
+    assert focused() == "Program"
+    # one tab stop for the tab list: Tab moves on to the panel
+    frame.locator("body").press("Tab")
+    assert _html(frame, "() => document.activeElement.getAttribute('role')") == "tabpanel"
+    assert [tab.get_attribute("tabindex") for tab in frame.get_by_role("tab").all()] == ["0"] + ["-1"] * 5
+
+
+def test_the_customer_widget_shows_its_customer_and_follows_the_theme_without_a_query(dashboard):
+    frame = dashboard.open("/app/widget/customer", theme="dark", query_theme=None, customerId="VXNlcjo0Mg==")
+
+    assert frame.get_by_test_id("context-id").inner_text() == "VXNlcjo0Mg=="
+    frame.get_by_text("No loyalty activity to show yet", exact=False).wait_for()
+    frame.locator("html[data-theme=dark]").wait_for(state="attached")
+    assert frame.get_by_role("heading", name="Loyalty").is_visible()
+    # it tells the dashboard its height, so the card fits its content
+    dashboard.page.wait_for_function("window.fromApp.some((m) => m.type === 'widgetResize' && m.payload.height > 0)")
+
+
+def test_the_order_widget_shows_its_order(dashboard):
+    frame = dashboard.open("/app/widget/order", theme="light", orderId="T3JkZXI6MQ==")
+
+    assert frame.get_by_test_id("context-id").inner_text() == "T3JkZXI6MQ=="
+    frame.get_by_text("No points activity to show yet", exact=False).wait_for()
+
+
+def test_screenshots_of_the_app_page(dashboard, tmp_path):
+    """Screenshots of each page render (docs/dashboard/ keeps them: DASHBOARD_SCREENSHOTS=docs/dashboard)."""
+    folder = os.environ.get("DASHBOARD_SCREENSHOTS") or str(tmp_path)
+    for theme in ("light", "dark"):
+        frame = dashboard.open("/app", theme=theme)
+        frame.get_by_label("Return window (days)").wait_for()
+        frame.locator(f"html[data-theme={theme}]").wait_for(state="attached")
+        dashboard.page.wait_for_timeout(300)  # the font swap
+        dashboard.page.screenshot(path=str(Path(folder) / f"app-page-{theme}.png"))
+    frame = dashboard.open("/app/widget/customer", theme="light", customerId="VXNlcjo0Mg==")
+    frame.get_by_text("No loyalty activity to show yet", exact=False).wait_for()
+    dashboard.page.set_viewport_size({"width": 420, "height": 220})
+    dashboard.page.screenshot(path=str(Path(folder) / "customer-widget-light.png"))
+    for name in ("app-page-light.png", "app-page-dark.png", "customer-widget-light.png"):
+        assert (Path(folder) / name).read_bytes().startswith(b"\x89PNG"), name
+
+
+def _luminance(css_color: str) -> float:
+    red, green, blue = (int(part) for part in css_color[css_color.index("(") + 1 : css_color.index(")")].split(",")[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255

@@ -1,0 +1,163 @@
+"""The dashboard pages as Django serves them, the manifest's extensions, and the committed build (no Node needed)."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import set_script_prefix
+
+from saleor_loyalty.dashboard import stamp, views
+from saleor_loyalty.saleor.manifest import PERMISSIONS, build_manifest
+from tests.saleor_harness import SALEOR_VERSIONS, validate_manifest
+
+INDEX = (views.DIST / "index.html").read_text()
+ASSETS = re.findall(r'(?:src|href)="/app/assets/([^"]+)"', INDEX)
+
+
+# -- the committed build ---------------------------------------------------------------------------------------
+
+
+def test_the_build_matches_the_sources_and_lockfile():
+    """Fails when dashboard_extension/ changed without `make dashboard` (which rebuilds and rewrites the stamp)."""
+    assert stamp.recorded_digest() == stamp.source_digest(), (
+        "saleor_loyalty/dashboard/static/ is stale: run `make dashboard` and commit the result"
+    )
+
+
+def test_the_stamp_covers_the_lockfile_and_sources_but_not_node_modules():
+    names = {path.relative_to(stamp.SOURCES).as_posix() for path in stamp.source_files()}
+    assert {"package.json", "package-lock.json", "index.html", "vite.config.ts", "src/main.tsx"} <= names
+    assert not [name for name in names if name.startswith("node_modules/") or name.endswith(".md")]
+
+
+def test_the_stamp_changes_with_any_source(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.ts").write_text("export const a = 1;\n")
+    before = stamp.source_digest(tmp_path)
+    (tmp_path / "src" / "a.ts").write_text("export const a = 2;\n")
+    assert stamp.source_digest(tmp_path) != before
+
+
+def test_the_index_loads_one_script_and_one_stylesheet_that_exist():
+    assert len(ASSETS) == 2
+    assert {name.rsplit(".", 1)[1] for name in ASSETS} == {"js", "css"}
+    for name in ASSETS:
+        assert (views.DIST / "assets" / name).is_file()
+
+
+def test_the_bundle_stays_small():
+    total = sum(path.stat().st_size for path in (views.DIST / "assets").iterdir())
+    assert total < 1_200_000, f"the built pages weigh {total} bytes"
+    assert len(list((views.DIST / "assets").glob("*.woff2"))) <= 1  # one font, not macaw-ui's fifty
+
+
+# -- serving ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/app",
+        "/app/",
+        "/app//",
+        "/app/?domain=shop.example&saleorApiUrl=https%3A%2F%2Fshop.example%2Fgraphql%2F&id=QXBwOjE%3D&theme=dark",
+        "/app?domain=shop.example&id=QXBwOjE%3D",
+        "/app/widget/customer?customerId=VXNlcjox",
+        "/app/widget/customer/",
+        "/app//widget/order?orderId=T3JkZXI6MQ%3D%3D",
+        "/app/widget/order",
+    ],
+)
+def test_every_page_path_answers_the_single_page_app_without_a_redirect(path):
+    response = Client().get(path)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert response.content.decode() == INDEX
+    assert response["Cache-Control"] == "no-cache"
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_page_loads_are_idempotent_and_touch_no_database(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        first = Client().get("/app?theme=light")
+        second = Client().get("/app?theme=light")
+    assert first.content == second.content
+
+
+def test_head_is_answered_and_writes_are_refused():
+    assert Client().head("/app/").status_code == 200
+    assert Client().post("/app/").status_code == 405
+
+
+@pytest.mark.parametrize("path", ["/app/widget/product", "/app/other", "/app/widget/customer/x"])
+def test_unknown_pages_are_not_found(path):
+    assert Client().get(path).status_code == 404
+
+
+def test_assets_are_served_with_their_type_and_cached_for_good():
+    for name in ASSETS:
+        response = Client().get(f"/app/assets/{name}")
+        assert response.status_code == 200
+        assert response["Content-Type"] == ("text/javascript" if name.endswith(".js") else "text/css")
+        assert "immutable" in response["Cache-Control"]
+        assert response.getvalue() == (views.DIST / "assets" / name).read_bytes()
+
+
+@pytest.mark.parametrize("name", ["missing.js", "..%2Findex.html", "..", ".%2E%2Fbuild.sha256"])
+def test_only_built_assets_are_served(name):
+    assert Client().get(f"/app/assets/{name}").status_code == 404
+
+
+def test_under_a_script_prefix_the_index_points_at_the_prefixed_assets():
+    set_script_prefix("/loyalty/")  # what WSGI sets from SCRIPT_NAME for an app mounted under /loyalty
+    try:
+        html = Client().get("/app/").content.decode()
+    finally:
+        set_script_prefix("/")
+    assert all(f'"/loyalty/app/assets/{name}"' in html for name in ASSETS)
+    assert '"/app/assets/' not in html
+
+
+# -- the manifest's extensions ---------------------------------------------------------------------------------
+
+
+def _extensions():
+    return {extension["mount"]: extension for extension in build_manifest("https://loyalty.example")["extensions"]}
+
+
+@pytest.mark.parametrize("version", SALEOR_VERSIONS)
+def test_the_extensions_are_accepted_by_each_supported_saleor(version):
+    validate_manifest(build_manifest("https://loyalty.example"), version)
+
+
+def test_the_app_page_is_under_customers_navigation():
+    page = _extensions()["NAVIGATION_CUSTOMERS"]
+    assert (page["label"], page["target"]) == ("Loyalty", "APP_PAGE")
+    assert page["url"].startswith("/")  # Saleor 3.22 refuses an absolute APP_PAGE url
+
+
+@pytest.mark.parametrize(
+    ("mount", "path", "permission"),
+    [
+        ("CUSTOMER_DETAILS_WIDGETS", "/app/widget/customer", "MANAGE_USERS"),
+        ("ORDER_DETAILS_WIDGETS", "/app/widget/order", "MANAGE_ORDERS"),
+    ],
+)
+def test_the_widgets_are_absolute_get_widgets_with_their_permission(mount, path, permission):
+    widget = _extensions()[mount]
+    assert widget["target"] == "WIDGET"
+    assert widget["url"] == f"https://loyalty.example{path}"  # a relative one becomes /app//widget/... on 3.23
+    assert widget["options"] == {"widgetTarget": {"method": "GET"}}  # POST widgets get no handshake nor theme
+    assert widget["permissions"] == [permission]
+
+
+def test_extension_permissions_are_the_apps():
+    for extension in _extensions().values():
+        assert set(extension["permissions"]) <= set(PERMISSIONS)
+
+
+def test_every_extension_url_is_a_page_the_app_serves():
+    for extension in _extensions().values():
+        path = extension["url"].removeprefix("https://loyalty.example")
+        assert Client().get(f"/app{path}" if extension["target"] == "APP_PAGE" else path).status_code == 200
