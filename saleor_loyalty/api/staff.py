@@ -19,6 +19,15 @@ from .program.types import EarnRule, ProgramSettings, SettingsChange
 from .referral_review.mutations.review_referral import approve_referral_field, reject_referral_field
 from .referral_review.resolvers import resolve_referral_decisions, resolve_referrals_to_review
 from .referral_review.types import ReviewedReferral
+from .tiers_panel.mutations.pin_tier import pin_tier_field, unpin_tier_field
+from .tiers_panel.mutations.set_tier import set_tier_field, update_tier_settings_field
+from .tiers_panel.resolvers import (
+    resolve_tier_movements,
+    resolve_tier_review_preview,
+    resolve_tier_settings,
+    resolve_tiers,
+)
+from .tiers_panel.types import PanelTier, TierMovement, TierProgramSettings, TierReviewPreview
 
 
 class StaffQuery(graphene.ObjectType):
@@ -37,6 +46,28 @@ class StaffQuery(graphene.ObjectType):
         required=True,
         resolver=resolve_earn_rules,
         description="Every channel's earn rule, active first. Needs MANAGE_DISCOUNTS.",
+    )
+    tiers = graphene.List(
+        graphene.NonNull(PanelTier),
+        required=True,
+        resolver=resolve_tiers,
+        description="The tiers, lowest first, with their members now. Needs MANAGE_DISCOUNTS.",
+    )
+    tier_settings = graphene.Field(
+        TierProgramSettings, required=True, resolver=resolve_tier_settings, description="Needs MANAGE_DISCOUNTS."
+    )
+    tier_movements = graphene.List(
+        graphene.NonNull(TierMovement),
+        required=True,
+        weeks=graphene.Int(default_value=26, description="At most 104."),
+        resolver=resolve_tier_movements,
+        description="Upgrades and downgrades per week, oldest first. Needs MANAGE_DISCOUNTS.",
+    )
+    tier_review_preview = graphene.Field(
+        TierReviewPreview,
+        required=True,
+        resolver=resolve_tier_review_preview,
+        description="Who the next review would move if it ran now; changes nothing. Needs MANAGE_USERS.",
     )
     referrals_to_review = graphene.List(
         graphene.NonNull(ReviewedReferral),
@@ -72,6 +103,10 @@ class StaffMutation(graphene.ObjectType):
     deactivate_earn_rule = deactivate_earn_rule_field
     approve_referral = approve_referral_field
     reject_referral = reject_referral_field
+    set_tier = set_tier_field
+    update_tier_settings = update_tier_settings_field
+    pin_tier = pin_tier_field
+    unpin_tier = unpin_tier_field
     adjust_points = adjust_points_field()
 
 

@@ -1,8 +1,10 @@
 """The merchant's tier writes, validated: program settings, tiers, pins (used by commands now, the dashboard later)."""
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -10,6 +12,7 @@ from django.utils import timezone
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.program.settings_changes import as_json, record_change
 from saleor_loyalty.saleor.models import Install
 
 from . import effects
@@ -35,7 +38,42 @@ FLAG = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 
 
 class InvalidTierConfig(ValueError):
-    pass
+    """Input the tier program cannot run on; ``field`` names the argument it is about, when known."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@contextmanager
+def _about(field: str) -> Iterator[None]:
+    """Name ``field`` on any refusal raised inside that does not name one itself."""
+    try:
+        yield
+    except InvalidTierConfig as exc:
+        if exc.field is None:
+            exc.field = field
+        raise
+
+
+def _tier_state(tier: Tier | None) -> dict[str, Any]:
+    """A tier as the change log keeps it."""
+    if tier is None:
+        return {}
+    return {
+        "rank": tier.rank,
+        "multiplier": as_json(tier.multiplier),
+        "bonus_points": tier.bonus_points,
+        "perks": list(tier.perks),
+        "access": list(tier.access),
+        "is_active": tier.is_active,
+        "thresholds": {t.unit: [as_json(t.qualify), as_json(t.retain)] for t in tier.thresholds.order_by("unit")},
+    }
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = [key for key in {**before, **after} if before.get(key) != after.get(key)]
+    return {key: before.get(key) for key in keys}, {key: after.get(key) for key in keys}
 
 
 def configure_tiers(
@@ -46,19 +84,22 @@ def configure_tiers(
     window_days: int | None = None,
     grace_days: int | None = None,
     is_active: bool | None = None,
+    actor: str = "operator",
 ) -> TierSettings:
-    """Create or change the install's tier program settings; only the arguments given change."""
+    """Create or change the install's tier program settings; only the arguments given change (logged)."""
     if basis is not None and basis not in Basis.values:
-        raise InvalidTierConfig(f"basis must be one of {', '.join(Basis.values)}")
+        raise InvalidTierConfig(f"basis must be one of {', '.join(Basis.values)}", "basis")
     if window_kind is not None and window_kind not in WindowKind.values:
-        raise InvalidTierConfig(f"window must be one of {', '.join(WindowKind.values)}")
+        raise InvalidTierConfig(f"window must be one of {', '.join(WindowKind.values)}", "window_kind")
     if window_days is not None and not 1 <= window_days <= MAX_WINDOW_DAYS:
-        raise InvalidTierConfig(f"window_days must be between 1 and {MAX_WINDOW_DAYS}")
+        raise InvalidTierConfig(f"window_days must be between 1 and {MAX_WINDOW_DAYS}", "window_days")
     if grace_days is not None and not 0 <= grace_days <= MAX_GRACE_DAYS:
-        raise InvalidTierConfig(f"grace_days must be between 0 and {MAX_GRACE_DAYS}")
+        raise InvalidTierConfig(f"grace_days must be between 0 and {MAX_GRACE_DAYS}", "grace_days")
     with transaction.atomic():
         TierSettings.objects.get_or_create(install=install)
         settings_row = TierSettings.objects.select_for_update().get(install=install)
+        names = ("basis", "window_kind", "window_days", "grace_days", "is_active")
+        before = {name: getattr(settings_row, name) for name in names}
         for name, value in (
             ("basis", basis),
             ("window_kind", window_kind),
@@ -69,6 +110,7 @@ def configure_tiers(
             if value is not None:
                 setattr(settings_row, name, value)
         settings_row.save()
+        record_change(install, "tier_settings", *_diff(before, {n: getattr(settings_row, n) for n in names}), actor)
     return settings_row
 
 
@@ -153,28 +195,36 @@ def set_tier(
     perks: Iterable[object] = (),
     access: Iterable[object] = (),
     is_active: bool = True,
+    actor: str = "operator",
 ) -> Tier:
-    """Create or replace the tier called ``name``. Members move by the next order or review, not now."""
+    """Create or replace the tier called ``name`` (logged as ``actor``'s change). Members move by the next order
+    or review, not now."""
     name = name.strip()
     if not name or len(name) > 64:
-        raise InvalidTierConfig("name must be 1 to 64 characters")
-    if not isinstance(rank, int) or not 1 <= rank <= 100:
-        raise InvalidTierConfig("rank must be between 1 (lowest) and 100")
+        raise InvalidTierConfig("name must be 1 to 64 characters", "name")
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= 100:
+        raise InvalidTierConfig("rank must be between 1 (lowest) and 100", "rank")
     try:
         factor = Decimal(str(multiplier))
     except (InvalidOperation, ValueError) as exc:
-        raise InvalidTierConfig("multiplier must be a number") from exc
+        raise InvalidTierConfig("multiplier must be a number", "multiplier") from exc
     if not factor.is_finite() or factor < 0 or factor > MAX_MULTIPLIER or factor != factor.quantize(Decimal("0.0001")):
-        raise InvalidTierConfig(f"multiplier must be between 0 and {MAX_MULTIPLIER} (4 decimals)")
-    if not isinstance(bonus_points, int) or not 0 <= bonus_points <= MAX_BONUS:
-        raise InvalidTierConfig(f"bonus_points must be between 0 and {MAX_BONUS}")
-    parsed = parse_thresholds(thresholds, retain, base=rank == 1)
+        raise InvalidTierConfig(f"multiplier must be between 0 and {MAX_MULTIPLIER} (4 decimals)", "multiplier")
+    if isinstance(bonus_points, bool) or not isinstance(bonus_points, int) or not 0 <= bonus_points <= MAX_BONUS:
+        raise InvalidTierConfig(f"bonus_points must be between 0 and {MAX_BONUS}", "bonus_points")
+    with _about("thresholds"):
+        parsed = parse_thresholds(thresholds, retain, base=rank == 1)
     if bonus_points and not any(qualify for qualify, _ in parsed.values()):
-        raise InvalidTierConfig("a base tier is never reached, so it has no bonus (see the sign-up bonus)")
-    perk_list = _texts(perks, "perk")
-    access_list = _texts(access, "access flag", FLAG)
+        raise InvalidTierConfig(
+            "a base tier is never reached, so it has no bonus (see the sign-up bonus)", "bonus_points"
+        )
+    with _about("perks"):
+        perk_list = _texts(perks, "perk")
+    with _about("access"):
+        access_list = _texts(access, "access flag", FLAG)
     try:
         with transaction.atomic():
+            before = _tier_state(Tier.objects.select_for_update().filter(install=install, name=name).first())
             tier, _ = Tier.objects.update_or_create(
                 install=install,
                 name=name,
@@ -191,9 +241,11 @@ def set_tier(
             TierThreshold.objects.bulk_create(
                 [TierThreshold(tier=tier, unit=u, qualify=q, retain=r) for u, (q, r) in parsed.items()]
             )
+            tier.refresh_from_db()
+            record_change(install, f"tier:{name}", *_diff(before, _tier_state(tier)), actor)
     except IntegrityError as exc:
         if "rank" in str(exc):  # PostgreSQL names tier_unique_rank, SQLite the column tiers_tier.rank
-            raise InvalidTierConfig(f"another tier already has rank {rank}") from exc
+            raise InvalidTierConfig(f"another tier already has rank {rank}", "rank") from exc
         raise  # anything else is not the merchant's input: e.g. a database not migrated yet
     return tier
 

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from saleor_loyalty.members import actions as members
@@ -154,3 +155,45 @@ def tier_status(
     )
     grace_ends_at = state.below_since + timedelta(days=settings_row.grace_days) if state and state.below_since else None
     return TierStatus(tier, state, next_tier, thresholds, progress, grace_ends_at, history)
+
+
+@dataclass(frozen=True)
+class TierMembers:
+    tier: Tier
+    members: int  # members in the tier now (the base tier: everyone in no higher tier)
+
+
+def tiers_with_members(install_id: int) -> list[TierMembers]:
+    """The store's tiers, lowest first, with how many members each holds now (two aggregate queries)."""
+    tiers = list(Tier.objects.filter(install_id=install_id).prefetch_related("thresholds").order_by("rank"))
+    counts = dict(
+        MemberTier.objects.filter(install_id=install_id, tier__isnull=False)
+        .values_list("tier_id")
+        .annotate(n=Count("pk"))
+        .values_list("tier_id", "n")
+    )
+    base = base_tier(install_id)
+    if base is not None:
+        everyone = Member.objects.filter(install_id=install_id, merged_into__isnull=True).count()
+        counts[base.pk] = everyone - sum(n for tier_id, n in counts.items() if tier_id != base.pk)
+    return [TierMembers(tier, counts.get(tier.pk, 0)) for tier in tiers]
+
+
+@dataclass(frozen=True)
+class TierMovement:
+    week: datetime
+    upgrades: int
+    downgrades: int
+
+
+def tier_movements(install_id: int, *, weeks: int = 26) -> list[TierMovement]:
+    """Upgrades and downgrades per week over the last ``weeks`` (the panel's chart), oldest first."""
+    since = timezone.now() - timedelta(weeks=weeks)
+    rows = (
+        TierChange.objects.filter(install_id=install_id, at__gte=since)
+        .annotate(week=TruncWeek("at"))
+        .values("week")
+        .annotate(up=Count("pk", filter=Q(is_upgrade=True)), down=Count("pk", filter=Q(is_upgrade=False)))
+        .order_by("week")
+    )
+    return [TierMovement(row["week"], row["up"], row["down"]) for row in rows]
