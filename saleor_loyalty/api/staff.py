@@ -9,6 +9,13 @@ import graphene
 
 from .customers.resolvers import resolve_customer_loyalty
 from .customers.types import CustomerLoyalty
+from .earning_actions.mutations.manage import (
+    create_api_key_field,
+    revoke_api_key_field,
+    set_earning_action_field,
+)
+from .earning_actions.resolvers import resolve_api_keys, resolve_earning_actions
+from .earning_actions.types import ApiKey, EarningAction
 from .mutations.adjust_points import adjust_points_field
 from .orders.resolvers import resolve_order_loyalty
 from .orders.types import OrderLoyalty
@@ -46,6 +53,18 @@ class StaffQuery(graphene.ObjectType):
         required=True,
         resolver=resolve_earn_rules,
         description="Every channel's earn rule, active first. Needs MANAGE_DISCOUNTS.",
+    )
+    earning_actions = graphene.List(
+        graphene.NonNull(EarningAction),
+        required=True,
+        resolver=resolve_earning_actions,
+        description="Custom earning actions, active first. Needs MANAGE_DISCOUNTS.",
+    )
+    api_keys = graphene.List(
+        graphene.NonNull(ApiKey),
+        required=True,
+        resolver=resolve_api_keys,
+        description="Server API keys for recordEvent (never the keys themselves). Needs MANAGE_DISCOUNTS.",
     )
     tiers = graphene.List(
         graphene.NonNull(PanelTier),
@@ -107,6 +126,9 @@ class StaffMutation(graphene.ObjectType):
     update_tier_settings = update_tier_settings_field
     pin_tier = pin_tier_field
     unpin_tier = unpin_tier_field
+    set_earning_action = set_earning_action_field
+    create_api_key = create_api_key_field
+    revoke_api_key = revoke_api_key_field
     adjust_points = adjust_points_field()
 
 

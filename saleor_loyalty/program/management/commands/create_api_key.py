@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from saleor_loyalty.program.custom_events import issue_api_key
+from saleor_loyalty.program.earning_actions import create_api_key
+from saleor_loyalty.program.settings_changes import SettingsInvalid
 from saleor_loyalty.saleor.commands import install_named
 
 
@@ -17,5 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         install = install_named(options["install"])
-        issued = issue_api_key(install, options["name"])
+        try:
+            issued = create_api_key(install, options["name"])
+        except SettingsInvalid as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(issued.key)

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from saleor_loyalty.program.models import EarningAction
+from saleor_loyalty.program.earning_actions import set_earning_action
+from saleor_loyalty.program.settings_changes import SettingsInvalid
 from saleor_loyalty.saleor.commands import install_named
 
 
@@ -21,17 +22,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         install = install_named(options["install"])
-        if not 0 < options["points"] <= 10**7 or options["period_days"] <= 0:
-            raise CommandError("points must be 1..10,000,000 and period-days positive")
-        action, _ = EarningAction.objects.update_or_create(
-            install=install,
-            code=options["code"],
-            defaults={
-                "name": options["name"],
-                "points": options["points"],
-                "max_per_period": options["max_per_period"],
-                "period_days": options["period_days"],
-                "is_active": True,
-            },
-        )
+        try:
+            action = set_earning_action(
+                install,
+                code=options["code"],
+                name=options["name"],
+                points=options["points"],
+                max_per_period=options["max_per_period"],
+                period_days=options["period_days"],
+            )
+        except SettingsInvalid as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(f"action saved: {action}")
