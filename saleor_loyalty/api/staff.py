@@ -7,6 +7,14 @@ shopper tokens never pass (``RequestContext.require_staff``).
 
 import graphene
 
+from .catalog.mutations.manage import (
+    create_campaign_field,
+    create_reward_field,
+    deactivate_campaign_field,
+    deactivate_reward_field,
+)
+from .catalog.resolvers import resolve_campaigns, resolve_catalog_rewards
+from .catalog.types import CatalogCampaign, CatalogReward
 from .customers.resolvers import resolve_customer_loyalty
 from .customers.types import CustomerLoyalty
 from .earning_actions.mutations.manage import (
@@ -53,6 +61,18 @@ class StaffQuery(graphene.ObjectType):
         required=True,
         resolver=resolve_earn_rules,
         description="Every channel's earn rule, active first. Needs MANAGE_DISCOUNTS.",
+    )
+    catalog_rewards = graphene.List(
+        graphene.NonNull(CatalogReward),
+        required=True,
+        resolver=resolve_catalog_rewards,
+        description="The rewards catalog of every channel, active first. Needs MANAGE_DISCOUNTS.",
+    )
+    campaigns = graphene.List(
+        graphene.NonNull(CatalogCampaign),
+        required=True,
+        resolver=resolve_campaigns,
+        description="Bonus campaigns, active first, newest first. Needs MANAGE_DISCOUNTS.",
     )
     earning_actions = graphene.List(
         graphene.NonNull(EarningAction),
@@ -126,6 +146,10 @@ class StaffMutation(graphene.ObjectType):
     update_tier_settings = update_tier_settings_field
     pin_tier = pin_tier_field
     unpin_tier = unpin_tier_field
+    create_reward = create_reward_field
+    deactivate_reward = deactivate_reward_field
+    create_campaign = create_campaign_field
+    deactivate_campaign = deactivate_campaign_field
     set_earning_action = set_earning_action_field
     create_api_key = create_api_key_field
     revoke_api_key = revoke_api_key_field

@@ -151,28 +151,60 @@ def create_campaign(
     product_ids: list[str] | None = None,
     category_ids: list[str] | None = None,
     tiers: list[str] | None = None,
+    actor: str = "operator",
 ) -> Campaign:
-    """A bonus campaign. Orders placed in ``[starts_at, ends_at)`` earn by it (frozen with their points)."""
+    """A bonus campaign (logged as ``actor``'s change). Orders placed in ``[starts_at, ends_at)`` earn by it
+    (frozen with their points)."""
     if not name or len(name) > 255:
-        raise InvalidRule("a campaign needs a name of at most 255 characters")
+        raise InvalidRule("a campaign needs a name of at most 255 characters", "name")
     if starts_at.tzinfo is None or ends_at.tzinfo is None or ends_at <= starts_at:
-        raise InvalidRule("the campaign must end after it starts (timezone-aware dates)")
+        raise InvalidRule("the campaign must end after it starts (timezone-aware dates)", "ends_at")
     factor = _decimal(multiplier, "multiplier", MAX_MULTIPLIER)
     if factor < 1:
-        raise InvalidRule("multiplier must be at least 1")
+        raise InvalidRule("multiplier must be at least 1", "multiplier")
     if isinstance(fixed_bonus, bool) or not isinstance(fixed_bonus, int) or not 0 <= fixed_bonus <= 10**7:
-        raise InvalidRule("fixed_bonus must be a whole number of points between 0 and 10,000,000")
+        raise InvalidRule("fixed_bonus must be a whole number of points between 0 and 10,000,000", "fixed_bonus")
     if factor == 1 and fixed_bonus == 0:
-        raise InvalidRule("a campaign needs a multiplier above 1 or a fixed bonus")
-    return Campaign.objects.create(
-        install=install,
-        name=name,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        multiplier=factor,
-        fixed_bonus=fixed_bonus,
-        channel_slug=channel_slug,
-        product_ids=list(product_ids or []),
-        category_ids=list(category_ids or []),
-        tiers=list(tiers or []),
-    )
+        raise InvalidRule("a campaign needs a multiplier above 1 or a fixed bonus", "multiplier")
+    for field, ids in (("product_ids", product_ids), ("category_ids", category_ids), ("tiers", tiers)):
+        if len(ids or []) > 500 or any(not isinstance(i, str) or not 0 < len(i) <= 255 for i in ids or []):
+            raise InvalidRule(f"{field} must be at most 500 ids of 1 to 255 characters", field)
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            install=install,
+            name=name,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            multiplier=factor,
+            fixed_bonus=fixed_bonus,
+            channel_slug=channel_slug,
+            product_ids=list(product_ids or []),
+            category_ids=list(category_ids or []),
+            tiers=list(tiers or []),
+        )
+        record_change(install, f"campaign:{campaign.pk}", {}, _campaign_state(campaign), actor)
+    return campaign
+
+
+def _campaign_state(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "name": campaign.name,
+        "starts_at": campaign.starts_at.isoformat(),
+        "ends_at": campaign.ends_at.isoformat(),
+        "multiplier": as_json(campaign.multiplier),
+        "fixed_bonus": campaign.fixed_bonus,
+        "channel_slug": campaign.channel_slug,
+        "product_ids": list(campaign.product_ids),
+        "category_ids": list(campaign.category_ids),
+        "tiers": list(campaign.tiers),
+        "is_active": campaign.is_active,
+    }
+
+
+def deactivate_campaign(campaign: Campaign, *, actor: str = "operator") -> Campaign:
+    """Stop a campaign now (idempotent, logged once); orders that earned by it keep what they earned."""
+    with transaction.atomic():
+        if Campaign.objects.filter(pk=campaign.pk, is_active=True).update(is_active=False):
+            record_change(campaign.install, f"campaign:{campaign.pk}", {"is_active": True}, {"is_active": False}, actor)
+    campaign.is_active = False
+    return campaign

@@ -5,6 +5,8 @@ written; a refusal raises ``InvalidConfiguration`` and changes nothing.
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -13,6 +15,7 @@ from django.utils import timezone
 
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
 from saleor_loyalty.program.models import RedemptionRule
+from saleor_loyalty.program.settings_changes import as_json, record_change
 from saleor_loyalty.saleor.models import Install
 
 from .models import Reward, RewardKind
@@ -27,7 +30,21 @@ WHOLE = re.compile(r"-?[0-9]+")
 
 
 class InvalidConfiguration(ValueError):
-    pass
+    """A refusal; ``field`` names the argument it is about, when known (the dashboard shows it there)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@contextmanager
+def _about(field: str) -> Iterator[None]:
+    try:
+        yield
+    except InvalidConfiguration as exc:
+        if exc.field is None:
+            exc.field = field
+        raise
 
 
 def _whole(value: object, name: str, minimum: int, maximum: int) -> int:
@@ -201,6 +218,7 @@ def create_reward(
     ends_at: datetime | None = None,
     per_shopper_limit: object = None,
     description: str = "",
+    actor: str = "operator",
 ) -> Reward:
     """Add a reward to a channel's catalog. It is offered from ``starts_at`` (or now) until ``ends_at`` (or ever).
 
@@ -209,40 +227,67 @@ def create_reward(
     """
     title = name.strip() if isinstance(name, str) else ""
     if not title:
-        raise InvalidConfiguration("name is required")
+        raise InvalidConfiguration("name is required", "name")
     if len(title) > MAX_NAME_LENGTH:
-        raise InvalidConfiguration(f"name must be at most {MAX_NAME_LENGTH} characters")
-    reward_kind = _kind(kind)
-    cost = _whole(points_cost, "points_cost", 1, MAX_POINTS)
-    channel = _channel(channel_slug)
-    amount, cap, variant = _reward_value(reward_kind, value, max_amount, variant_id)
-    start, end = _moment(starts_at, "starts_at"), _moment(ends_at, "ends_at")
+        raise InvalidConfiguration(f"name must be at most {MAX_NAME_LENGTH} characters", "name")
+    with _about("kind"):
+        reward_kind = _kind(kind)
+    with _about("points_cost"):
+        cost = _whole(points_cost, "points_cost", 1, MAX_POINTS)
+    with _about("channel_slug"):
+        channel = _channel(channel_slug)
+    with _about("value"):
+        amount, cap, variant = _reward_value(reward_kind, value, max_amount, variant_id)
+    with _about("starts_at"):
+        start = _moment(starts_at, "starts_at")
+    with _about("ends_at"):
+        end = _moment(ends_at, "ends_at")
     if start is not None and end is not None and end <= start:
-        raise InvalidConfiguration("ends_at must be after starts_at")
+        raise InvalidConfiguration("ends_at must be after starts_at", "ends_at")
     if end is not None and end <= timezone.now():
-        raise InvalidConfiguration("ends_at is in the past: the reward would never be offered")
+        raise InvalidConfiguration("ends_at is in the past: the reward would never be offered", "ends_at")
     limit = None
     if per_shopper_limit is not None and per_shopper_limit != "":
-        limit = _whole(per_shopper_limit, "per_shopper_limit", 1, MAX_POINTS)
-    return Reward.objects.create(
-        install=install,
-        name=title,
-        description=description or "",
-        kind=reward_kind,
-        points_cost=cost,
-        channel_slug=channel,
-        value=amount,
-        max_amount=cap,
-        variant_id=variant,
-        starts_at=start,
-        ends_at=end,
-        per_shopper_limit=limit,
-        is_active=True,
-    )
+        with _about("per_shopper_limit"):
+            limit = _whole(per_shopper_limit, "per_shopper_limit", 1, MAX_POINTS)
+    with transaction.atomic():
+        reward = Reward.objects.create(
+            install=install,
+            name=title,
+            description=description or "",
+            kind=reward_kind,
+            points_cost=cost,
+            channel_slug=channel,
+            value=amount,
+            max_amount=cap,
+            variant_id=variant,
+            starts_at=start,
+            ends_at=end,
+            per_shopper_limit=limit,
+            is_active=True,
+        )
+        record_change(install, f"reward:{reward.pk}", {}, _reward_state(reward), actor)
+    return reward
 
 
-def deactivate_reward(reward: Reward) -> Reward:
-    """Stop offering a reward (idempotent). Redemptions already on a checkout keep their voucher."""
-    Reward.objects.filter(pk=reward.pk).update(is_active=False)
+def _reward_state(reward: Reward) -> dict[str, object]:
+    return {
+        "name": reward.name,
+        "kind": str(reward.kind),
+        "points_cost": reward.points_cost,
+        "channel_slug": reward.channel_slug,
+        "value": as_json(reward.value),
+        "max_amount": as_json(reward.max_amount),
+        "variant_id": reward.variant_id,
+        "per_shopper_limit": reward.per_shopper_limit,
+        "is_active": reward.is_active,
+    }
+
+
+def deactivate_reward(reward: Reward, *, actor: str = "operator") -> Reward:
+    """Stop offering a reward (idempotent, logged once). Redemptions already on a checkout keep their voucher."""
+    with transaction.atomic():
+        if Reward.objects.filter(pk=reward.pk, is_active=True).update(is_active=False):
+            record_change(reward.install, f"reward:{reward.pk}", {"is_active": True}, {"is_active": False}, actor)
     reward.is_active = False
     return reward
