@@ -4,6 +4,7 @@ with a note, and the history of decisions (MANAGE_USERS)."""
 import pytest
 
 from saleor_loyalty.api.types import global_id
+from saleor_loyalty.program.models import SettingsChange
 from saleor_loyalty.referrals.models import Referral, ReferralStatus
 from tests.test_referrals import ALICE, BOB, held_by_address, points
 from tests.test_staff_program_settings import error_codes, staff_call
@@ -72,3 +73,52 @@ def test_review_needs_manage_users_and_a_referral_of_this_store(store):
     assert [e["code"] for e in unknown["errors"]] == ["NOT_FOUND"]
     assert error_codes(staff_call(APPROVE, token(store), {"id": "not-an-id"})) == ["INVALID"]
     assert Referral.objects.get().status == ReferralStatus.HELD
+
+
+PROGRAM = """query { referralProgram { isActive storefrontUrl refereeRewardPoints referrerRewardPoints
+  maxRewardedPerPeriod capPeriodDays maxRewardedTotal } }"""
+UPDATE_PROGRAM = """mutation($input: ReferralProgramInput!) { updateReferralProgram(input: $input) {
+  program { storefrontUrl referrerRewardPoints maxRewardedPerPeriod } errors { field code } } }"""
+FUNNEL = (
+    "query { referralFunnel { codesShared signUps firstOrders rewarded } topReferrers { email referrals rewarded } }"
+)
+
+
+def test_staff_read_and_change_the_referral_terms_each_change_logged(store):
+    terms = staff_call(PROGRAM, token(store, "MANAGE_DISCOUNTS"))["data"]["referralProgram"]
+    assert (terms["refereeRewardPoints"], terms["referrerRewardPoints"], terms["maxRewardedPerPeriod"]) == (
+        100,
+        200,
+        10,
+    )
+    changes = {"storefrontUrl": "https://shop.example/join", "referrerRewardPoints": 300, "maxRewardedPerPeriod": None}
+    payload = staff_call(UPDATE_PROGRAM, token(store, "MANAGE_DISCOUNTS"), {"input": changes})
+    assert payload["data"]["updateReferralProgram"] == {
+        "program": {
+            "storefrontUrl": "https://shop.example/join",
+            "referrerRewardPoints": 300,
+            "maxRewardedPerPeriod": None,
+        },
+        "errors": [],
+    }
+    change = SettingsChange.objects.get(subject="referral_program")
+    assert change.before == {"storefront_url": "", "referrer_reward_points": 200, "max_rewarded_per_period": 10}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"storefrontUrl": "javascript:alert(1)"}, "storefrontUrl"), ({"capPeriodDays": 0}, "capPeriodDays"),
+     ({"refereeRewardPoints": -5}, "refereeRewardPoints")],
+)  # fmt: skip
+def test_invalid_referral_terms_name_their_field_and_change_nothing(store, changes, field):
+    payload = staff_call(UPDATE_PROGRAM, token(store, "MANAGE_DISCOUNTS"), {"input": changes})
+    assert [e["field"] for e in payload["data"]["updateReferralProgram"]["errors"]] == [field]
+    assert not SettingsChange.objects.exists()
+
+
+def test_the_funnel_and_top_referrers(store):
+    held_by_address(store)
+    answer = staff_call(FUNNEL, token(store))["data"]
+    assert answer["referralFunnel"] == {"codesShared": 1, "signUps": 1, "firstOrders": 1, "rewarded": 0}
+    assert answer["topReferrers"] == [{"email": ALICE[1], "referrals": 1, "rewarded": 0}]
+    assert error_codes(staff_call(FUNNEL, token(store, "MANAGE_DISCOUNTS"))) == ["PERMISSION_DENIED"]

@@ -32,8 +32,15 @@ from .program.mutations.update_program_settings import update_program_settings_f
 from .program.resolvers import resolve_earn_rules, resolve_program_settings, resolve_settings_changes
 from .program.types import EarnRule, ProgramSettings, SettingsChange
 from .referral_review.mutations.review_referral import approve_referral_field, reject_referral_field
-from .referral_review.resolvers import resolve_referral_decisions, resolve_referrals_to_review
-from .referral_review.types import ReviewedReferral
+from .referral_review.mutations.update_referral_program import update_referral_program_field
+from .referral_review.resolvers import (
+    resolve_referral_decisions,
+    resolve_referral_funnel,
+    resolve_referral_program,
+    resolve_referrals_to_review,
+    resolve_top_referrers,
+)
+from .referral_review.types import ReferralFunnel, ReferralProgramSettings, ReviewedReferral, TopReferrer
 from .tiers_panel.mutations.pin_tier import pin_tier_field, unpin_tier_field
 from .tiers_panel.mutations.set_tier import set_tier_field, update_tier_settings_field
 from .tiers_panel.resolvers import (
@@ -108,6 +115,22 @@ class StaffQuery(graphene.ObjectType):
         resolver=resolve_tier_review_preview,
         description="Who the next review would move if it ran now; changes nothing. Needs MANAGE_USERS.",
     )
+    referral_program = graphene.Field(
+        ReferralProgramSettings, required=True, resolver=resolve_referral_program, description="Needs MANAGE_DISCOUNTS."
+    )
+    referral_funnel = graphene.Field(
+        ReferralFunnel,
+        required=True,
+        resolver=resolve_referral_funnel,
+        description="Codes shared, sign-ups, first orders, rewarded (all time). Needs MANAGE_USERS.",
+    )
+    top_referrers = graphene.List(
+        graphene.NonNull(TopReferrer),
+        required=True,
+        first=graphene.Int(default_value=10, description="At most 50."),
+        resolver=resolve_top_referrers,
+        description="Members with the most rewarded referrals. Needs MANAGE_USERS.",
+    )
     referrals_to_review = graphene.List(
         graphene.NonNull(ReviewedReferral),
         required=True,
@@ -140,6 +163,7 @@ class StaffMutation(graphene.ObjectType):
     update_program_settings = update_program_settings_field
     set_earn_rule = set_earn_rule_field
     deactivate_earn_rule = deactivate_earn_rule_field
+    update_referral_program = update_referral_program_field
     approve_referral = approve_referral_field
     reject_referral = reject_referral_field
     set_tier = set_tier_field

@@ -32,7 +32,7 @@ class SettingsInvalid(Exception):
         self.errors = errors
 
 
-def _whole(low: int, high: int) -> Callable[[Any], int]:
+def whole(low: int, high: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("must be a whole number")
@@ -52,7 +52,7 @@ def _choice(choices: type[Any]) -> Callable[[Any], str]:
     return parse
 
 
-def _flag(value: Any) -> bool:
+def flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("must be true or false")
     return value
@@ -69,7 +69,7 @@ def _rate(value: Any) -> Decimal:
 
 
 def _optional_days(value: Any) -> int | None:
-    return None if value is None else _whole(1, MAX_DAYS)(value)
+    return None if value is None else whole(1, MAX_DAYS)(value)
 
 
 def _metadata_key(value: Any) -> str:
@@ -85,24 +85,24 @@ class Editable:
 
 
 EDITABLE: dict[str, Editable] = {
-    "is_active": Editable(_flag, "Program active"),
-    "return_window_days": Editable(_whole(0, 365), "Return window (days)"),
+    "is_active": Editable(flag, "Program active"),
+    "return_window_days": Editable(whole(0, 365), "Return window (days)"),
     "expiry_policy": Editable(_choice(ExpiryPolicy), "Expiry policy"),
     "points_expire_after_days": Editable(_optional_days, "Points expire after (days)"),
-    "inactivity_expiry_days": Editable(_whole(1, MAX_DAYS), "Inactivity before expiry (days)"),
-    "expiry_reminder_days": Editable(_whole(0, 365), "Reminder before expiry (days)"),
-    "expiry_grace_days": Editable(_whole(0, 365), "Grace after expiry (days)"),
+    "inactivity_expiry_days": Editable(whole(1, MAX_DAYS), "Inactivity before expiry (days)"),
+    "expiry_reminder_days": Editable(whole(0, 365), "Reminder before expiry (days)"),
+    "expiry_grace_days": Editable(whole(0, 365), "Grace after expiry (days)"),
     "clawback_policy": Editable(_choice(ClawbackPolicy), "Clawback of spent points"),
     "registered_email_guest_orders": Editable(_choice(GuestOrderPolicy), "Guest orders with a customer's email"),
     "guest_orders": Editable(_choice(GuestOrderPolicy), "Guest orders"),
     "default_points_per_unit": Editable(_rate, "Points per currency unit (default)"),
-    "redemption_hold_minutes": Editable(_whole(5, 7 * 24 * 60), "Redemption hold (minutes)"),
-    "return_points_on_refund": Editable(_flag, "Return redeemed points on refund"),
-    "earn_on_redeemed_value": Editable(_flag, "Points-paid part earns"),
-    "redemption_rate_limit_per_minute": Editable(_whole(1, 1000), "Redemptions per shopper per minute"),
-    "signup_bonus_points": Editable(_whole(0, MAX_BONUS_POINTS), "Sign-up bonus (points)"),
-    "first_order_bonus_points": Editable(_whole(0, MAX_BONUS_POINTS), "First-order bonus (points)"),
-    "birthday_bonus_points": Editable(_whole(0, MAX_BONUS_POINTS), "Birthday bonus (points)"),
+    "redemption_hold_minutes": Editable(whole(5, 7 * 24 * 60), "Redemption hold (minutes)"),
+    "return_points_on_refund": Editable(flag, "Return redeemed points on refund"),
+    "earn_on_redeemed_value": Editable(flag, "Points-paid part earns"),
+    "redemption_rate_limit_per_minute": Editable(whole(1, 1000), "Redemptions per shopper per minute"),
+    "signup_bonus_points": Editable(whole(0, MAX_BONUS_POINTS), "Sign-up bonus (points)"),
+    "first_order_bonus_points": Editable(whole(0, MAX_BONUS_POINTS), "First-order bonus (points)"),
+    "birthday_bonus_points": Editable(whole(0, MAX_BONUS_POINTS), "Birthday bonus (points)"),
     "birthday_metadata_key": Editable(_metadata_key, "Birthday metadata key"),
 }
 
@@ -133,36 +133,52 @@ def record_change(install: Install, subject: str, before: dict[str, Any], after:
         SettingsChange.objects.create(install=install, subject=subject, actor=actor[:255], before=before, after=after)
 
 
-def update_program_settings(install: Install, changes: Mapping[str, Any], *, actor: str) -> ProgramSettings:
-    """Apply ``changes`` (setting name → new value) all or nothing; raise ``SettingsInvalid`` with every bad
-    field. Only what really changes is saved and logged."""
-    errors = {name: "is not a setting that can be changed" for name in changes if name not in EDITABLE}
+def parse_changes(changes: Mapping[str, Any], editable: Mapping[str, Editable]) -> dict[str, Any]:
+    """Every change parsed by its field's rule, or ``SettingsInvalid`` naming every bad or unknown field."""
+    errors = {name: "is not a setting that can be changed" for name in changes if name not in editable}
     parsed: dict[str, Any] = {}
     for name, value in changes.items():
-        if name in EDITABLE:
+        if name in editable:
             try:
-                parsed[name] = EDITABLE[name].parse(value)
+                parsed[name] = editable[name].parse(value)
             except ValueError as exc:
                 errors[name] = str(exc)
     if errors:
         raise SettingsInvalid(errors)
+    return parsed
+
+
+def save_changes(
+    install: Install,
+    row: Any,
+    parsed: Mapping[str, Any],
+    *,
+    subject: str,
+    actor: str,
+    consistency: Callable[[Any], dict[str, str]] | None = None,
+) -> None:
+    """Set ``parsed`` on the locked settings ``row``, check it still makes sense, and save and log what really
+    changed (nothing, when every value is already the same). Call inside the transaction that locked the row."""
+    before = {name: as_json(getattr(row, name)) for name in parsed}
+    for name, value in parsed.items():
+        setattr(row, name, value)
+    if consistency is not None and (problems := consistency(row)):
+        raise SettingsInvalid(problems)
+    after = {name: as_json(getattr(row, name)) for name in parsed}
+    changed = [name for name in parsed if before[name] != after[name]]
+    if changed:
+        row.save(update_fields=[*changed, "updated_at"])
+        record_change(
+            install, subject, {name: before[name] for name in changed}, {name: after[name] for name in changed}, actor
+        )
+
+
+def update_program_settings(install: Install, changes: Mapping[str, Any], *, actor: str) -> ProgramSettings:
+    """Apply ``changes`` (setting name → new value) all or nothing; raise ``SettingsInvalid`` with every bad
+    field. Only what really changes is saved and logged."""
+    parsed = parse_changes(changes, EDITABLE)
     program_settings(install)  # exists before it is locked
     with transaction.atomic():
         row = ProgramSettings.objects.select_for_update().get(install=install)
-        before = {name: as_json(getattr(row, name)) for name in parsed}
-        for name, value in parsed.items():
-            setattr(row, name, value)
-        if problems := _consistency_errors(row):
-            raise SettingsInvalid(problems)
-        after = {name: as_json(getattr(row, name)) for name in parsed}
-        changed = [name for name in parsed if before[name] != after[name]]
-        if changed:
-            row.save(update_fields=[*changed, "updated_at"])
-            record_change(
-                install,
-                SUBJECT,
-                {name: before[name] for name in changed},
-                {name: after[name] for name in changed},
-                actor,
-            )
+        save_changes(install, row, parsed, subject=SUBJECT, actor=actor, consistency=_consistency_errors)
     return row

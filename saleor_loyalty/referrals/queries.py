@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from saleor_loyalty.members.models import Member
 
-from .models import Referral, ReferralProgram, ReferralStatus
+from .models import Referral, ReferralCode, ReferralProgram, ReferralStatus
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,56 @@ def referral_decisions(install_id: int, *, limit: int) -> list[Referral]:
 
 def find_referral(install_id: int, referral_id: int) -> Referral | None:
     return Referral.objects.filter(install_id=install_id, pk=referral_id).first()
+
+
+@dataclass(frozen=True)
+class Funnel:
+    codes_shared: int  # members who have a code (it is made when they first look at it)
+    sign_ups: int  # referees attached with a code
+    first_orders: int  # referees whose first order was paid
+    rewarded: int  # referrals paid and kept through the return window
+
+
+def referral_funnel(install_id: int) -> Funnel:
+    """The program's funnel, all time (two aggregate queries)."""
+    counts = Referral.objects.filter(install_id=install_id).aggregate(
+        sign_ups=Count("pk"),
+        first_orders=Count("pk", filter=Q(qualified_at__isnull=False)),
+        rewarded=Count(
+            "pk",
+            filter=Q(status=ReferralStatus.REWARDED)
+            | Q(status=ReferralStatus.QUALIFIED, rewards_unlock_at__lte=timezone.now()),
+        ),
+    )
+    return Funnel(
+        codes_shared=ReferralCode.objects.filter(install_id=install_id).count(),
+        sign_ups=counts["sign_ups"],
+        first_orders=counts["first_orders"],
+        rewarded=counts["rewarded"],
+    )
+
+
+@dataclass(frozen=True)
+class TopReferrer:
+    member: Member
+    referrals: int
+    rewarded: int
+
+
+def top_referrers(install_id: int, *, limit: int = 10) -> list[TopReferrer]:
+    """The members who brought the most rewarded referrals (then the most referrals)."""
+    rows = (
+        Referral.objects.filter(install_id=install_id)
+        .values("referrer_id")
+        .annotate(
+            referrals=Count("pk"),
+            rewarded=Count(
+                "pk",
+                filter=Q(status=ReferralStatus.REWARDED)
+                | Q(status=ReferralStatus.QUALIFIED, rewards_unlock_at__lte=timezone.now()),
+            ),
+        )
+        .order_by("-rewarded", "-referrals", "referrer_id")[:limit]
+    )
+    members = Member.objects.in_bulk([row["referrer_id"] for row in rows])
+    return [TopReferrer(members[row["referrer_id"]], row["referrals"], row["rewarded"]) for row in rows]

@@ -62,3 +62,49 @@ class ReviewedReferral(graphene.ObjectType):
     @staticmethod
     def resolve_reviewed_by(root: Referral, info: object) -> str | None:
         return root.reviewed_by or None
+
+
+class ReferralProgramSettings(graphene.ObjectType):
+    """The referral program's terms (rewards are frozen on a referral when its friend is attached)."""
+
+    is_active = graphene.Boolean(required=True)
+    storefront_url = graphene.String(required=True, description="Links are <storefrontUrl>?ref=<code>.")
+    referee_reward_points = graphene.Int(required=True, description="The friend's welcome reward.")
+    referrer_reward_points = graphene.Int(required=True)
+    max_rewarded_per_period = graphene.Int(description="Per referrer; more are held for review. Null: no cap.")
+    cap_period_days = graphene.Int(required=True)
+    max_rewarded_total = graphene.Int(description="Per referrer, ever. Null: no cap.")
+
+
+class ReferralProgramInput(graphene.InputObjectType):
+    """Only the fields given change."""
+
+    is_active = graphene.Boolean()
+    storefront_url = graphene.String()
+    referee_reward_points = graphene.Int()
+    referrer_reward_points = graphene.Int()
+    max_rewarded_per_period = graphene.Int()
+    cap_period_days = graphene.Int()
+    max_rewarded_total = graphene.Int()
+
+
+class ReferralFunnel(graphene.ObjectType):
+    codes_shared = graphene.Int(required=True)
+    sign_ups = graphene.Int(required=True)
+    first_orders = graphene.Int(required=True)
+    rewarded = graphene.Int(required=True)
+
+
+class TopReferrer(graphene.ObjectType):
+    customer_id = graphene.ID()
+    email = graphene.String(required=True)
+    referrals = graphene.Int(required=True)
+    rewarded = graphene.Int(required=True)
+
+    @staticmethod
+    def resolve_customer_id(root: object, info: object) -> str | None:
+        return getattr(root, "member").saleor_user_id  # noqa: B009 - a dataclass from referrals.queries
+
+    @staticmethod
+    def resolve_email(root: object, info: object) -> str:
+        return str(getattr(root, "member").email)  # noqa: B009
