@@ -24,6 +24,9 @@ from .earning_actions.mutations.manage import (
 )
 from .earning_actions.resolvers import resolve_api_keys, resolve_earning_actions
 from .earning_actions.types import ApiKey, EarningAction
+from .emails.mutations.update_email_settings import update_email_settings_field
+from .emails.resolvers import resolve_email_preview, resolve_email_settings
+from .emails.types import EmailKindEnum, EmailPreview, EmailSettings
 from .mutations.adjust_points import adjust_points_field
 from .orders.resolvers import resolve_order_loyalty
 from .orders.types import OrderLoyalty
@@ -68,6 +71,16 @@ class StaffQuery(graphene.ObjectType):
         required=True,
         resolver=resolve_earn_rules,
         description="Every channel's earn rule, active first. Needs MANAGE_DISCOUNTS.",
+    )
+    email_settings = graphene.Field(
+        EmailSettings, required=True, resolver=resolve_email_settings, description="Needs MANAGE_DISCOUNTS."
+    )
+    email_preview = graphene.Field(
+        EmailPreview,
+        required=True,
+        kind=graphene.Argument(EmailKindEnum, required=True),
+        resolver=resolve_email_preview,
+        description="One kind of email rendered with the store's templates and sample data. Needs MANAGE_DISCOUNTS.",
     )
     catalog_rewards = graphene.List(
         graphene.NonNull(CatalogReward),
@@ -170,6 +183,7 @@ class StaffMutation(graphene.ObjectType):
     update_tier_settings = update_tier_settings_field
     pin_tier = pin_tier_field
     unpin_tier = unpin_tier_field
+    update_email_settings = update_email_settings_field
     create_reward = create_reward_field
     deactivate_reward = deactivate_reward_field
     create_campaign = create_campaign_field

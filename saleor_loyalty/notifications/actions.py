@@ -48,7 +48,7 @@ from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.snapshots import CustomerSnapshot
 
-from .models import EmailPreference, Notification, NotificationKind, NotificationStatus
+from .models import EmailPreference, Notification, NotificationKind, NotificationSettings, NotificationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,12 @@ def notify(
     member = members.current(member)
     preference = EmailPreference.objects.filter(member=member).first()
     to_email = (preference.email if preference and preference.email else member.email).strip()
-    if member.is_guest:
+    disabled = NotificationSettings.objects.filter(install_id=member.install_id).values_list(
+        "disabled_kinds", flat=True
+    )
+    if str(kind) in next(iter(disabled), []):
+        status = NotificationStatus.SKIPPED_DISABLED
+    elif member.is_guest:
         status = NotificationStatus.SKIPPED_GUEST
     elif preference is not None and preference.opted_out:
         status = NotificationStatus.SKIPPED_OPT_OUT

@@ -32,6 +32,7 @@ class NotificationStatus(models.TextChoices):
     SKIPPED_OPT_OUT = "skipped_opt_out", "Not sent: the shopper opted out"
     SKIPPED_NO_EMAIL = "skipped_no_email", "Not sent: no email address"
     SKIPPED_GUEST = "skipped_guest", "Not sent: a guest (no customer account, so no way to opt out)"
+    SKIPPED_DISABLED = "skipped_disabled", "Not sent: the merchant switched this kind of email off"
     FAILED = "failed", "Failed (gave up after retries)"
 
 
@@ -75,3 +76,19 @@ class EmailPreference(models.Model):
 
     def __str__(self) -> str:
         return f"member {self.member_id}: {'opted out' if self.opted_out else 'subscribed'}"
+
+
+class NotificationSettings(models.Model):
+    """The merchant's choices about shopper emails: which kinds go out, and who they come from."""
+
+    install = models.OneToOneField(Install, on_delete=models.PROTECT, related_name="notification_settings")
+    disabled_kinds = models.JSONField(default=list, blank=True)  # NotificationKind values switched off
+    from_email = models.CharField(max_length=320, blank=True)  # empty: DEFAULT_FROM_EMAIL
+    from_name = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "notifications_settings"
+
+    def __str__(self) -> str:
+        return f"email settings of install {self.install_id}"

@@ -7,6 +7,7 @@ app's ``templates/`` (the built-in ones), so a merchant overrides an email — o
 the text part are not (they are not HTML).
 """
 
+from email.utils import formataddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.backends.django import DjangoTemplates
 from django.utils.dateparse import parse_datetime
 
-from .models import Notification
+from .models import Notification, NotificationSettings
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -67,12 +68,20 @@ def render(notification: Notification) -> tuple[str, str, str]:
     return " ".join(subject.split()), text.strip() + "\n", html
 
 
+def sender(install_id: int) -> str:
+    """The From of the install's emails: the merchant's sender if set (``NotificationSettings``), else
+    DEFAULT_FROM_EMAIL."""
+    row = NotificationSettings.objects.filter(install_id=install_id).first()
+    address = (row.from_email if row else "") or settings.DEFAULT_FROM_EMAIL
+    return formataddr((row.from_name, address)) if row and row.from_name else address
+
+
 def build_message(notification: Notification) -> EmailMultiAlternatives:
     subject, text, html = render(notification)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=sender(notification.install_id),
         to=[notification.to_email],
         headers={
             # The same notification always has the same Message-ID: a resend (after a crash between sending and
