@@ -2,6 +2,7 @@
 
 import graphene
 
+from saleor_loyalty.referrals import queries
 from saleor_loyalty.referrals.models import Referral, ReferralStatus
 
 from ..referrals import ReferralStatusEnum
@@ -102,9 +103,9 @@ class TopReferrer(graphene.ObjectType):
     rewarded = graphene.Int(required=True)
 
     @staticmethod
-    def resolve_customer_id(root: object, info: object) -> str | None:
-        return getattr(root, "member").saleor_user_id  # noqa: B009 - a dataclass from referrals.queries
+    def resolve_customer_id(root: queries.TopReferrer, info: object) -> str | None:
+        return root.member.saleor_user_id
 
     @staticmethod
-    def resolve_email(root: object, info: object) -> str:
-        return str(getattr(root, "member").email)  # noqa: B009
+    def resolve_email(root: queries.TopReferrer, info: object) -> str:
+        return root.member.email
