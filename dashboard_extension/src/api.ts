@@ -32,19 +32,329 @@ export async function staffQuery<T>(token: string, query: string, variables: Rec
   return body.data;
 }
 
-/** The program settings shown on the Program tab, in display order, with their labels. */
-export const PROGRAM_SETTINGS_FIELDS = [
-  { name: "returnWindowDays", label: "Return window (days)" },
-  { name: "expiryPolicy", label: "Points expiry policy" },
-] as const;
+/** A mutation's `errors { field code message }`: `field` is the input field in camelCase (null: the whole form). */
+export type FieldError = { field: string | null; code: string; message: string };
 
-export type ProgramSettings = Partial<Record<(typeof PROGRAM_SETTINGS_FIELDS)[number]["name"], unknown>>;
+// -- Program settings ------------------------------------------------------------------------------------------
 
-export const PROGRAM_SETTINGS_QUERY = `query ProgramSettings { programSettings { ${PROGRAM_SETTINGS_FIELDS.map(
-  (field) => field.name,
-).join(" ")} } }`;
+type Choice = { value: string; label: string };
 
-export async function fetchProgramSettings(token: string): Promise<ProgramSettings | null> {
-  const data = await staffQuery<{ programSettings: ProgramSettings | null }>(token, PROGRAM_SETTINGS_QUERY);
+export const EXPIRY_POLICIES: Choice[] = [
+  { value: "NONE", label: "Points never expire" },
+  { value: "AFTER_EARNING", label: "A fixed time after earning" },
+  { value: "AFTER_INACTIVITY", label: "After a period without activity" },
+];
+export const CLAWBACK_POLICIES: Choice[] = [
+  { value: "NEGATIVE_BALANCE", label: "Take them back (the balance may go negative)" },
+  { value: "WRITE_OFF", label: "Write them off (the store absorbs them)" },
+];
+export const GUEST_ORDER_POLICIES: Choice[] = [
+  { value: "EARN", label: "Earn points" },
+  { value: "IGNORE", label: "Earn nothing" },
+];
+
+export type SettingKind =
+  | { type: "boolean" }
+  | { type: "integer"; optional?: boolean }
+  | { type: "decimal" }
+  | { type: "text" }
+  | { type: "choice"; choices: Choice[] };
+
+export type SettingField = { name: string; label: string; help?: string } & SettingKind;
+
+/** Every field of `programSettings`, grouped as the Program tab shows them. */
+export const PROGRAM_SETTINGS_GROUPS: { title: string; fields: SettingField[] }[] = [
+  {
+    title: "Earning",
+    fields: [
+      { name: "isActive", label: "Program active", type: "boolean", help: "Off: nothing new is earned; balances stay spendable." },
+      { name: "defaultPointsPerUnit", label: "Points per currency unit (default)", type: "decimal", help: "For channels without an earn rule of their own." },
+      { name: "returnWindowDays", label: "Return window (days)", type: "integer", help: "Points stay pending this long after payment." },
+      { name: "earnOnRedeemedValue", label: "The part paid with points earns too", type: "boolean" },
+    ],
+  },
+  {
+    title: "Expiry",
+    fields: [
+      { name: "expiryPolicy", label: "Points expiry policy", type: "choice", choices: EXPIRY_POLICIES },
+      { name: "pointsExpireAfterDays", label: "Points expire after (days)", type: "integer", optional: true, help: "With “a fixed time after earning”." },
+      { name: "inactivityExpiryDays", label: "Inactivity before expiry (days)", type: "integer", help: "With “after a period without activity”." },
+      { name: "expiryReminderDays", label: "Reminder before expiry (days)", type: "integer" },
+      { name: "expiryGraceDays", label: "Grace after expiry (days)", type: "integer" },
+    ],
+  },
+  {
+    title: "Refunds and guests",
+    fields: [
+      { name: "clawbackPolicy", label: "When spent points are refunded", type: "choice", choices: CLAWBACK_POLICIES },
+      { name: "returnPointsOnRefund", label: "Give redeemed points back on refund", type: "boolean" },
+      { name: "guestOrders", label: "Guest orders", type: "choice", choices: GUEST_ORDER_POLICIES },
+      { name: "registeredEmailGuestOrders", label: "Guest orders with a customer's email", type: "choice", choices: GUEST_ORDER_POLICIES },
+    ],
+  },
+  {
+    title: "Redemption",
+    fields: [
+      { name: "redemptionHoldMinutes", label: "Redemption hold (minutes)", type: "integer", help: "Unfinished redemptions are voided after." },
+      { name: "redemptionRateLimitPerMinute", label: "Redemptions per shopper per minute", type: "integer" },
+    ],
+  },
+  {
+    title: "Bonuses",
+    fields: [
+      { name: "signupBonusPoints", label: "Sign-up bonus (points)", type: "integer" },
+      { name: "firstOrderBonusPoints", label: "First-order bonus (points)", type: "integer" },
+      { name: "birthdayBonusPoints", label: "Birthday bonus (points)", type: "integer" },
+      { name: "birthdayMetadataKey", label: "Birthday metadata key", type: "text", help: "The customer metadata key that holds the birthday." },
+    ],
+  },
+];
+
+export const PROGRAM_SETTINGS_FIELDS: SettingField[] = PROGRAM_SETTINGS_GROUPS.flatMap((group) => group.fields);
+
+export type SettingValue = string | number | boolean | null;
+export type ProgramSettings = Record<string, SettingValue>;
+
+const SETTINGS_SELECTION = PROGRAM_SETTINGS_FIELDS.map((field) => field.name).join(" ");
+
+export const PROGRAM_SETTINGS_QUERY = `query ProgramSettings { programSettings { ${SETTINGS_SELECTION} } }`;
+
+export async function fetchProgramSettings(token: string): Promise<ProgramSettings> {
+  const data = await staffQuery<{ programSettings: ProgramSettings }>(token, PROGRAM_SETTINGS_QUERY);
   return data.programSettings;
+}
+
+const UPDATE_SETTINGS = `mutation UpdateProgramSettings($input: ProgramSettingsInput!) {
+  updateProgramSettings(input: $input) { settings { ${SETTINGS_SELECTION} } errors { field code message } }
+}`;
+
+export async function updateProgramSettings(
+  token: string,
+  input: ProgramSettings,
+): Promise<{ settings: ProgramSettings; errors: FieldError[] }> {
+  const data = await staffQuery<{ updateProgramSettings: { settings: ProgramSettings; errors: FieldError[] } }>(
+    token,
+    UPDATE_SETTINGS,
+    { input },
+  );
+  return data.updateProgramSettings;
+}
+
+// -- Earn rules ------------------------------------------------------------------------------------------------
+
+export type EarnRule = {
+  channel: string;
+  currency: string;
+  pointsPerUnit: string;
+  includesTax: boolean;
+  includesShipping: boolean;
+  minOrderAmount: string;
+  isActive: boolean;
+  multipliers: { target: string; saleorId: string; multiplier: string }[];
+};
+
+const RULE_SELECTION =
+  "channel currency pointsPerUnit includesTax includesShipping minOrderAmount isActive multipliers { target saleorId multiplier }";
+
+export const EARN_RULES_QUERY = `query EarnRules { earnRules { ${RULE_SELECTION} } }`;
+
+export async function fetchEarnRules(token: string): Promise<EarnRule[]> {
+  return (await staffQuery<{ earnRules: EarnRule[] }>(token, EARN_RULES_QUERY)).earnRules;
+}
+
+export type EarnRuleInput = {
+  channel: string;
+  currency: string;
+  pointsPerUnit: string;
+  includesTax: boolean;
+  includesShipping: boolean;
+  minOrderAmount: string;
+};
+
+const SET_EARN_RULE = `mutation SetEarnRule($input: EarnRuleInput!) {
+  setEarnRule(input: $input) { rule { ${RULE_SELECTION} } errors { field code message } }
+}`;
+const DEACTIVATE_EARN_RULE = `mutation DeactivateEarnRule($channel: String!, $currency: String!) {
+  deactivateEarnRule(channel: $channel, currency: $currency) { rule { ${RULE_SELECTION} } errors { field code message } }
+}`;
+
+type RulePayload = { rule: EarnRule | null; errors: FieldError[] };
+
+export async function setEarnRule(token: string, input: EarnRuleInput): Promise<RulePayload> {
+  return (await staffQuery<{ setEarnRule: RulePayload }>(token, SET_EARN_RULE, { input })).setEarnRule;
+}
+
+export async function deactivateEarnRule(token: string, channel: string, currency: string): Promise<RulePayload> {
+  const data = await staffQuery<{ deactivateEarnRule: RulePayload }>(token, DEACTIVATE_EARN_RULE, { channel, currency });
+  return data.deactivateEarnRule;
+}
+
+// -- Change log ------------------------------------------------------------------------------------------------
+
+export type SettingsChange = {
+  id: string;
+  subject: string;
+  actor: string;
+  before: string; // JSON: the changed settings' values before
+  after: string;
+  changedAt: string;
+};
+
+export const SETTINGS_CHANGES_QUERY = "query SettingsChanges { settingsChanges(first: 50) { id subject actor before after changedAt } }";
+
+export async function fetchSettingsChanges(token: string): Promise<SettingsChange[]> {
+  return (await staffQuery<{ settingsChanges: SettingsChange[] }>(token, SETTINGS_CHANGES_QUERY)).settingsChanges;
+}
+
+// -- Referral review -------------------------------------------------------------------------------------------
+
+export type ReviewedReferral = {
+  id: string;
+  status: string;
+  flags: string[];
+  referrerEmail: string | null;
+  refereeEmail: string | null;
+  orderId: string | null;
+  orderNumber: string | null;
+  referrerPoints: number;
+  refereePoints: number;
+  createdAt: string;
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+  reviewNote: string | null;
+};
+
+const REFERRAL_SELECTION =
+  "id status flags referrerEmail refereeEmail orderId orderNumber referrerPoints refereePoints createdAt reviewedBy reviewedAt reviewNote";
+
+export const REFERRAL_REVIEW_QUERY = `query ReferralReview {
+  referralsToReview(first: 50) { ${REFERRAL_SELECTION} }
+  referralDecisions(first: 50) { ${REFERRAL_SELECTION} }
+}`;
+
+export async function fetchReferralReview(
+  token: string,
+): Promise<{ referralsToReview: ReviewedReferral[]; referralDecisions: ReviewedReferral[] }> {
+  return staffQuery(token, REFERRAL_REVIEW_QUERY);
+}
+
+type ReviewPayload = { referral: ReviewedReferral | null; errors: FieldError[] };
+
+export async function reviewReferral(
+  token: string,
+  decision: "approve" | "reject",
+  id: string,
+  note: string,
+): Promise<ReviewPayload> {
+  const field = decision === "approve" ? "approveReferral" : "rejectReferral";
+  const query = `mutation Review($id: ID!, $note: String) { ${field}(id: $id, note: $note) {
+    referral { ${REFERRAL_SELECTION} } errors { field code message } } }`;
+  const data = await staffQuery<Record<string, ReviewPayload>>(token, query, { id, note });
+  return data[field];
+}
+
+// -- Customer widget -------------------------------------------------------------------------------------------
+
+export type Balance = { available: number; pending: number; held: number; owed: number; net: number };
+export type Activity = { id: string; kind: string; points: number; balanceChange: number; orderId: string | null; createdAt: string };
+
+export type CustomerLoyalty = {
+  account: {
+    email: string | null;
+    balance: Balance;
+    pendingPoints: { points: number; unlocksAt: string | null; orderId: string | null }[];
+    history: { edges: { node: Activity }[] };
+  };
+  tier: {
+    current: { name: string; multiplier: string; pinned: boolean } | null;
+    next: { name: string } | null;
+    progress: {
+      basis: "SPEND" | "POINTS";
+      amount: string;
+      amountToGo: string | null;
+      currency: string | null;
+      pointsToGo: number | null;
+    } | null;
+  };
+};
+
+const BALANCE_SELECTION = "available pending held owed net";
+const ACTIVITY_SELECTION = "id kind points balanceChange orderId createdAt";
+
+export const CUSTOMER_LOYALTY_QUERY = `query CustomerLoyalty($customerId: ID!) {
+  customerLoyalty(customerId: $customerId) {
+    account {
+      email
+      balance { ${BALANCE_SELECTION} }
+      pendingPoints { points unlocksAt orderId }
+      history(first: 5) { edges { node { ${ACTIVITY_SELECTION} } } }
+    }
+    tier {
+      current { name multiplier pinned }
+      next { name }
+      progress { basis amount amountToGo currency pointsToGo }
+    }
+  }
+}`;
+
+export async function fetchCustomerLoyalty(token: string, customerId: string): Promise<CustomerLoyalty | null> {
+  const data = await staffQuery<{ customerLoyalty: CustomerLoyalty | null }>(token, CUSTOMER_LOYALTY_QUERY, {
+    customerId,
+  });
+  return data.customerLoyalty;
+}
+
+const ADJUST_POINTS = `mutation AdjustPoints($customerId: ID!, $points: Int!, $reason: String!, $idempotencyKey: String!) {
+  adjustPoints(customerId: $customerId, points: $points, reason: $reason, idempotencyKey: $idempotencyKey) {
+    balance { ${BALANCE_SELECTION} }
+    errors { field code message }
+  }
+}`;
+
+export async function adjustPoints(
+  token: string,
+  customerId: string,
+  points: number,
+  reason: string,
+  idempotencyKey: string,
+): Promise<{ balance: Balance | null; errors: FieldError[] }> {
+  const data = await staffQuery<{ adjustPoints: { balance: Balance | null; errors: FieldError[] } }>(
+    token,
+    ADJUST_POINTS,
+    { customerId, points, reason, idempotencyKey },
+  );
+  return data.adjustPoints;
+}
+
+// -- Order widget ----------------------------------------------------------------------------------------------
+
+export type OrderLoyalty = {
+  orderNumber: string;
+  customerEmail: string | null;
+  points: number;
+  earned: number;
+  clawedBack: number;
+  redeemed: number;
+  spend: string;
+  placement: string;
+  rule: string | null; // JSON: the rule frozen at the order's first award
+  activity: Activity[];
+};
+
+export const ORDER_LOYALTY_QUERY = `query OrderLoyalty($orderId: ID!) {
+  orderLoyalty(orderId: $orderId) {
+    orderNumber customerEmail points earned clawedBack redeemed spend placement rule
+    activity { ${ACTIVITY_SELECTION} }
+  }
+}`;
+
+export async function fetchOrderLoyalty(token: string, orderId: string): Promise<OrderLoyalty | null> {
+  return (await staffQuery<{ orderLoyalty: OrderLoyalty | null }>(token, ORDER_LOYALTY_QUERY, { orderId })).orderLoyalty;
+}
+
+/** A fresh idempotency key per adjustment (`crypto.randomUUID` needs a secure context: fall back to random bytes). */
+export function freshKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

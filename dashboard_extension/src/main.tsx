@@ -1,4 +1,5 @@
 import "@saleor/macaw-ui/style";
+import "./pages/pages.css";
 
 import { AppBridgeProvider } from "@saleor/app-sdk/app-bridge";
 import { ThemeProvider } from "@saleor/macaw-ui";

@@ -3,6 +3,7 @@ import { useState } from "react";
 
 import { useDashboard } from "../bridge";
 import { ProgramTab } from "./ProgramTab";
+import { ReferralsTab } from "./ReferralsTab";
 import { type Tab, Tabs } from "./Tabs";
 
 function ComingSoon({ what }: { what: string }) {
@@ -24,7 +25,7 @@ export function AppPage() {
     { id: "rewards", label: "Rewards", content: <ComingSoon what="The rewards catalog" /> },
     { id: "campaigns", label: "Campaigns", content: <ComingSoon what="Bonus campaigns" /> },
     { id: "tiers", label: "Tiers", content: <ComingSoon what="Tiers and their members" /> },
-    { id: "referrals", label: "Referrals", content: <ComingSoon what="The referral program and its review queue" /> },
+    { id: "referrals", label: "Referrals", content: <ReferralsTab token={token} /> },
     { id: "api-keys", label: "API keys", content: <ComingSoon what="Earning actions and their API keys" /> },
   ];
   return (

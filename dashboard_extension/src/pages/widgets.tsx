@@ -1,62 +1,355 @@
 import { useWidgetAutoResize } from "@saleor/app-sdk/app-bridge";
-import { Box, Skeleton, Text } from "@saleor/macaw-ui";
-import { useRef } from "react";
+import { Box, Button, Text } from "@saleor/macaw-ui";
+import { type FormEvent, type ReactNode, useRef, useState } from "react";
 
+import {
+  type Activity,
+  adjustPoints,
+  type Balance,
+  type CustomerLoyalty,
+  fetchCustomerLoyalty,
+  fetchOrderLoyalty,
+  freshKey,
+  type OrderLoyalty,
+} from "../api";
 import { contextParam, useDashboard } from "../bridge";
+import { Alert, day, decimal, errorsByField, Fact, Loading, money, notify, points, TextField, useLoad, when } from "./ui";
 
-/** A details-page widget: the context id it was opened for, and a loading / empty state until its data lands. */
-function Widget({ title, idLabel, idParam, empty }: { title: string; idLabel: string; idParam: string; empty: string }) {
-  const { ready } = useDashboard();
+const ACTIVITY_LABELS: Record<string, string> = {
+  EARNED: "Earned",
+  UNLOCKED: "Became available",
+  CLAWED_BACK: "Taken back",
+  CLAWBACK_FORGIVEN: "Debt forgiven",
+  DEBT_REPAID: "Debt repaid",
+  REDEMPTION_HELD: "Held for a redemption",
+  REDEEMED: "Spent",
+  REDEMPTION_RELEASED: "Redemption released",
+  REDEMPTION_RETURNED: "Returned after a refund",
+  EXPIRED: "Expired",
+  MERGED: "Merged",
+  ADJUSTED: "Adjusted by staff",
+};
+
+function activityLabel(kind: string): string {
+  return ACTIVITY_LABELS[kind] ?? kind;
+}
+
+function signed(value: number): string {
+  return value > 0 ? `+${points(value)}` : points(value);
+}
+
+/** A details-page widget: a heading, its content, and its height reported to the dashboard as it changes. */
+function Widget({ title, children }: { title: string; children: ReactNode }) {
   const root = useRef<HTMLDivElement>(null);
   useWidgetAutoResize(root);
-  const id = contextParam(idParam);
   return (
-    <Box ref={root} as="section" aria-labelledby="widget-heading" padding={4} display="flex" flexDirection="column" gap={3}>
+    <Box ref={root} as="section" aria-labelledby="widget-heading" padding={4} display="flex" flexDirection="column" gap={4}>
       <Text as="h2" id="widget-heading" size={4} fontWeight="bold">
         {title}
       </Text>
-      <Box display="flex" gap={2} alignItems="baseline">
-        <Text size={2} color="default2">
-          {idLabel}
-        </Text>
-        <Text size={2} data-testid="context-id" style={{ wordBreak: "break-all" }}>
-          {id ?? "none"}
+      {children}
+    </Box>
+  );
+}
+
+function Missing({ what }: { what: string }) {
+  return (
+    <Text size={2} color="default2">
+      Open this card from {what} in the Saleor dashboard.
+    </Text>
+  );
+}
+
+// -- Customer --------------------------------------------------------------------------------------------------
+
+function BalanceFacts({ balance }: { balance: Balance }) {
+  return (
+    <Box as="dl" margin={0} display="flex" flexDirection="column" gap={2} data-testid="balance">
+      <Fact label="Available" value={points(balance.available)} testId="balance-available" />
+      <Fact label="Pending" value={points(balance.pending)} testId="balance-pending" />
+      <Fact label="Held by a redemption" value={points(balance.held)} testId="balance-held" />
+      <Fact label="Owed after refunds" value={points(balance.owed)} testId="balance-owed" />
+    </Box>
+  );
+}
+
+function tierProgress(tier: CustomerLoyalty["tier"]): string | null {
+  const progress = tier.progress;
+  if (!progress) return null;
+  if (!tier.next) return "Top tier reached";
+  if (progress.basis === "POINTS") return `${points(progress.pointsToGo ?? 0)} to ${tier.next.name}`;
+  return `${progress.amountToGo ?? "0"} ${progress.currency ?? ""} more spend to ${tier.next.name}`.replace("  ", " ");
+}
+
+function CustomerDetails({ loyalty }: { loyalty: CustomerLoyalty }) {
+  const { locale } = useDashboard();
+  const pending = loyalty.account.pendingPoints;
+  const last = loyalty.account.history.edges[0]?.node;
+  const progress = tierProgress(loyalty.tier);
+  return (
+    <Box display="flex" flexDirection="column" gap={3}>
+      <BalanceFacts balance={loyalty.account.balance} />
+      {pending.length > 0 && (
+        <Box>
+          <Text size={2} color="default2">
+            Pending points unlock
+          </Text>
+          <Box as="ul" margin={0} paddingLeft={4} data-testid="pending-unlocks">
+            {pending.map((entry, index) => (
+              <li key={`${entry.orderId}-${index}`}>
+                <Text size={2}>
+                  {points(entry.points)} on {day(entry.unlocksAt, locale)}
+                </Text>
+              </li>
+            ))}
+          </Box>
+        </Box>
+      )}
+      <Box as="dl" margin={0} display="flex" flexDirection="column" gap={2}>
+        <Fact
+          label="Tier"
+          value={loyalty.tier.current ? `${loyalty.tier.current.name}${loyalty.tier.current.pinned ? " (pinned)" : ""}` : "None"}
+          testId="tier"
+        />
+        {progress && <Fact label="Next tier" value={progress} testId="tier-progress" />}
+        <Fact
+          label="Last activity"
+          value={last ? `${activityLabel(last.kind)} ${signed(last.balanceChange)}, ${day(last.createdAt, locale)}` : "—"}
+          testId="last-activity"
+        />
+      </Box>
+    </Box>
+  );
+}
+
+function AdjustPoints({ token, customerId, onAdjusted }: { token: string | undefined; customerId: string; onAdjusted: () => void }) {
+  const [amount, setAmount] = useState("");
+  const [reason, setReason] = useState("");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [result, setResult] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!token || busy) return;
+    const local: Record<string, string> = {};
+    const text = amount.trim();
+    if (!/^-?\d+$/.test(text) || Number(text) === 0) local.points = "Enter a whole number of points: positive to add, negative to deduct.";
+    if (!reason.trim()) local.reason = "Say why: it is kept with the adjustment.";
+    if (Object.keys(local).length) {
+      setErrors(local);
+      setResult("");
+      return;
+    }
+    setBusy(true);
+    try {
+      const payload = await adjustPoints(token, customerId, Number(text), reason.trim(), freshKey());
+      if (payload.errors.length) {
+        setErrors(errorsByField(payload.errors));
+        setResult("");
+        notify("error", "Points not adjusted", payload.errors.map((error) => error.message).join(" "));
+      } else {
+        setErrors({});
+        setAmount("");
+        setReason("");
+        const available = payload.balance?.available ?? 0;
+        setResult(`Adjusted. New balance: ${points(available)} available.`);
+        notify("success", "Points adjusted", `New balance: ${points(available)} available.`);
+        onAdjusted();
+      }
+    } catch (error) {
+      setErrors({ "": (error as Error).message });
+      notify("error", "Points not adjusted", (error as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const formError = errors[""] ?? errors.customerId ?? errors.idempotencyKey;
+  return (
+    <Box
+      as="form"
+      aria-labelledby="adjust-heading"
+      onSubmit={submit}
+      display="flex"
+      flexDirection="column"
+      gap={3}
+      paddingTop={3}
+      borderTopStyle="solid"
+      borderTopWidth={1}
+      borderColor="default1"
+      noValidate
+    >
+      <Text as="h3" id="adjust-heading" size={3} fontWeight="bold">
+        Adjust points
+      </Text>
+      <TextField
+        id="adjust-points"
+        label="Points (negative to deduct)"
+        value={amount}
+        onChange={setAmount}
+        error={errors.points}
+        inputMode="numeric"
+      />
+      <TextField id="adjust-reason" label="Reason" value={reason} onChange={setReason} error={errors.reason} />
+      {formError && <Alert title="Points not adjusted" message={formError} />}
+      <Box display="flex" gap={3} alignItems="center">
+        <Button type="submit" variant="primary" disabled={busy}>
+          Adjust points
+        </Button>
+        <Text size={2} color="success1" aria-live="polite" data-testid="adjust-result">
+          {result}
         </Text>
       </Box>
-      {!ready ? (
-        <Box aria-busy="true" aria-live="polite" display="flex" flexDirection="column" gap={2}>
-          <Text size={2} color="default2">
-            Loading…
-          </Text>
-          <Skeleton __height="24px" />
-        </Box>
-      ) : (
-        <Text size={2} color="default2" aria-live="polite">
-          {empty}
-        </Text>
-      )}
     </Box>
   );
 }
 
 export function CustomerWidget() {
+  const { token } = useDashboard();
+  const customerId = contextParam("customerId");
+  const { result, reload } = useLoad(token, (t) => (customerId ? fetchCustomerLoyalty(t, customerId) : Promise.resolve(null)));
   return (
-    <Widget
-      title="Loyalty"
-      idLabel="Customer"
-      idParam="customerId"
-      empty="No loyalty activity to show yet: the balance, tier and referrals of this customer appear here."
-    />
+    <Widget title="Loyalty">
+      {!customerId ? (
+        <Missing what="a customer's page" />
+      ) : (
+        <>
+          {result.state === "loading" && <Loading what="the loyalty account" />}
+          {result.state === "error" && <Alert title="The loyalty account could not be loaded" message={result.message} />}
+          {result.state === "ready" &&
+            (result.data ? (
+              <CustomerDetails loyalty={result.data} />
+            ) : (
+              <Text size={2} color="default2" data-testid="no-activity">
+                No loyalty activity yet: this customer has not earned any points.
+              </Text>
+            ))}
+          {result.state !== "error" && <AdjustPoints token={token} customerId={customerId} onAdjusted={reload} />}
+        </>
+      )}
+    </Widget>
+  );
+}
+
+// -- Order -----------------------------------------------------------------------------------------------------
+
+type FrozenRule = {
+  currency?: string;
+  points_per_unit?: string;
+  include_tax?: boolean;
+  include_shipping?: boolean;
+  min_order_amount?: string;
+  tier_multiplier?: string;
+  tier?: string | null;
+  campaigns?: { name: string; multiplier: string; fixed_bonus: number }[];
+};
+
+function parseRule(json: string | null): FrozenRule | null {
+  if (!json) return null;
+  try {
+    return JSON.parse(json) as FrozenRule;
+  } catch {
+    return null;
+  }
+}
+
+
+function RuleFacts({ rule }: { rule: FrozenRule }) {
+  const campaigns = rule.campaigns ?? [];
+  return (
+    <Box as="dl" margin={0} display="flex" flexDirection="column" gap={2} data-testid="rule">
+      <Fact label="Rate" value={`${decimal(rule.points_per_unit)} per ${rule.currency ?? "unit"}`} testId="rule-rate" />
+      <Fact
+        label="Counts"
+        value={[rule.include_tax ? "tax included" : "tax excluded", rule.include_shipping ? "shipping included" : "shipping excluded"].join(", ")}
+      />
+      <Fact label="Tier multiplier" value={`×${decimal(rule.tier_multiplier ?? "1")}${rule.tier ? ` (${rule.tier})` : ""}`} />
+      <Fact
+        label="Campaigns"
+        value={
+          campaigns.length
+            ? campaigns.map((c) => `${c.name} ×${decimal(c.multiplier)}${c.fixed_bonus ? ` +${c.fixed_bonus}` : ""}`).join("; ")
+            : "None"
+        }
+      />
+    </Box>
+  );
+}
+
+function Transfers({ activity }: { activity: Activity[] }) {
+  const { locale } = useDashboard();
+  if (!activity.length) return null;
+  return (
+    <table className="loyalty-table" aria-label="Ledger transfers" data-testid="transfers">
+      <thead>
+        <tr>
+          <th scope="col">What</th>
+          <th scope="col">Points</th>
+          <th scope="col">When</th>
+        </tr>
+      </thead>
+      <tbody>
+        {activity.map((entry) => (
+          <tr key={entry.id}>
+            <td>{activityLabel(entry.kind)}</td>
+            <td>{signed(entry.balanceChange)}</td>
+            <td>{when(entry.createdAt, locale)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function OrderDetails({ order }: { order: OrderLoyalty }) {
+  const { locale } = useDashboard();
+  const rule = parseRule(order.rule);
+  return (
+    <Box display="flex" flexDirection="column" gap={4}>
+      <Box as="dl" margin={0} display="flex" flexDirection="column" gap={2}>
+        <Fact label="Earned" value={points(order.earned)} testId="order-earned" />
+        <Fact label="Clawed back" value={points(order.clawedBack)} testId="order-clawed-back" />
+        <Fact label="Redeemed on it" value={points(order.redeemed)} testId="order-redeemed" />
+        <Fact label="Held now" value={points(order.points)} testId="order-points" />
+        <Fact label="Spend (net of refunds)" value={money(order.spend, rule?.currency, locale)} testId="order-spend" />
+        {order.customerEmail && <Fact label="Customer" value={order.customerEmail} />}
+      </Box>
+      {rule && (
+        <Box display="flex" flexDirection="column" gap={2}>
+          <Text as="h3" size={3} fontWeight="bold">
+            The rule it earned under
+          </Text>
+          <RuleFacts rule={rule} />
+        </Box>
+      )}
+      <Transfers activity={order.activity} />
+    </Box>
   );
 }
 
 export function OrderWidget() {
+  const { token } = useDashboard();
+  const orderId = contextParam("orderId");
+  const { result } = useLoad(token, (t) => (orderId ? fetchOrderLoyalty(t, orderId) : Promise.resolve(null)));
   return (
-    <Widget
-      title="Loyalty points"
-      idLabel="Order"
-      idParam="orderId"
-      empty="No points activity to show yet: what this order earned, spent and had clawed back appears here."
-    />
+    <Widget title="Loyalty points">
+      {!orderId ? (
+        <Missing what="an order's page" />
+      ) : (
+        <>
+          {result.state === "loading" && <Loading what="the order's points" />}
+          {result.state === "error" && <Alert title="The order's points could not be loaded" message={result.message} />}
+          {result.state === "ready" &&
+            (result.data ? (
+              <OrderDetails order={result.data} />
+            ) : (
+              <Text size={2} color="default2" data-testid="order-unknown">
+                The app has not seen this order: it earned and spent no points.
+              </Text>
+            ))}
+        </>
+      )}
+    </Widget>
   );
 }

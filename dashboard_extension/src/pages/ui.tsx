@@ -1,0 +1,311 @@
+// Small building blocks the pages share: labelled fields that show their error next to them, sections, alerts,
+// loading state, dates, and the dashboard's notifications.
+import { actions } from "@saleor/app-sdk/app-bridge";
+import { Box, Input, Skeleton, Text } from "@saleor/macaw-ui";
+import { type ReactNode, useCallback, useEffect, useState } from "react";
+
+import type { FieldError } from "../api";
+import { appBridge } from "../bridge";
+
+/** Shows a notification in the dashboard (AppBridge `notification`); outside a dashboard nothing happens. */
+export function notify(status: "success" | "error", title: string, text?: string): void {
+  appBridge.dispatch(actions.Notification({ status, title, text })).catch(() => undefined);
+}
+
+export type Load<T> = { state: "loading" } | { state: "error"; message: string } | { state: "ready"; data: T };
+
+/** Loads once the dashboard token has arrived; `reload` loads again (after a save). */
+export function useLoad<T>(token: string | undefined, load: (token: string) => Promise<T>) {
+  const [result, setResult] = useState<Load<T>>({ state: "loading" });
+  const [generation, setGeneration] = useState(0);
+  const hasToken = Boolean(token);
+  useEffect(() => {
+    if (!token) return;
+    let current = true;
+    load(token)
+      .then((data) => current && setResult({ state: "ready", data }))
+      .catch((error: Error) => current && setResult({ state: "error", message: error.message }));
+    return () => {
+      current = false;
+    };
+    // a refreshed token need not reload what is shown: load when the first token arrives and on `reload`
+  }, [hasToken, generation]);
+  const reload = useCallback(() => setGeneration((value) => value + 1), []);
+  return { result, reload };
+}
+
+/** The errors of a mutation, by field (`null` field: the form's own). */
+export function errorsByField(errors: FieldError[]): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const error of errors) {
+    const key = error.field ?? "";
+    found[key] = found[key] ? `${found[key]} ${error.message}` : error.message;
+  }
+  return found;
+}
+
+export function Section({ id, title, description, children, actions: sectionActions }: {
+  id: string;
+  title: string;
+  description?: ReactNode;
+  children: ReactNode;
+  actions?: ReactNode;
+}) {
+  return (
+    <Box as="section" aria-labelledby={`${id}-heading`} display="flex" flexDirection="column" gap={4}>
+      <Box display="flex" justifyContent="space-between" alignItems="flex-end" gap={4}>
+        <Box display="flex" flexDirection="column" gap={1}>
+          <Text as="h2" id={`${id}-heading`} size={5} fontWeight="bold">
+            {title}
+          </Text>
+          {description && (
+            <Text size={2} color="default2">
+              {description}
+            </Text>
+          )}
+        </Box>
+        {sectionActions}
+      </Box>
+      {children}
+    </Box>
+  );
+}
+
+export function Card({ children, ...rest }: { children: ReactNode; "data-testid"?: string; "aria-label"?: string; as?: "li" | "div" }) {
+  return (
+    <Box
+      padding={4}
+      borderRadius={4}
+      borderStyle="solid"
+      borderWidth={1}
+      borderColor="default1"
+      backgroundColor="default1"
+      display="flex"
+      flexDirection="column"
+      gap={3}
+      {...rest}
+    >
+      {children}
+    </Box>
+  );
+}
+
+export function Alert({ title, message }: { title: string; message: string }) {
+  return (
+    <Box role="alert" padding={4} borderRadius={4} backgroundColor="critical1">
+      <Text size={3} fontWeight="bold" color="critical1">
+        {title}
+      </Text>
+      <Text as="p" size={2} color="critical1">
+        {message}
+      </Text>
+    </Box>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <Box display="flex" flexDirection="column" gap={3} aria-busy="true" aria-live="polite">
+      <Text size={2} color="default2">
+        Loading {what}…
+      </Text>
+      <Skeleton __height="40px" />
+      <Skeleton __height="40px" />
+    </Box>
+  );
+}
+
+function FieldNote({ id, error, help }: { id: string; error?: string; help?: string }) {
+  if (error) {
+    return (
+      <Text id={`${id}-error`} size={2} color="critical1" data-field-error={id}>
+        {error}
+      </Text>
+    );
+  }
+  return help ? (
+    <Text id={`${id}-help`} size={1} color="default2">
+      {help}
+    </Text>
+  ) : null;
+}
+
+function describedBy(id: string, error?: string, help?: string): string | undefined {
+  if (error) return `${id}-error`;
+  return help ? `${id}-help` : undefined;
+}
+
+export function TextField({ id, label, value, onChange, error, help, type = "text", inputMode, required }: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  error?: string;
+  help?: string;
+  type?: "text" | "number";
+  inputMode?: "numeric" | "decimal" | "text";
+  required?: boolean;
+}) {
+  return (
+    <Box display="flex" flexDirection="column" gap={1}>
+      <Input
+        id={id}
+        label={label}
+        value={value}
+        type={type}
+        inputMode={inputMode}
+        required={required}
+        error={Boolean(error)}
+        aria-invalid={Boolean(error)}
+        aria-describedby={describedBy(id, error, help)}
+        onChange={(event) => onChange(event.target.value)}
+      />
+      <FieldNote id={id} error={error} help={help} />
+    </Box>
+  );
+}
+
+export function SelectField({ id, label, value, options, onChange, error, help }: {
+  id: string;
+  label: string;
+  value: string;
+  options: { value: string; label: string }[];
+  onChange: (value: string) => void;
+  error?: string;
+  help?: string;
+}) {
+  return (
+    <Box display="flex" flexDirection="column" gap={1}>
+      <Box
+        display="flex"
+        flexDirection="column"
+        gap={0.5}
+        paddingX={2}
+        paddingY={1.5}
+        borderRadius={3}
+        borderStyle="solid"
+        borderWidth={1}
+        borderColor={error ? "critical1" : "default1"}
+        backgroundColor="default1"
+        className="loyalty-select"
+      >
+        <Box as="label" htmlFor={id}>
+          <Text size={1} color="default2">
+            {label}
+          </Text>
+        </Box>
+        <Box
+          as="select"
+          id={id}
+          value={value}
+          aria-invalid={Boolean(error)}
+          aria-describedby={describedBy(id, error, help)}
+          onChange={(event: React.ChangeEvent<HTMLSelectElement>) => onChange(event.target.value)}
+          borderStyle="none"
+          backgroundColor="default1"
+          color="default1"
+          fontSize={3}
+          padding={0}
+          cursor="pointer"
+        >
+          {options.map((option) => (
+            <option key={option.value} value={option.value}>
+              {option.label}
+            </option>
+          ))}
+        </Box>
+      </Box>
+      <FieldNote id={id} error={error} help={help} />
+    </Box>
+  );
+}
+
+export function CheckboxField({ id, label, checked, onChange, error, help }: {
+  id: string;
+  label: string;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  error?: string;
+  help?: string;
+}) {
+  return (
+    <Box display="flex" flexDirection="column" gap={1} justifyContent="center">
+      <Box display="flex" gap={2} alignItems="center">
+        <input
+          id={id}
+          type="checkbox"
+          className="loyalty-checkbox"
+          checked={checked}
+          aria-invalid={Boolean(error)}
+          aria-describedby={describedBy(id, error, help)}
+          onChange={(event) => onChange(event.target.checked)}
+        />
+        <Box as="label" htmlFor={id} cursor="pointer">
+          <Text size={3}>{label}</Text>
+        </Box>
+      </Box>
+      <FieldNote id={id} error={error} help={help} />
+    </Box>
+  );
+}
+
+/** A date and time in the dashboard's locale. */
+export function when(iso: string | null | undefined, locale: string): string {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  try {
+    return new Intl.DateTimeFormat(locale.replace("_", "-"), { dateStyle: "medium", timeStyle: "short" }).format(date);
+  } catch {
+    return date.toLocaleString();
+  }
+}
+
+export function day(iso: string | null | undefined, locale: string): string {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  try {
+    return new Intl.DateTimeFormat(locale.replace("_", "-"), { dateStyle: "medium" }).format(date);
+  } catch {
+    return date.toLocaleDateString();
+  }
+}
+
+export function points(value: number): string {
+  return `${value.toLocaleString("en-US")} ${Math.abs(value) === 1 ? "point" : "points"}`;
+}
+
+/** A decimal without trailing zeros ("2.5000" → "2.5"). */
+export function decimal(value: string | undefined | null): string {
+  if (value === undefined || value === null) return "—";
+  return value.includes(".") ? value.replace(/\.?0+$/, "") : value;
+}
+
+/** An amount in its currency, in the dashboard's locale ("$50.00"). */
+export function money(amount: string, currency: string | undefined, locale: string): string {
+  if (!currency) return decimal(amount);
+  try {
+    return new Intl.NumberFormat(locale.replace("_", "-"), { style: "currency", currency }).format(Number(amount));
+  } catch {
+    return `${decimal(amount)} ${currency}`;
+  }
+}
+
+/** A label and a value on one line (summaries in cards and widgets). */
+export function Fact({ label, value, testId }: { label: string; value: ReactNode; testId?: string }) {
+  return (
+    <Box display="flex" justifyContent="space-between" gap={4} alignItems="baseline">
+      <Box as="dt">
+        <Text size={2} color="default2">
+          {label}
+        </Text>
+      </Box>
+      <Box as="dd" margin={0} textAlign="right">
+        <Text size={3} fontWeight="medium" data-testid={testId}>
+          {value}
+        </Text>
+      </Box>
+    </Box>
+  );
+}
