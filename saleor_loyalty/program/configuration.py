@@ -7,21 +7,18 @@ from typing import Any
 from django.db import transaction
 
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
+from saleor_loyalty.core.refusals import FieldRefusal
 from saleor_loyalty.saleor.models import Install
 
 from .models import Campaign, EarnMultiplier, EarnRule, MultiplierTarget
-from .settings_changes import as_json, record_change
+from .settings_changes import as_json, changed_only, record_change
 
 MAX_RATE = Decimal(10_000)
 MAX_MULTIPLIER = Decimal(100)
 
 
-class InvalidRule(ValueError):
-    """Input the program cannot run on; ``field`` names the argument it is about, when one is."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class InvalidRule(FieldRefusal):
+    """Input the program cannot run on (``field``: the argument it is about, when known)."""
 
 
 def _decimal(value: object, name: str, maximum: Decimal) -> Decimal:
@@ -50,11 +47,6 @@ def _rule_state(rule: EarnRule | None) -> dict[str, Any]:
             f"{m.target}:{m.saleor_id}": as_json(m.multiplier) for m in rule.multipliers.order_by("target", "saleor_id")
         },
     }
-
-
-def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    keys = [key for key in {**before, **after} if before.get(key) != after.get(key)]
-    return {key: before.get(key) for key in keys}, {key: after.get(key) for key in keys}
 
 
 def earn_rule_subject(channel_slug: str, currency: str) -> str:
@@ -116,7 +108,9 @@ def set_earn_rule(
                 [EarnMultiplier(rule=rule, target=t, saleor_id=i, multiplier=m) for (t, i), m in parsed.items()]
             )
         rule.refresh_from_db()
-        record_change(install, earn_rule_subject(channel_slug, currency), *_changed(before, _rule_state(rule)), actor)
+        record_change(
+            install, earn_rule_subject(channel_slug, currency), *changed_only(before, _rule_state(rule)), actor
+        )
     return rule
 
 

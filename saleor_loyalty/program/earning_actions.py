@@ -13,7 +13,7 @@ from saleor_loyalty.saleor.models import Install
 
 from .custom_events import IssuedKey, issue_api_key
 from .models import EarningAction, ServerApiKey
-from .settings_changes import SettingsInvalid, record_change
+from .settings_changes import SettingsInvalid, changed_only, record_change
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_POINTS = 10_000_000
@@ -71,15 +71,7 @@ def set_earning_action(
                 "is_active": is_active,
             },
         )
-        after = _action_state(action)
-        changed = [key for key in {**before, **after} if before.get(key) != after.get(key)]
-        record_change(
-            install,
-            f"earning_action:{code}",
-            {key: before.get(key) for key in changed},
-            {key: after.get(key) for key in changed},
-            actor,
-        )
+        record_change(install, f"earning_action:{code}", *changed_only(before, _action_state(action)), actor)
     return action
 
 

@@ -127,6 +127,12 @@ def _expiry_days(row: ProgramSettings) -> int:
     return row.inactivity_expiry_days
 
 
+def changed_only(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The keys whose values differ (a key only on one side counts), as (before, after) for ``record_change``."""
+    keys = [key for key in {**before, **after} if before.get(key) != after.get(key)]
+    return {key: before.get(key) for key in keys}, {key: after.get(key) for key in keys}
+
+
 def record_change(install: Install, subject: str, before: dict[str, Any], after: dict[str, Any], actor: str) -> None:
     """Append a change to the log, when anything changed (call inside the write's transaction)."""
     if before != after:

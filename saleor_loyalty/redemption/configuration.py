@@ -5,8 +5,6 @@ written; a refusal raises ``InvalidConfiguration`` and changes nothing.
 """
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -14,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
+from saleor_loyalty.core.refusals import FieldRefusal, about
 from saleor_loyalty.program.models import RedemptionRule
 from saleor_loyalty.program.settings_changes import as_json, record_change
 from saleor_loyalty.saleor.models import Install
@@ -29,22 +28,8 @@ MAX_NAME_LENGTH = 255
 WHOLE = re.compile(r"-?[0-9]+")
 
 
-class InvalidConfiguration(ValueError):
-    """A refusal; ``field`` names the argument it is about, when known (the dashboard shows it there)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-@contextmanager
-def _about(field: str) -> Iterator[None]:
-    try:
-        yield
-    except InvalidConfiguration as exc:
-        if exc.field is None:
-            exc.field = field
-        raise
+class InvalidConfiguration(FieldRefusal):
+    """A refusal of the merchant's input (``field``: the argument it is about, when known)."""
 
 
 def _whole(value: object, name: str, minimum: int, maximum: int) -> int:
@@ -230,17 +215,17 @@ def create_reward(
         raise InvalidConfiguration("name is required", "name")
     if len(title) > MAX_NAME_LENGTH:
         raise InvalidConfiguration(f"name must be at most {MAX_NAME_LENGTH} characters", "name")
-    with _about("kind"):
+    with about("kind"):
         reward_kind = _kind(kind)
-    with _about("points_cost"):
+    with about("points_cost"):
         cost = _whole(points_cost, "points_cost", 1, MAX_POINTS)
-    with _about("channel_slug"):
+    with about("channel_slug"):
         channel = _channel(channel_slug)
-    with _about("value"):
+    with about("value"):
         amount, cap, variant = _reward_value(reward_kind, value, max_amount, variant_id)
-    with _about("starts_at"):
+    with about("starts_at"):
         start = _moment(starts_at, "starts_at")
-    with _about("ends_at"):
+    with about("ends_at"):
         end = _moment(ends_at, "ends_at")
     if start is not None and end is not None and end <= start:
         raise InvalidConfiguration("ends_at must be after starts_at", "ends_at")
@@ -248,7 +233,7 @@ def create_reward(
         raise InvalidConfiguration("ends_at is in the past: the reward would never be offered", "ends_at")
     limit = None
     if per_shopper_limit is not None and per_shopper_limit != "":
-        with _about("per_shopper_limit"):
+        with about("per_shopper_limit"):
             limit = _whole(per_shopper_limit, "per_shopper_limit", 1, MAX_POINTS)
     with transaction.atomic():
         reward = Reward.objects.create(

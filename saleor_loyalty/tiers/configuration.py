@@ -1,8 +1,7 @@
 """The merchant's tier writes, validated: program settings, tiers, pins (used by commands now, the dashboard later)."""
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -10,9 +9,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
+from saleor_loyalty.core.refusals import FieldRefusal, about
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.program.settings_changes import as_json, record_change
+from saleor_loyalty.program.settings_changes import as_json, changed_only, record_change
 from saleor_loyalty.saleor.models import Install
 
 from . import effects
@@ -37,23 +37,8 @@ MAX_GRACE_DAYS = 3660
 FLAG = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 
 
-class InvalidTierConfig(ValueError):
-    """Input the tier program cannot run on; ``field`` names the argument it is about, when known."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-@contextmanager
-def _about(field: str) -> Iterator[None]:
-    """Name ``field`` on any refusal raised inside that does not name one itself."""
-    try:
-        yield
-    except InvalidTierConfig as exc:
-        if exc.field is None:
-            exc.field = field
-        raise
+class InvalidTierConfig(FieldRefusal):
+    """A refusal of the merchant's input (``field``: the argument it is about, when known)."""
 
 
 def _tier_state(tier: Tier | None) -> dict[str, Any]:
@@ -69,11 +54,6 @@ def _tier_state(tier: Tier | None) -> dict[str, Any]:
         "is_active": tier.is_active,
         "thresholds": {t.unit: [as_json(t.qualify), as_json(t.retain)] for t in tier.thresholds.order_by("unit")},
     }
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    keys = [key for key in {**before, **after} if before.get(key) != after.get(key)]
-    return {key: before.get(key) for key in keys}, {key: after.get(key) for key in keys}
 
 
 def configure_tiers(
@@ -110,7 +90,9 @@ def configure_tiers(
             if value is not None:
                 setattr(settings_row, name, value)
         settings_row.save()
-        record_change(install, "tier_settings", *_diff(before, {n: getattr(settings_row, n) for n in names}), actor)
+        record_change(
+            install, "tier_settings", *changed_only(before, {n: getattr(settings_row, n) for n in names}), actor
+        )
     return settings_row
 
 
@@ -212,15 +194,15 @@ def set_tier(
         raise InvalidTierConfig(f"multiplier must be between 0 and {MAX_MULTIPLIER} (4 decimals)", "multiplier")
     if isinstance(bonus_points, bool) or not isinstance(bonus_points, int) or not 0 <= bonus_points <= MAX_BONUS:
         raise InvalidTierConfig(f"bonus_points must be between 0 and {MAX_BONUS}", "bonus_points")
-    with _about("thresholds"):
+    with about("thresholds"):
         parsed = parse_thresholds(thresholds, retain, base=rank == 1)
     if bonus_points and not any(qualify for qualify, _ in parsed.values()):
         raise InvalidTierConfig(
             "a base tier is never reached, so it has no bonus (see the sign-up bonus)", "bonus_points"
         )
-    with _about("perks"):
+    with about("perks"):
         perk_list = _texts(perks, "perk")
-    with _about("access"):
+    with about("access"):
         access_list = _texts(access, "access flag", FLAG)
     try:
         with transaction.atomic():
@@ -242,7 +224,7 @@ def set_tier(
                 [TierThreshold(tier=tier, unit=u, qualify=q, retain=r) for u, (q, r) in parsed.items()]
             )
             tier.refresh_from_db()
-            record_change(install, f"tier:{name}", *_diff(before, _tier_state(tier)), actor)
+            record_change(install, f"tier:{name}", *changed_only(before, _tier_state(tier)), actor)
     except IntegrityError as exc:
         if "rank" in str(exc):  # PostgreSQL names tier_unique_rank, SQLite the column tiers_tier.rank
             raise InvalidTierConfig(f"another tier already has rank {rank}", "rank") from exc

@@ -3,22 +3,14 @@
 from typing import Any
 
 import graphene
-from graphene.utils.str_converters import to_camel_case
 
 from saleor_loyalty.program.earning_actions import create_api_key, revoke_api_key, set_earning_action
 from saleor_loyalty.program.settings_changes import SettingsInvalid
 
-from ...errors import LoyaltyError
+from ...errors import LoyaltyError, invalid_fields
 from ...types import from_global_id
 from .. import PERMISSION
 from ..types import ApiKey, EarningAction
-
-
-def _errors(exc: SettingsInvalid) -> list[dict[str, Any]]:
-    return [
-        {"field": to_camel_case(field), "code": "INVALID", "message": f"{to_camel_case(field)} {message}"}
-        for field, message in exc.errors.items()
-    ]
 
 
 class EarningActionPayload(graphene.ObjectType):
@@ -31,7 +23,7 @@ def resolve_set_earning_action(root: Any, info: Any, **fields: Any) -> dict[str,
     try:
         action = set_earning_action(staff.install, actor=staff.email or staff.user_id, **fields)
     except SettingsInvalid as exc:
-        return {"action": None, "errors": _errors(exc)}
+        return {"action": None, "errors": invalid_fields(exc.errors)}
     return {"action": action, "errors": []}
 
 
@@ -46,7 +38,7 @@ def resolve_create_api_key(root: Any, info: Any, name: str) -> dict[str, Any]:
     try:
         issued = create_api_key(staff.install, name, actor=staff.email or staff.user_id)
     except SettingsInvalid as exc:
-        return {"api_key": None, "key": None, "errors": _errors(exc)}
+        return {"api_key": None, "key": None, "errors": invalid_fields(exc.errors)}
     return {"api_key": issued.record, "key": issued.key, "errors": []}
 
 

@@ -1,15 +1,13 @@
 """``setEarnRule`` and ``deactivateEarnRule``: staff edit a channel's earning from the dashboard's Program page."""
 
-import enum
 from typing import Any
 
 import graphene
 from graphene.utils.str_converters import to_camel_case
-from graphql import Undefined
 
 from saleor_loyalty.program.configuration import InvalidRule, deactivate_earn_rule, set_earn_rule
 
-from ...errors import LoyaltyError
+from ...errors import LoyaltyError, given
 from .. import PERMISSION
 from ..types import EarnRule, EarnRuleInput
 
@@ -27,18 +25,10 @@ def _refused(exc: InvalidRule) -> dict[str, Any]:
     return {"rule": None, "errors": [{"field": field, "code": "INVALID", "message": str(exc)}]}
 
 
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
-
-
 def resolve_set_earn_rule(root: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     staff = info.context.require_staff(PERMISSION)
-    given = input.get("multipliers", Undefined)
-    multipliers = (
-        None
-        if given is Undefined or given is None
-        else {(_plain(m["target"]), m["saleor_id"]): m["multiplier"] for m in given}
-    )
+    listed = given(input).get("multipliers")  # left out or null: keep the rule's multipliers
+    multipliers = None if listed is None else {(given(m)["target"], m["saleor_id"]): m["multiplier"] for m in listed}
     try:
         rule = set_earn_rule(
             staff.install,

@@ -1,16 +1,13 @@
 """``updateProgramSettings``: staff change the program's settings from the dashboard; every change is logged."""
 
-import enum
 from typing import Any
 
 import graphene
-from graphene.utils.str_converters import to_camel_case
-from graphql import Undefined
 
 from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.program.settings_changes import SettingsInvalid, update_program_settings
 
-from ...errors import LoyaltyError
+from ...errors import LoyaltyError, given, invalid_fields
 from .. import PERMISSION
 from ..types import ProgramSettings, ProgramSettingsInput
 
@@ -20,21 +17,13 @@ class UpdateProgramSettingsPayload(graphene.ObjectType):
     errors = graphene.List(graphene.NonNull(LoyaltyError), required=True)
 
 
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
-
-
 def resolve_update_program_settings(root: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     staff = info.context.require_staff(PERMISSION)
-    changes = {name: _plain(value) for name, value in input.items() if value is not Undefined}
+    changes = given(input)
     try:
         settings = update_program_settings(staff.install, changes, actor=staff.email or staff.user_id)
     except SettingsInvalid as exc:
-        errors = [
-            {"field": to_camel_case(field), "code": "INVALID", "message": f"{to_camel_case(field)} {message}"}
-            for field, message in exc.errors.items()
-        ]
-        return {"settings": program_settings(staff.install), "errors": errors}
+        return {"settings": program_settings(staff.install), "errors": invalid_fields(exc.errors)}
     return {"settings": settings, "errors": []}
 
 

@@ -3,14 +3,12 @@
 from typing import Any
 
 import graphene
-from graphene.utils.str_converters import to_camel_case
-from graphql import Undefined
 
 from saleor_loyalty.program.settings_changes import SettingsInvalid
 from saleor_loyalty.referrals.actions import referral_program
 from saleor_loyalty.referrals.configuration import update_referral_program
 
-from ...errors import LoyaltyError
+from ...errors import LoyaltyError, given, invalid_fields
 from .. import PROGRAM_PERMISSION
 from ..types import ReferralProgramInput, ReferralProgramSettings
 
@@ -22,15 +20,11 @@ class UpdateReferralProgramPayload(graphene.ObjectType):
 
 def resolve_update_referral_program(root: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     staff = info.context.require_staff(PROGRAM_PERMISSION)
-    changes = {name: value for name, value in input.items() if value is not Undefined}
+    changes = given(input)
     try:
         program = update_referral_program(staff.install, changes, actor=staff.email or staff.user_id)
     except SettingsInvalid as exc:
-        errors = [
-            {"field": to_camel_case(field), "code": "INVALID", "message": f"{to_camel_case(field)} {message}"}
-            for field, message in exc.errors.items()
-        ]
-        return {"program": referral_program(staff.install), "errors": errors}
+        return {"program": referral_program(staff.install), "errors": invalid_fields(exc.errors)}
     return {"program": program, "errors": []}
 
 

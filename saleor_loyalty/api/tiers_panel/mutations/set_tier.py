@@ -1,6 +1,5 @@
 """``setTier`` and ``updateTierSettings``: staff define tiers and how they qualify from the tiers panel."""
 
-import enum
 from typing import Any
 
 import graphene
@@ -11,17 +10,13 @@ from saleor_loyalty.tiers.configuration import InvalidTierConfig, configure_tier
 from saleor_loyalty.tiers.models import TierSettings
 from saleor_loyalty.tiers.queries import tiers_with_members
 
-from ...errors import LoyaltyError
+from ...errors import LoyaltyError, given
 from .. import PROGRAM_PERMISSION
 from ..types import PanelTier, TierInput, TierProgramSettings, TierProgramSettingsInput
 
 
 def _error(exc: InvalidTierConfig) -> dict[str, Any]:
     return {"field": to_camel_case(exc.field) if exc.field else None, "code": "INVALID", "message": str(exc)}
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
 
 
 class SetTierPayload(graphene.ObjectType):
@@ -61,7 +56,7 @@ class TierSettingsPayload(graphene.ObjectType):
 
 def resolve_update_tier_settings(root: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     staff = info.context.require_staff(PROGRAM_PERMISSION)
-    changes = {name: _plain(value) for name, value in input.items() if value is not Undefined and value is not None}
+    changes = {name: value for name, value in given(input).items() if value is not None}
     try:
         settings_row: TierSettings = configure_tiers(staff.install, actor=staff.email or staff.user_id, **changes)
     except InvalidTierConfig as exc:
