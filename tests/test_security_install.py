@@ -519,3 +519,14 @@ def test_a_signed_order_whose_id_no_column_holds_is_malformed_not_retried(saleor
     event = InboxEvent.objects.get()
     assert event.status == "failed" and event.last_error.startswith("malformed payload:")
     assert event.attempts >= 8  # never retried
+
+
+def test_customer_updated_about_a_staff_user_is_ignored_not_malformed(saleor):
+    """Found on the real Dashboard: saving a staff user's preferences sends CUSTOMER_UPDATED with ``user: null``
+    (the app may not read staff); each became a failed 'malformed' event and an ERROR line."""
+    installed_from(saleor)
+    body = build_webhook_body(documents.subscription("customer_events"), fx.event("CustomerUpdated", user=None))
+    assert _deliver(saleor, "customers", "CUSTOMER_UPDATED", body).status_code == 200
+    event = InboxEvent.objects.get()
+    assert (event.status, event.last_error) == ("processed", "")
+    assert not Member.objects.exists()

@@ -23,6 +23,10 @@ def _order(install: Install, event_name: str, event: dict[str, Any]) -> str:
 
 
 def _customer(install: Install, event_name: str, event: dict[str, Any]) -> str:
+    if event.get("user") is None and "user" in event:
+        # Saleor sends CUSTOMER_UPDATED for staff users too (the Dashboard saves their preferences in metadata),
+        # with ``user: null`` because the app may not read staff: nothing for the loyalty program.
+        return "ignored_not_a_customer"
     enrol_customer(install, payloads.customer_snapshot(event), event=event_name)
     return "enrolled"
 
