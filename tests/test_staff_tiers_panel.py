@@ -145,3 +145,13 @@ def test_the_panel_checks_permissions(store):
     assert error_codes(staff_call(SET_TIER, only_users, {"input": tier_input})) == ["PERMISSION_DENIED"]
     assert error_codes(staff_call(TIERS, store.token())) == ["INVALID_TOKEN"]
     assert not SettingsChange.objects.exists()
+
+
+def test_a_first_tier_starts_the_tier_program_with_its_default_settings(store):
+    """Found by the dashboard's flows: with no settings row saved, the review (and its preview) moved nobody."""
+    pay(store.install, "o-1", "600.00")
+    tier_input = {"name": "Silver", "rank": 2, "thresholds": [{"unit": "USD", "qualify": "500"}]}
+    assert staff_call(SET_TIER, token(store), {"input": tier_input})["data"]["setTier"]["errors"] == []
+    preview = staff_call(PREVIEW, token(store))["data"]["tierReviewPreview"]
+    assert preview["upgrades"] == 1
+    assert preview["moves"] == [{"customerId": USER, "fromTier": None, "toTier": "Silver", "isUpgrade": True}]

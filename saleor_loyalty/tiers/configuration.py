@@ -206,6 +206,9 @@ def set_tier(
         access_list = _texts(access, "access flag", FLAG)
     try:
         with transaction.atomic():
+            # Defining a tier starts the tier program with its default settings if the merchant never saved them:
+            # reviews and order-time upgrades only run for stores with a settings row.
+            TierSettings.objects.get_or_create(install=install)
             before = _tier_state(Tier.objects.select_for_update().filter(install=install, name=name).first())
             tier, _ = Tier.objects.update_or_create(
                 install=install,
