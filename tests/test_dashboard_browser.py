@@ -39,7 +39,20 @@ CHROMIUM_ARGS = [
 ]
 SETTINGS = {"returnWindowDays": 14, "expiryPolicy": "AFTER_EARNING", "isActive": True, "defaultPointsPerUnit": "1"}
 # What the stub answers: every field a page may ask for (a query ignores the others).
-STUB_DATA = {"programSettings": SETTINGS, "earnRules": [], "settingsChanges": []}
+EMAIL_SETTINGS = {
+    "fromEmail": "",
+    "fromName": "",
+    "kinds": [{"kind": "EARNED", "label": "Points earned", "enabled": True}],
+}
+EMAIL_PREVIEW = {"subject": "You earned points", "text": "Hi Ada", "html": "<html><body><p>Hi Ada</p></body></html>"}
+STUB_DATA = {
+    "programSettings": SETTINGS,
+    "earnRules": [],
+    "settingsChanges": [],
+    "emailSettings": EMAIL_SETTINGS,
+    "emailPreview": EMAIL_PREVIEW,
+    "catalogRewards": [],
+}
 
 STAFF_SCHEMA = build_schema((Path(__file__).resolve().parents[1] / "graphql" / "staff-schema.graphql").read_text())
 
@@ -253,8 +266,10 @@ def test_the_program_tab_shows_the_settings_read_with_the_dashboard_token(dashbo
     assert frame.get_by_label("Points expiry policy").input_value() == "AFTER_EARNING"
     assert frame.get_by_label("Program active").is_checked()
     frame.get_by_text("No changes yet.").wait_for()
-    # settings, earn rules and the change log, each with the handshake's token and valid for the staff schema
-    assert len(dashboard.graphql_requests) == 3
+    frame.get_by_test_id("email-preview").wait_for()
+    # settings, earn rules, the change log, email settings and a preview: each with the handshake's token and
+    # valid for the staff schema
+    assert len(dashboard.graphql_requests) == 5
     dashboard.assert_documents_valid()
 
 
@@ -266,6 +281,16 @@ def test_the_program_tab_shows_the_apis_error(dashboard):
     alert.wait_for()
     assert "Program settings could not be loaded" in alert.inner_text()
     assert "You need the MANAGE_USERS permission." in alert.inner_text()
+
+
+def test_an_answer_without_a_field_the_page_needs_is_an_error_not_a_crash(dashboard):
+    dashboard.graphql_answer = (200, {"data": {k: v for k, v in STUB_DATA.items() if k != "emailSettings"}})
+    frame = dashboard.open("/app", theme="light")
+
+    alert = frame.get_by_role("alert").filter(has_text="Email settings could not be loaded")
+    alert.wait_for()
+    assert "no emailSettings" in alert.inner_text()
+    assert frame.get_by_label("Return window (days)").is_visible()  # the rest of the tab still works
 
 
 def test_the_page_follows_the_dashboards_theme_message_not_the_query(dashboard):
@@ -292,7 +317,7 @@ def test_the_tabs_are_keyboard_navigable(dashboard):
     frame.locator("body").press("ArrowRight")
     assert focused() == "Rewards"
     assert frame.get_by_role("tab", name="Rewards").get_attribute("aria-selected") == "true"
-    assert "rewards catalog" in frame.get_by_role("tabpanel").inner_text()
+    frame.get_by_role("heading", name="Rewards catalog").wait_for()
     frame.locator("body").press("End")
     assert focused() == "API keys"
     frame.locator("body").press("ArrowRight")  # wraps around

@@ -9,27 +9,41 @@ afterwards, and every GraphQL document the pages sent is checked against the sta
 Under CI a missing Chromium fails these tests (tests/test_dashboard_browser.py's `browser` fixture).
 """
 
+import base64
+import hashlib
+import json
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test.testcases import LiveServerThread
+from django.utils import timezone
 
 from saleor_loyalty.ledger.models import Transfer, TransferKind
 from saleor_loyalty.ledger.queries import member_balances
-from saleor_loyalty.program.configuration import set_earn_rule
-from saleor_loyalty.program.models import EarnRule, SettingsChange
+from saleor_loyalty.members.actions import member_for_user
+from saleor_loyalty.notifications.configuration import update_notification_settings
+from saleor_loyalty.notifications.models import NotificationSettings
+from saleor_loyalty.program.configuration import create_campaign, set_earn_rule
+from saleor_loyalty.program.earning_actions import create_api_key, revoke_api_key, set_earning_action
+from saleor_loyalty.program.models import Campaign, EarningAction, EarnRule, OrderAward, ServerApiKey, SettingsChange
 from saleor_loyalty.program.orders import reconcile_order
 from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.program.settings_changes import update_program_settings
-from saleor_loyalty.referrals.models import Referral, ReferralStatus
+from saleor_loyalty.redemption.configuration import create_reward
+from saleor_loyalty.redemption.models import Reward
+from saleor_loyalty.referrals.configuration import update_referral_program
+from saleor_loyalty.referrals.models import Referral, ReferralProgram, ReferralStatus
+from saleor_loyalty.tiers.models import MemberTier, Tier, TierChange, TierSettings
 from tests.factories import later, line, order
 from tests.storefront import Store
 from tests.test_dashboard_browser import Dashboard, _NoStaticFiles, browser, host_server  # noqa: F401 (fixtures)
-from tests.test_referrals import ALICE, BOB, held_by_address
+from tests.test_referrals import ALICE, BOB, apply, code_of, held_by_address, paid_order
+from tests.test_tiers import pay, setup_tiers
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -256,6 +270,37 @@ def test_the_program_forms_are_labelled_and_work_with_the_keyboard(store, open_d
     assert guests.input_value() == "IGNORE"
 
 
+def test_a_merchant_switches_an_email_off_sets_the_sender_and_previews_an_email(store, open_dashboard):
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+
+    preview = frame.frame_locator("iframe[title^='Preview of the']")
+    frame.get_by_test_id("email-preview-subject").wait_for()
+    assert frame.locator("iframe[title^='Preview of the']").get_attribute("sandbox") == ""  # no scripts, no origin
+    assert "Ada" in preview.locator("body").inner_text()  # the sample customer
+    first_subject = frame.get_by_test_id("email-preview-subject").inner_text()
+    frame.get_by_label("Email to preview").select_option("TIER_UP")
+    frame.get_by_test_id("email-preview-subject").filter(has_not_text=first_subject).wait_for()
+
+    sender = frame.get_by_label("Sender address")
+    sender.fill("not an email")
+    frame.get_by_role("button", name="Save email settings").click()
+    assert wait_for_notification(dashboard, "Email settings not saved")["status"] == "error"
+    assert sender.get_attribute("aria-invalid") == "true"
+    assert not SettingsChange.objects.filter(subject="emails").exists()
+
+    earned = frame.locator("#email-kind-EARNED")
+    assert earned.is_checked()
+    earned.uncheck()
+    sender.fill("club@shop.example")
+    frame.get_by_label("Sender name").fill("Shop Club")
+    frame.get_by_role("button", name="Save email settings").click()
+    wait_for_notification(dashboard, "Email settings saved")
+    saved = NotificationSettings.objects.get(install=store.install)
+    assert (saved.disabled_kinds, saved.from_email, saved.from_name) == (["earned"], "club@shop.example", "Shop Club")
+    frame.get_by_test_id("change-log").get_by_text("Emails").wait_for()  # logged, and the log read again
+
+
 # -- Referrals tab ----------------------------------------------------------------------------------------------
 
 
@@ -307,6 +352,269 @@ def test_a_reviewer_rejects_a_held_referral_with_the_keyboard(store, open_dashbo
     assert referral.status == ReferralStatus.REJECTED and referral.review_note == "same household"
 
 
+def test_a_merchant_changes_the_referral_terms_and_sees_the_funnel(store, open_dashboard):
+    held_by_address(store)
+    dashboard = open_dashboard("MANAGE_DISCOUNTS", "MANAGE_USERS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Referrals").click()
+
+    funnel = frame.get_by_test_id("funnel")
+    funnel.wait_for()
+    assert [frame.get_by_test_id(f"funnel-{n}").inner_text().split(" ")[0] for n in range(4)] == ["1", "1", "1", "0"]
+    assert ALICE[1] in frame.get_by_test_id("top-referrers").inner_text()
+
+    # a refused value is named under its field and changes nothing
+    link = frame.get_by_label("Storefront page for links")
+    link.fill("javascript:alert(1)")
+    frame.get_by_role("button", name="Save referral terms").click()
+    assert wait_for_notification(dashboard, "Referral terms not saved")["status"] == "error"
+    assert frame.locator("#referral-program-storefrontUrl-error").is_visible()
+    assert link.get_attribute("aria-invalid") == "true"
+    assert not SettingsChange.objects.exists()
+
+    link.fill("https://shop.example/join")
+    frame.get_by_label("Referrer's reward (points)").fill("300")
+    frame.get_by_label("Rewarded referrals per period (cap)").fill("")  # no cap
+    frame.get_by_role("button", name="Save referral terms").click()
+    wait_for_notification(dashboard, "Referral terms saved")
+    program = ReferralProgram.objects.get(install=store.install)
+    assert (program.storefront_url, program.referrer_reward_points, program.max_rewarded_per_period) == (
+        "https://shop.example/join",
+        300,
+        None,
+    )
+    assert program.referee_reward_points == 100  # not sent, not touched
+    [change] = SettingsChange.objects.filter(subject="referral_program")
+    assert change.actor == MERCHANT
+
+
+# -- Rewards and Campaigns tabs ---------------------------------------------------------------------------------
+
+
+def test_a_merchant_adds_a_reward_and_switches_it_off(store, open_dashboard):
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Rewards").click()
+
+    frame.get_by_label("Reward name").fill("10% off")
+    kind = frame.get_by_label("Gives")
+    kind.select_option(label="A free product")  # the fields follow the kind
+    frame.get_by_label("Product variant (Saleor id)").wait_for()
+    assert frame.get_by_label("Percent off").count() == 0
+    kind.select_option(label="A percentage off")
+    assert frame.get_by_label("Product variant (Saleor id)").count() == 0
+    frame.get_by_label("Cost (points)").fill("500")
+    frame.get_by_label("Channel (slug)").fill("default-channel")
+    frame.get_by_label("Percent off").fill("150")
+    frame.get_by_role("button", name="Create reward").click()
+    assert wait_for_notification(dashboard, "Reward not created")["status"] == "error"
+    assert frame.get_by_label("Percent off").get_attribute("aria-invalid") == "true"
+    assert not Reward.objects.exists()
+
+    frame.get_by_label("Percent off").fill("10")
+    frame.get_by_label("At most (amount)").fill("25")
+    frame.get_by_label("Times per shopper").fill("1")
+    frame.get_by_role("button", name="Create reward").click()
+    wait_for_notification(dashboard, "Reward created")
+    reward = Reward.objects.get(install=store.install)
+    assert (reward.kind, reward.points_cost, reward.channel_slug, reward.value, reward.max_amount) == (
+        "percentage",
+        500,
+        "default-channel",
+        Decimal(10),
+        Decimal(25),
+    )
+    assert (reward.per_shopper_limit, reward.variant_id, reward.is_active) == (1, "", True)
+    row = frame.get_by_test_id("reward-10% off")
+    assert "10% off (at most 25)" in row.inner_text() and "1 per shopper" in row.inner_text()
+
+    frame.get_by_role("button", name="Switch off the reward 10% off").click()
+    wait_for_notification(dashboard, "Reward switched off")
+    row.get_by_text("Off", exact=True).wait_for()
+    reward.refresh_from_db()
+    assert reward.is_active is False
+
+
+def test_a_merchant_runs_a_campaign_and_stops_it(store, open_dashboard):
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Campaigns").click()
+
+    soon = datetime.now().replace(second=0, microsecond=0) + timedelta(days=9)
+    frame.get_by_label("Campaign name").fill("Double shoes")
+    frame.get_by_label("Starts").fill(soon.strftime("%Y-%m-%dT%H:%M"))
+    frame.get_by_label("Ends").fill((soon - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"))  # before it starts
+    frame.get_by_label("Categories (Saleor ids)").fill("Q2F0ZWdvcnk6Mjg=, Q2F0ZWdvcnk6Mjk=")
+    frame.get_by_label("Tiers").fill("Gold")
+    frame.get_by_role("button", name="Create campaign").click()
+    assert wait_for_notification(dashboard, "Campaign not created")["status"] == "error"
+    assert frame.locator("#campaign-endsAt-error").is_visible()
+    assert not Campaign.objects.exists()
+
+    frame.get_by_label("Ends").fill((soon + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"))
+    frame.get_by_role("button", name="Create campaign").click()
+    wait_for_notification(dashboard, "Campaign created")
+    campaign = Campaign.objects.get(install=store.install)
+    assert (campaign.multiplier, campaign.channel_slug, campaign.tiers) == (Decimal(2), "", ["Gold"])
+    assert campaign.category_ids == ["Q2F0ZWdvcnk6Mjg=", "Q2F0ZWdvcnk6Mjk="]
+    assert campaign.ends_at - campaign.starts_at == timedelta(days=7)
+    row = frame.get_by_test_id("campaign-Double shoes")
+    assert "every channel · 2 categories · tiers Gold" in row.inner_text()
+
+    frame.get_by_role("button", name="Stop the campaign Double shoes").click()
+    wait_for_notification(dashboard, "Campaign stopped")
+    row.get_by_text("Stopped").wait_for()
+    campaign.refresh_from_db()
+    assert campaign.is_active is False
+    assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
+
+
+# -- Tiers tab --------------------------------------------------------------------------------------------------
+
+
+def test_a_merchant_creates_a_tier_and_sees_who_the_next_review_would_move(store, open_dashboard):
+    pay(store.install, "o-1", "150.00")  # spent before any tier existed: in no tier yet
+    pay(store.install, "o-2", "20.00", user_id="VXNlcjoy")  # below the tier about to be created
+    dashboard = open_dashboard("MANAGE_DISCOUNTS", "MANAGE_USERS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Tiers").click()
+    frame.get_by_test_id("tiers-empty").wait_for()
+    assert frame.get_by_test_id("review-counts").inner_text().startswith("0 upgrades, 0 downgrades")
+
+    # how tiers qualify (saving them is also what switches the review on: it runs over saved settings only)
+    frame.get_by_label("Grace before a downgrade (days)").fill("7")
+    frame.get_by_label("Counted over").select_option(label="The calendar year")
+    frame.get_by_role("button", name="Save tier settings").click()
+    wait_for_notification(dashboard, "Tier settings saved")
+    settings = TierSettings.objects.get(install=store.install)
+    assert (settings.grace_days, settings.window_kind) == (7, "calendar_year")
+
+    # the server's errors land next to their fields: a multiplier out of range, a threshold that is no currency
+    frame.get_by_label("Tier name").fill("Bronze")
+    assert frame.get_by_label("Rank").input_value() == "1"
+    frame.get_by_label("Currency 1 (or PTS)").fill("US1")
+    frame.get_by_label("Reached at 1").fill("100")
+    frame.get_by_label("Earn multiplier").fill("1000")
+    frame.get_by_role("button", name="Save tier", exact=True).click()
+    assert wait_for_notification(dashboard, "Tier not saved")["status"] == "error"
+    assert frame.locator("#tier-multiplier-error").is_visible()
+    assert frame.get_by_label("Earn multiplier").get_attribute("aria-invalid") == "true"
+    assert not Tier.objects.exists()
+
+    frame.get_by_label("Currency 1 (or PTS)").fill("usd")
+    frame.get_by_label("Earn multiplier").fill("1.25")
+    frame.get_by_role("button", name="Add a threshold").click()
+    frame.get_by_label("Currency 2 (or PTS)").fill("EUR")
+    frame.get_by_label("Reached at 2").fill("90")
+    frame.get_by_label("Keep at 2").fill("80")
+    frame.get_by_label("Bonus on reaching it (points)").fill("50")
+    frame.get_by_label("Perks (one per line)").fill("Birthday gift\nFree shipping")
+    frame.get_by_label("Access flags").fill("sale_preview")
+    frame.get_by_label("Access flags").press("Enter")  # keyboard submit
+
+    wait_for_notification(dashboard, "Tier saved")
+    tier = Tier.objects.get(install=store.install)
+    assert (tier.name, tier.rank, tier.multiplier, tier.bonus_points) == ("Bronze", 1, Decimal("1.25"), 50)
+    assert (tier.perks, tier.access) == (["Birthday gift", "Free shipping"], ["sale_preview"])
+    thresholds = {t.unit: (t.qualify, t.retain) for t in tier.thresholds.all()}
+    assert thresholds == {"USD": (Decimal(100), None), "EUR": (Decimal(90), Decimal(80))}
+    row = frame.get_by_test_id("tier-Bronze")
+    row.wait_for()
+    assert "90 EUR (keep at 80); 100 USD" in row.inner_text() and "×1.25" in row.inner_text()
+    assert frame.get_by_label("Rank").input_value() == "2"  # the form is ready for the next tier
+
+    # the review has not run: the preview says it would move the first member up, and moves nobody
+    frame.get_by_test_id("review-counts").get_by_text("1 upgrade, 0 downgrades").wait_for()
+    [move] = frame.get_by_test_id("review-move").all()
+    assert "No tier → Bronze" in move.inner_text() and "Upgrade" in move.inner_text()
+    assert not MemberTier.objects.filter(tier=tier).exists()
+    assert {c.subject for c in SettingsChange.objects.all()} == {"tier:Bronze", "tier_settings"}
+
+
+def test_the_tiers_tab_shows_members_and_movements(store, open_dashboard):
+    setup_tiers(store.install)
+    pay(store.install, "o-1", "600.00")  # Silver at once: an upgrade this week
+    dashboard = open_dashboard("MANAGE_DISCOUNTS", "MANAGE_USERS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Tiers").click()
+
+    silver = frame.get_by_test_id("tier-Silver")
+    silver.wait_for()
+    assert silver.locator("td").nth(5).inner_text() == "1"
+    assert "450 EUR; 500 USD (keep at 400)" in silver.inner_text()
+    chart = frame.get_by_role("img", name="Tier movements per week", exact=False)
+    assert "1 upgrades and 0 downgrades" in (chart.get_attribute("aria-label") or "")
+    frame.get_by_text("Show as a table").click()
+    weeks = frame.get_by_role("table", name="Tier movements per week").locator("tbody tr")
+    assert weeks.count() == 12  # every week of the chart, those without movements too
+    assert [cell.inner_text() for cell in weeks.last.locator("td").all()][1:] == ["1", "0"]  # this week
+
+    frame.get_by_role("button", name="Edit the tier Gold").click()
+    assert frame.get_by_label("Tier name").input_value() == "Gold"
+    assert [frame.get_by_label(f"Reached at {n}").input_value() for n in (1, 2)] == ["900", "1000"]
+    assert frame.get_by_label("Access flags").input_value() == "early_access, sale_preview"
+    assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
+
+
+# -- API keys tab ------------------------------------------------------------------------------------------------
+
+
+def test_a_merchant_defines_an_action_and_creates_a_key_shown_once_then_revokes_it(store, open_dashboard):
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="API keys").click()
+
+    frame.get_by_label("Code").fill("product_review")
+    frame.get_by_label("Action name").fill("Product review")
+    frame.get_by_label("Points per action").fill("0")
+    frame.get_by_role("button", name="Save action").click()
+    frame.locator("#action-points-error").wait_for()  # the server's refusal, under its field
+    assert not EarningAction.objects.exists()
+    frame.get_by_label("Points per action").fill("25")
+    frame.get_by_label("Times per customer per period").fill("2")
+    frame.get_by_role("button", name="Save action").click()
+    wait_for_notification(dashboard, "Earning action saved")
+    action = EarningAction.objects.get(install=store.install)
+    assert (action.code, action.points, action.max_per_period, action.period_days) == ("product_review", 25, 2, 30)
+    frame.get_by_test_id("action-product_review").get_by_text("2 per 30 days").wait_for()
+    frame.get_by_role("button", name="Switch off the action product_review").click()
+    wait_for_notification(dashboard, "Earning action switched off")
+    action.refresh_from_db()
+    assert action.is_active is False
+
+    frame.get_by_label("What uses it").fill("reviews service")
+    frame.get_by_role("button", name="Create key").click()
+    wait_for_notification(dashboard, "API key created")
+    shown = frame.get_by_test_id("new-key")
+    assert "Store it now: this is the only time it is shown." in shown.inner_text()
+    key = frame.get_by_label("New API key").input_value()
+    stored = ServerApiKey.objects.get(install=store.install)
+    assert key.startswith("lsk_") and stored.prefix == key[:10] and stored.revoked_at is None
+    assert stored.key_sha256 == hashlib.sha256(key.encode()).hexdigest()
+    frame.get_by_role("button", name="Copy key").click()
+    assert frame.get_by_test_id("copy-status").inner_text()  # copied, or told how to copy it by hand
+    frame.get_by_role("button", name="I have stored it").click()
+    shown.wait_for(state="detached")
+    assert key not in frame.locator("html").inner_html()  # gone from the page for good
+
+    row = frame.get_by_test_id(f"api-key-{stored.prefix}")
+    row.get_by_text("Active").wait_for()
+    frame.get_by_role("button", name=f"Revoke the key reviews service ({stored.prefix})").click()
+    frame.get_by_role("button", name="Keep it").click()  # a second thought: nothing happens
+    stored.refresh_from_db()
+    assert stored.revoked_at is None
+    frame.get_by_role("button", name=f"Revoke the key reviews service ({stored.prefix})").click()
+    frame.get_by_role("group", name="Confirm revoking reviews service").get_by_role(
+        "button", name="Yes, revoke"
+    ).click()
+    wait_for_notification(dashboard, "API key revoked")
+    stored.refresh_from_db()
+    assert stored.revoked_at is not None
+    row.get_by_text("Revoked").wait_for()
+    assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
+    assert not any(key in json.dumps(request["body"]) for request in dashboard.graphql_requests)  # never sent back
+
+
 # -- the customer widget ----------------------------------------------------------------------------------------
 
 
@@ -346,6 +654,35 @@ def test_staff_adjust_a_customers_points_from_the_widget(store, open_dashboard):
     assert Transfer.objects.filter(kind=TransferKind.ADJUST).count() == 1
     assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
     dashboard.page.wait_for_function("window.fromApp.some((m) => m.type === 'widgetResize' && m.payload.height > 0)")
+
+
+def test_staff_pin_and_unpin_a_customers_tier_from_the_widget(store, open_dashboard):
+    setup_tiers(store.install)
+    pay(store.install, "o-1", "150.00")  # Bronze
+    dashboard = open_dashboard("MANAGE_USERS", email="agent@shop.example")
+    frame = dashboard.open("/app/widget/customer", theme="light", customerId="VXNlcjox")
+    frame.get_by_test_id("tier").get_by_text("Bronze").wait_for()
+
+    frame.get_by_label("Tier", exact=True).fill("Platinum")
+    frame.get_by_label("Why").fill("VIP guest")
+    frame.get_by_role("button", name="Pin tier").click()
+    frame.locator("#pin-tier-error").wait_for()  # no such tier: said under the field
+    assert frame.get_by_label("Tier", exact=True).get_attribute("aria-invalid") == "true"
+
+    frame.get_by_label("Tier", exact=True).fill("Gold")
+    frame.get_by_label("Why").press("Enter")
+    wait_for_notification(dashboard, "Tier pinned")
+    frame.get_by_test_id("tier").get_by_text("Gold (pinned)").wait_for()  # the account was read again
+    state = MemberTier.objects.select_related("tier", "pinned_tier").get()
+    assert state.tier and state.pinned_tier
+    assert (state.tier.name, state.pinned_tier.name, state.pin_reason) == ("Gold", "Gold", "VIP guest")
+    assert state.pinned_by == "agent@shop.example"
+
+    frame.get_by_role("button", name="Unpin Gold").click()
+    wait_for_notification(dashboard, "Tier unpinned")
+    frame.get_by_test_id("tier").get_by_text("Gold", exact=True).wait_for()
+    state.refresh_from_db()
+    assert state.pinned_tier is None and state.tier and state.tier.name == "Gold"  # kept until a review says
 
 
 def test_the_customer_widget_of_a_customer_without_points(store, open_dashboard):
@@ -413,6 +750,133 @@ def _realistic_program(store: Store) -> None:
     )
 
 
+SHOPPERS = [  # (user id, email, spend in USD, weeks ago)
+    ("VXNlcjoxMQ==", "maya.chen@example.com", "1240.00", 1),
+    ("VXNlcjoxMg==", "liam.okafor@example.com", "620.00", 2),
+    ("VXNlcjoxMw==", "sofia.rossi@example.com", "180.00", 2),
+    ("VXNlcjoxNA==", "noah.berg@example.com", "540.00", 4),
+    ("VXNlcjoxNQ==", "emma.novak@example.com", "130.00", 5),
+    ("VXNlcjoxNg==", "lucas.moreau@example.com", "1010.00", 7),
+    ("VXNlcjoxNw==", "olivia.hart@example.com", "260.00", 9),
+    ("VXNlcjoxOA==", "ava.silva@example.com", "115.00", 10),
+]
+
+
+def _realistic_tiers(store: Store) -> None:
+    """Tiers with members, twelve weeks of movements, and a next review that would move two members."""
+    pending = order(
+        "T3JkZXI6OTAx", user_id="VXNlcjoxOQ==", email="jonas.weber@example.com", lines=(line(unit="560.00"),)
+    )
+    reconcile_order(store.install, pending)  # paid before tiers ran: the review will place them
+    setup_tiers(store.install, grace_days=0)
+    reconcile_order(store.install, order("T3JkZXI6OTAz", user_id="VXNlcjox", lines=(line(unit="24.00"),)))  # → Bronze
+    now = timezone.now()
+    for n, (user_id, email, spend, weeks_ago) in enumerate(SHOPPERS):
+        reconcile_order(store.install, order(f"T3JkZXI6OD{n}", user_id=user_id, email=email, lines=(line(unit=spend),)))
+        member = member_for_user(store.install, user_id)
+        TierChange.objects.filter(member=member).update(at=now - timedelta(weeks=weeks_ago, hours=n))
+    lapsed = order("T3JkZXI6OTAy", user_id="VXNlcjoyMA==", email="ella.kim@example.com", lines=(line(unit="640.00"),))
+    reconcile_order(store.install, lapsed)  # Silver, on spend that falls out of the window
+    OrderAward.objects.filter(install=store.install, order_id=lapsed.id).update(first_paid_at=now - timedelta(days=400))
+    TierChange.objects.filter(member=member_for_user(store.install, "VXNlcjoyMA==")).update(
+        at=now - timedelta(weeks=11)
+    )
+    silver = Tier.objects.get(install=store.install, name="Silver")
+    for weeks_ago, user_id in ((3, "VXNlcjoxMg=="), (6, "VXNlcjoxNA=="), (8, "VXNlcjoxNg==")):
+        TierChange.objects.create(  # earlier downgrades, for the chart
+            install=store.install,
+            member=member_for_user(store.install, user_id),
+            from_tier=silver,
+            to_tier=None,
+            is_upgrade=False,
+            reason="review",
+            at=now - timedelta(weeks=weeks_ago),
+            effects_applied=True,
+        )
+
+
+def _realistic_referrals(store: Store) -> None:
+    """Beside the held referral: members sharing codes, friends signing up, some ordering (and so rewarded)."""
+    update_referral_program(store.install, {"storefront_url": "https://shop.example/join"}, actor=MERCHANT)
+    friends = iter(range(40, 60))
+    for referrer, signed_up, ordered in (
+        (SHOPPERS[0], 4, 3),
+        (SHOPPERS[1], 3, 2),
+        (SHOPPERS[3], 2, 1),
+        (SHOPPERS[5], 1, 0),
+    ):
+        code = code_of(store, referrer[:2])
+        for n in range(signed_up):
+            number = next(friends)
+            friend = (base64.b64encode(f"User:{number}".encode()).decode(), f"friend{number}@example.com")
+            apply(store, code, who=friend)
+            if n < ordered:
+                reconcile_order(store.install, paid_order(f"ref-{number}", who=friend, unit="80.00"))
+    for shopper in SHOPPERS[6:]:
+        code_of(store, shopper[:2])  # shared, nobody signed up yet
+    qualified = Referral.objects.filter(status=ReferralStatus.QUALIFIED).order_by("pk")
+    earlier = [referral.pk for referral in qualified][:4]  # ordered weeks ago: their return windows are over
+    Referral.objects.filter(pk__in=earlier).update(rewards_unlock_at=timezone.now() - timedelta(days=3))
+
+
+def _realistic_catalog(store: Store) -> None:
+    now = timezone.now()
+    for name, kind, cost, extra in (
+        ("$5 off", "fixed_amount", 500, {"value": "5"}),
+        ("15% off (up to $30)", "percentage", 1200, {"value": "15", "max_amount": "30", "per_shopper_limit": 2}),
+        ("Free shipping", "free_shipping", 300, {"ends_at": now + timedelta(days=60)}),
+        ("Tote bag", "free_product", 2000, {"variant_id": "UHJvZHVjdFZhcmlhbnQ6MzQ4"}),
+    ):
+        create_reward(
+            store.install,
+            name=name,
+            kind=kind,
+            points_cost=cost,
+            channel_slug="default-channel",
+            actor=MERCHANT,
+            **extra,
+        )
+    create_campaign(
+        store.install,
+        name="Double points weekend",
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=2),
+        multiplier="2",
+        actor=MERCHANT,
+    )
+    create_campaign(
+        store.install,
+        name="Spring shoes",
+        starts_at=now + timedelta(days=20),
+        ends_at=now + timedelta(days=34),
+        multiplier="1.5",
+        fixed_bonus=50,
+        category_ids=["Q2F0ZWdvcnk6Mjg=", "Q2F0ZWdvcnk6Mjk="],
+        tiers=["Silver", "Gold"],
+        actor=MERCHANT,
+    )
+    set_earning_action(
+        store.install, code="product_review", name="Product review", points=25, max_per_period=3, actor=MERCHANT
+    )
+    set_earning_action(
+        store.install,
+        code="newsletter_signup",
+        name="Newsletter sign-up",
+        points=50,
+        max_per_period=1,
+        period_days=365,
+        actor=MERCHANT,
+    )
+    update_notification_settings(
+        store.install,
+        {"from_email": "club@shop.example", "from_name": "Shop Club", "disabled_kinds": ["tier_down"]},
+        actor=MERCHANT,
+    )
+    create_api_key(store.install, "reviews service", actor=MERCHANT)
+    old = create_api_key(store.install, "legacy importer", actor=MERCHANT)
+    revoke_api_key(store.install, old.record.pk, actor=MERCHANT)
+
+
 def _shoot(dashboard: Dashboard, frame, folder: Path, name: str, *, widget: bool = False) -> Path:
     theme = "dark" if name.endswith("dark") else "light"
     frame.locator(f"html[data-theme={theme}]").wait_for(state="attached")
@@ -424,7 +888,7 @@ def _shoot(dashboard: Dashboard, frame, folder: Path, name: str, *, widget: bool
         dashboard.page.set_viewport_size({"width": 420, "height": int(height) + 2})
     else:
         height = frame.locator("html").evaluate("() => document.documentElement.scrollHeight")
-        dashboard.page.set_viewport_size({"width": 1200, "height": min(int(height), 2600)})
+        dashboard.page.set_viewport_size({"width": 1200, "height": min(int(height), 3800)})
     dashboard.page.wait_for_timeout(200)
     path = folder / f"{name}.png"
     dashboard.page.screenshot(path=str(path))
@@ -446,17 +910,37 @@ def test_screenshots_with_realistic_data(store, open_dashboard, tmp_path):
     reconcile_order(store.install, paid)
     reconcile_order(store.install, later(paid, total_charged=Decimal("155.50"), total_refunded=Decimal("19.00")))
     assert member_balances(customer).available == 1240
+    _realistic_tiers(store)
+    _realistic_referrals(store)
+    _realistic_catalog(store)
     saved: list[Path] = []
     for theme in ("light", "dark"):
         dashboard = open_dashboard("MANAGE_DISCOUNTS", "MANAGE_USERS", "MANAGE_ORDERS")
         frame = dashboard.open("/app", theme=theme)
         frame.get_by_test_id("change-log").wait_for()
         frame.get_by_test_id("earn-rule-channel-pln-PLN").wait_for()
+        frame.get_by_test_id("email-preview-subject").wait_for()
         saved.append(_shoot(dashboard, frame, folder, f"app-page-program-{theme}"))
-        dashboard.page.set_viewport_size({"width": 1200, "height": 760})
-        frame.get_by_role("tab", name="Referrals").click()
-        frame.get_by_test_id("held-referral").wait_for()
-        saved.append(_shoot(dashboard, frame, folder, f"app-page-referrals-{theme}"))
+        for tab, ready, name in (
+            ("Referrals", "held-referral", "referrals"),
+            ("Tiers", "review-move", "tiers"),
+            ("Rewards", "rewards", "rewards"),
+            ("Campaigns", "campaigns", "campaigns"),
+            ("API keys", "api-keys", "api-keys"),
+        ):
+            dashboard.page.set_viewport_size({"width": 1200, "height": 760})
+            frame.get_by_role("tab", name=tab).click()
+            frame.get_by_test_id(ready).first.wait_for()
+            if name == "referrals":
+                frame.get_by_test_id("funnel").wait_for()
+                frame.get_by_label("Storefront page for links").wait_for()
+            if name == "api-keys":  # a key just created, shown this once
+                frame.get_by_test_id("earning-actions").wait_for()
+                frame.get_by_label("What uses it").fill("mobile app")
+                frame.get_by_role("button", name="Create key").click()
+                frame.get_by_test_id("new-key").wait_for()
+            saved.append(_shoot(dashboard, frame, folder, f"app-page-{name}-{theme}"))
+        ServerApiKey.objects.filter(name="mobile app").delete()  # the next theme shows its own, once
 
         dashboard = open_dashboard("MANAGE_USERS")
         frame = dashboard.open("/app/widget/customer", theme=theme, customerId="VXNlcjox")

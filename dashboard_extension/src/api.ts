@@ -358,3 +358,297 @@ export function freshKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
+
+/** One field of an answer; an answer without it (an older app, a proxy's page) is an error, not a crash. */
+function pick<T>(data: Record<string, unknown>, name: string): T {
+  const value = data[name];
+  if (value === undefined) throw new StaffApiError(`The loyalty app's answer has no ${name}: is the app up to date?`);
+  return value as T;
+}
+
+/** A mutation's answer: what it changed (null when refused) and its field errors. */
+type Payload<K extends string, T> = { [key in K]: T | null } & { errors: FieldError[] };
+
+async function mutate<T>(token: string, field: string, query: string, variables: Record<string, unknown>): Promise<T> {
+  return pick<T>(await staffQuery<Record<string, unknown>>(token, query, variables), field);
+}
+
+// -- Tiers -----------------------------------------------------------------------------------------------------
+
+export type TierThreshold = { unit: string; qualify: string; retain: string | null };
+export type PanelTier = {
+  name: string;
+  rank: number;
+  multiplier: string;
+  bonusPoints: number;
+  perks: string[];
+  access: string[];
+  isActive: boolean;
+  thresholds: TierThreshold[];
+  members: number;
+};
+export type TierSettings = {
+  isActive: boolean;
+  basis: "SPEND" | "POINTS";
+  windowKind: "ROLLING" | "CALENDAR_YEAR";
+  windowDays: number;
+  graceDays: number;
+};
+export type TierMovement = { week: string; upgrades: number; downgrades: number };
+export type TierMove = { customerId: string | null; email: string; fromTier: string | null; toTier: string | null; isUpgrade: boolean };
+export type TierReviewPreview = { at: string; upgrades: number; downgrades: number; moves: TierMove[] };
+
+const TIER_SELECTION = "name rank multiplier bonusPoints perks access isActive thresholds { unit qualify retain } members";
+const TIER_SETTINGS_SELECTION = "isActive basis windowKind windowDays graceDays";
+
+export const TIERS_QUERY = `query Tiers {
+  tiers { ${TIER_SELECTION} }
+  tierSettings { ${TIER_SETTINGS_SELECTION} }
+  tierMovements(weeks: 12) { week upgrades downgrades }  # 12: TiersTab's MOVEMENT_WEEKS
+}`;
+export const TIER_REVIEW_PREVIEW_QUERY = `query TierReviewPreview {
+  tierReviewPreview { at upgrades downgrades moves { customerId email fromTier toTier isUpgrade } }
+}`;
+
+export async function fetchTiers(
+  token: string,
+): Promise<{ tiers: PanelTier[]; tierSettings: TierSettings; tierMovements: TierMovement[] }> {
+  const data = await staffQuery<Record<string, unknown>>(token, TIERS_QUERY);
+  return { tiers: pick(data, "tiers"), tierSettings: pick(data, "tierSettings"), tierMovements: pick(data, "tierMovements") };
+}
+
+export async function fetchTierReviewPreview(token: string): Promise<TierReviewPreview> {
+  return pick(await staffQuery(token, TIER_REVIEW_PREVIEW_QUERY), "tierReviewPreview");
+}
+
+export type TierInput = {
+  name: string;
+  rank: number;
+  thresholds: { unit: string; qualify: string; retain: string | null }[];
+  multiplier: string;
+  bonusPoints: number;
+  perks: string[];
+  access: string[];
+  isActive: boolean;
+};
+
+const SET_TIER = `mutation SetTier($input: TierInput!) { setTier(input: $input) { tier { ${TIER_SELECTION} } errors { field code message } } }`;
+
+export function setTier(token: string, input: TierInput): Promise<Payload<"tier", PanelTier>> {
+  return mutate(token, "setTier", SET_TIER, { input });
+}
+
+const UPDATE_TIER_SETTINGS = `mutation UpdateTierSettings($input: TierProgramSettingsInput!) {
+  updateTierSettings(input: $input) { settings { ${TIER_SETTINGS_SELECTION} } errors { field code message } }
+}`;
+
+export function updateTierSettings(token: string, input: Partial<TierSettings>): Promise<Payload<"settings", TierSettings>> {
+  return mutate(token, "updateTierSettings", UPDATE_TIER_SETTINGS, { input });
+}
+
+const PIN_TIER = `mutation PinTier($customerId: ID!, $tier: String!, $reason: String!) {
+  pinTier(customerId: $customerId, tier: $tier, reason: $reason) { tier pinnedTier errors { field code message } }
+}`;
+const UNPIN_TIER = `mutation UnpinTier($customerId: ID!) { unpinTier(customerId: $customerId) { tier pinnedTier errors { field code message } } }`;
+
+export type PinPayload = { tier: string | null; pinnedTier: string | null; errors: FieldError[] };
+
+export function pinTier(token: string, customerId: string, tier: string, reason: string): Promise<PinPayload> {
+  return mutate(token, "pinTier", PIN_TIER, { customerId, tier, reason });
+}
+
+export function unpinTier(token: string, customerId: string): Promise<PinPayload> {
+  return mutate(token, "unpinTier", UNPIN_TIER, { customerId });
+}
+
+// -- Referral program ------------------------------------------------------------------------------------------
+
+export type ReferralProgram = {
+  isActive: boolean;
+  storefrontUrl: string;
+  refereeRewardPoints: number;
+  referrerRewardPoints: number;
+  maxRewardedPerPeriod: number | null;
+  capPeriodDays: number;
+  maxRewardedTotal: number | null;
+};
+export type ReferralFunnel = { codesShared: number; signUps: number; firstOrders: number; rewarded: number };
+export type TopReferrer = { customerId: string | null; email: string; referrals: number; rewarded: number };
+
+const REFERRAL_PROGRAM_SELECTION =
+  "isActive storefrontUrl refereeRewardPoints referrerRewardPoints maxRewardedPerPeriod capPeriodDays maxRewardedTotal";
+
+export const REFERRAL_PROGRAM_QUERY = `query ReferralProgram { referralProgram { ${REFERRAL_PROGRAM_SELECTION} } }`;
+export const REFERRAL_STATS_QUERY = `query ReferralStats {
+  referralFunnel { codesShared signUps firstOrders rewarded }
+  topReferrers(first: 10) { customerId email referrals rewarded }
+}`;
+
+export async function fetchReferralProgram(token: string): Promise<ReferralProgram> {
+  return pick(await staffQuery(token, REFERRAL_PROGRAM_QUERY), "referralProgram");
+}
+
+export async function fetchReferralStats(token: string): Promise<{ referralFunnel: ReferralFunnel; topReferrers: TopReferrer[] }> {
+  const data = await staffQuery<Record<string, unknown>>(token, REFERRAL_STATS_QUERY);
+  return { referralFunnel: pick(data, "referralFunnel"), topReferrers: pick(data, "topReferrers") };
+}
+
+const UPDATE_REFERRAL_PROGRAM = `mutation UpdateReferralProgram($input: ReferralProgramInput!) {
+  updateReferralProgram(input: $input) { program { ${REFERRAL_PROGRAM_SELECTION} } errors { field code message } }
+}`;
+
+export function updateReferralProgram(
+  token: string,
+  input: Partial<ReferralProgram>,
+): Promise<{ program: ReferralProgram; errors: FieldError[] }> {
+  return mutate(token, "updateReferralProgram", UPDATE_REFERRAL_PROGRAM, { input });
+}
+
+// -- Earning actions and API keys ------------------------------------------------------------------------------
+
+export type EarningAction = {
+  code: string;
+  name: string;
+  points: number;
+  maxPerPeriod: number | null;
+  periodDays: number;
+  isActive: boolean;
+};
+export type ApiKey = { id: string; name: string; prefix: string; createdAt: string; revokedAt: string | null };
+
+const ACTION_SELECTION = "code name points maxPerPeriod periodDays isActive";
+const API_KEY_SELECTION = "id name prefix createdAt revokedAt";
+
+export const EARNING_ACTIONS_QUERY = `query EarningActions { earningActions { ${ACTION_SELECTION} } }`;
+export const API_KEYS_QUERY = `query ApiKeys { apiKeys { ${API_KEY_SELECTION} } }`;
+
+export async function fetchEarningActions(token: string): Promise<EarningAction[]> {
+  return pick(await staffQuery(token, EARNING_ACTIONS_QUERY), "earningActions");
+}
+
+export async function fetchApiKeys(token: string): Promise<ApiKey[]> {
+  return pick(await staffQuery(token, API_KEYS_QUERY), "apiKeys");
+}
+
+const SET_EARNING_ACTION = `mutation SetEarningAction(
+  $code: String!, $name: String!, $points: Int!, $maxPerPeriod: Int, $periodDays: Int, $isActive: Boolean
+) {
+  setEarningAction(code: $code, name: $name, points: $points, maxPerPeriod: $maxPerPeriod, periodDays: $periodDays, isActive: $isActive) {
+    action { ${ACTION_SELECTION} } errors { field code message }
+  }
+}`;
+
+export function setEarningAction(token: string, action: EarningAction): Promise<Payload<"action", EarningAction>> {
+  return mutate(token, "setEarningAction", SET_EARNING_ACTION, action);
+}
+
+const CREATE_API_KEY = `mutation CreateApiKey($name: String!) {
+  createApiKey(name: $name) { key apiKey { ${API_KEY_SELECTION} } errors { field code message } }
+}`;
+const REVOKE_API_KEY = `mutation RevokeApiKey($id: ID!) { revokeApiKey(id: $id) { apiKey { ${API_KEY_SELECTION} } errors { field code message } } }`;
+
+export function createApiKey(token: string, name: string): Promise<{ key: string | null; apiKey: ApiKey | null; errors: FieldError[] }> {
+  return mutate(token, "createApiKey", CREATE_API_KEY, { name });
+}
+
+export function revokeApiKey(token: string, id: string): Promise<Payload<"apiKey", ApiKey>> {
+  return mutate(token, "revokeApiKey", REVOKE_API_KEY, { id });
+}
+
+// -- Emails ----------------------------------------------------------------------------------------------------
+
+export type EmailSettings = { fromEmail: string; fromName: string; kinds: { kind: string; label: string; enabled: boolean }[] };
+export type EmailPreview = { subject: string; text: string; html: string };
+
+const EMAIL_SETTINGS_SELECTION = "fromEmail fromName kinds { kind label enabled }";
+
+export const EMAIL_SETTINGS_QUERY = `query EmailSettings { emailSettings { ${EMAIL_SETTINGS_SELECTION} } }`;
+export const EMAIL_PREVIEW_QUERY = "query EmailPreview($kind: NotificationKind!) { emailPreview(kind: $kind) { subject text html } }";
+
+export async function fetchEmailSettings(token: string): Promise<EmailSettings> {
+  return pick(await staffQuery(token, EMAIL_SETTINGS_QUERY), "emailSettings");
+}
+
+export async function fetchEmailPreview(token: string, kind: string): Promise<EmailPreview> {
+  return pick(await staffQuery(token, EMAIL_PREVIEW_QUERY, { kind }), "emailPreview");
+}
+
+const UPDATE_EMAIL_SETTINGS = `mutation UpdateEmailSettings($input: EmailSettingsInput!) {
+  updateEmailSettings(input: $input) { settings { ${EMAIL_SETTINGS_SELECTION} } errors { field code message } }
+}`;
+
+export function updateEmailSettings(
+  token: string,
+  input: { disabledKinds: string[]; fromEmail: string; fromName: string },
+): Promise<{ settings: EmailSettings; errors: FieldError[] }> {
+  return mutate(token, "updateEmailSettings", UPDATE_EMAIL_SETTINGS, { input });
+}
+
+// -- Rewards and campaigns -------------------------------------------------------------------------------------
+
+export type RewardKind = "FIXED_AMOUNT" | "PERCENTAGE" | "FREE_SHIPPING" | "FREE_PRODUCT";
+export type CatalogReward = {
+  id: string;
+  name: string;
+  description: string;
+  kind: RewardKind;
+  pointsCost: number;
+  channel: string;
+  value: string | null;
+  maxAmount: string | null;
+  variantId: string | null;
+  startsAt: string | null;
+  endsAt: string | null;
+  perShopperLimit: number | null;
+  isActive: boolean;
+};
+export type RewardInput = Omit<CatalogReward, "id" | "isActive">;
+export type Campaign = {
+  id: string;
+  name: string;
+  startsAt: string;
+  endsAt: string;
+  multiplier: string;
+  fixedBonus: number;
+  channel: string | null;
+  productIds: string[];
+  categoryIds: string[];
+  tiers: string[];
+  isActive: boolean;
+};
+export type CampaignInput = Omit<Campaign, "id" | "isActive">;
+
+const REWARD_SELECTION = "id name description kind pointsCost channel value maxAmount variantId startsAt endsAt perShopperLimit isActive";
+const CAMPAIGN_SELECTION = "id name startsAt endsAt multiplier fixedBonus channel productIds categoryIds tiers isActive";
+
+export const CATALOG_REWARDS_QUERY = `query CatalogRewards { catalogRewards { ${REWARD_SELECTION} } }`;
+export const CAMPAIGNS_QUERY = `query Campaigns { campaigns { ${CAMPAIGN_SELECTION} } }`;
+
+export async function fetchRewards(token: string): Promise<CatalogReward[]> {
+  return pick(await staffQuery(token, CATALOG_REWARDS_QUERY), "catalogRewards");
+}
+
+export async function fetchCampaigns(token: string): Promise<Campaign[]> {
+  return pick(await staffQuery(token, CAMPAIGNS_QUERY), "campaigns");
+}
+
+const CREATE_REWARD = `mutation CreateReward($input: RewardInput!) { createReward(input: $input) { reward { ${REWARD_SELECTION} } errors { field code message } } }`;
+const DEACTIVATE_REWARD = `mutation DeactivateReward($id: ID!) { deactivateReward(id: $id) { reward { ${REWARD_SELECTION} } errors { field code message } } }`;
+const CREATE_CAMPAIGN = `mutation CreateCampaign($input: CampaignInput!) { createCampaign(input: $input) { campaign { ${CAMPAIGN_SELECTION} } errors { field code message } } }`;
+const DEACTIVATE_CAMPAIGN = `mutation DeactivateCampaign($id: ID!) { deactivateCampaign(id: $id) { campaign { ${CAMPAIGN_SELECTION} } errors { field code message } } }`;
+
+export function createReward(token: string, input: RewardInput): Promise<Payload<"reward", CatalogReward>> {
+  return mutate(token, "createReward", CREATE_REWARD, { input });
+}
+
+export function deactivateReward(token: string, id: string): Promise<Payload<"reward", CatalogReward>> {
+  return mutate(token, "deactivateReward", DEACTIVATE_REWARD, { id });
+}
+
+export function createCampaign(token: string, input: CampaignInput): Promise<Payload<"campaign", Campaign>> {
+  return mutate(token, "createCampaign", CREATE_CAMPAIGN, { input });
+}
+
+export function deactivateCampaign(token: string, id: string): Promise<Payload<"campaign", Campaign>> {
+  return mutate(token, "deactivateCampaign", DEACTIVATE_CAMPAIGN, { id });
+}

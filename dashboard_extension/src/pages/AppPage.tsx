@@ -2,19 +2,12 @@ import { Box, Text } from "@saleor/macaw-ui";
 import { useState } from "react";
 
 import { useDashboard } from "../bridge";
+import { ApiKeysTab } from "./ApiKeysTab";
+import { CampaignsTab, RewardsTab } from "./CatalogTabs";
 import { ProgramTab } from "./ProgramTab";
 import { ReferralsTab } from "./ReferralsTab";
 import { type Tab, Tabs } from "./Tabs";
-
-function ComingSoon({ what }: { what: string }) {
-  return (
-    <Box padding={6} borderRadius={4} borderStyle="solid" borderWidth={1} borderColor="default1">
-      <Text size={3} color="default2">
-        {what} will be managed here. Until then, use the management commands in the operations guide.
-      </Text>
-    </Box>
-  );
-}
+import { TiersTab } from "./TiersTab";
 
 /** The app's page in the dashboard (Extensions → Loyalty, and Customers → Loyalty). */
 export function AppPage() {
@@ -22,11 +15,11 @@ export function AppPage() {
   const [selected, setSelected] = useState("program");
   const tabs: Tab[] = [
     { id: "program", label: "Program", content: <ProgramTab token={token} /> },
-    { id: "rewards", label: "Rewards", content: <ComingSoon what="The rewards catalog" /> },
-    { id: "campaigns", label: "Campaigns", content: <ComingSoon what="Bonus campaigns" /> },
-    { id: "tiers", label: "Tiers", content: <ComingSoon what="Tiers and their members" /> },
+    { id: "rewards", label: "Rewards", content: <RewardsTab token={token} /> },
+    { id: "campaigns", label: "Campaigns", content: <CampaignsTab token={token} /> },
+    { id: "tiers", label: "Tiers", content: <TiersTab token={token} /> },
     { id: "referrals", label: "Referrals", content: <ReferralsTab token={token} /> },
-    { id: "api-keys", label: "API keys", content: <ComingSoon what="Earning actions and their API keys" /> },
+    { id: "api-keys", label: "API keys", content: <ApiKeysTab token={token} /> },
   ];
   return (
     <Box padding={8} display="flex" flexDirection="column" gap={6} backgroundColor="default1" __minHeight="100vh">

@@ -18,6 +18,7 @@ import {
   updateProgramSettings,
 } from "../api";
 import { useDashboard } from "../bridge";
+import { EmailsSection } from "./EmailsSection";
 import {
   Alert,
   Card,
@@ -402,14 +403,15 @@ function camel(name: string): string {
 
 function settingLabel(subject: string, key: string): string {
   if (subject.startsWith("earn_rule:")) return RULE_LABELS[key] ?? key;
-  return PROGRAM_SETTINGS_FIELDS.find((field) => field.name === camel(key))?.label ?? key;
+  const label = subject === "program" ? PROGRAM_SETTINGS_FIELDS.find((field) => field.name === camel(key))?.label : undefined;
+  return label ?? key.charAt(0).toUpperCase() + key.slice(1).replace(/_/g, " ");
 }
 
 function shown(subject: string, key: string, value: unknown): string {
   if (value === null || value === undefined) return "—";
   if (typeof value === "boolean") return value ? "on" : "off";
   if (typeof value === "object") return Object.keys(value as object).length ? JSON.stringify(value) : "none";
-  const field = subject.startsWith("earn_rule:") ? undefined : PROGRAM_SETTINGS_FIELDS.find((f) => f.name === camel(key));
+  const field = subject === "program" ? PROGRAM_SETTINGS_FIELDS.find((f) => f.name === camel(key)) : undefined;
   if (field?.type === "choice") {
     return field.choices.find((choice) => choice.value.toLowerCase() === String(value).toLowerCase())?.label ?? String(value);
   }
@@ -422,7 +424,18 @@ function subjectLabel(subject: string): string {
     const [channel, currency] = subject.slice("earn_rule:".length).split("/");
     return `Earn rule of ${channel} (${currency})`;
   }
-  return subject;
+  const [kind, name] = [subject.split(":")[0], subject.slice(subject.indexOf(":") + 1)];
+  const labels: Record<string, string> = {
+    emails: "Emails",
+    tier_settings: "How tiers are reached",
+    referral_program: "Referral terms",
+    tier: `Tier ${name}`,
+    reward: `Reward ${name}`,
+    campaign: `Campaign ${name}`,
+    earning_action: `Earning action ${name}`,
+    api_key: `API key ${name}…`,
+  };
+  return labels[kind] ?? subject;
 }
 
 function parse(json: string): Record<string, unknown> {
@@ -437,7 +450,7 @@ function parse(json: string): Record<string, unknown> {
 function ChangeLog({ result }: { result: Load<SettingsChange[]> }) {
   const { locale } = useDashboard();
   return (
-    <Section id="change-log" title="Change log" description="Every change to the program's settings and earn rules: who made it, when, and what it changed.">
+    <Section id="change-log" title="Change log" description="Every change to the program's configuration (settings, earn rules, emails, tiers, referral terms, actions and keys): who made it, when, and what it changed.">
       {result.state === "loading" && <Loading what="the change log" />}
       {result.state === "error" && <Alert title="The change log could not be loaded" message={result.message} />}
       {result.state === "ready" &&
@@ -488,6 +501,7 @@ export function ProgramTab({ token }: { token: string | undefined }) {
         <SettingsForm token={token} onSaved={changes.reload} />
       </Section>
       <EarnRules token={token} onSaved={changes.reload} />
+      <EmailsSection token={token} onSaved={changes.reload} />
       <ChangeLog result={changes.result} />
     </Box>
   );

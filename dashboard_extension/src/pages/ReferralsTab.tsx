@@ -1,9 +1,34 @@
 import { Box, Button, Text } from "@saleor/macaw-ui";
-import { useState } from "react";
+import { type FormEvent, useEffect, useState } from "react";
 
-import { fetchReferralReview, type ReviewedReferral, reviewReferral } from "../api";
+import {
+  fetchReferralProgram,
+  fetchReferralReview,
+  fetchReferralStats,
+  type ReferralFunnel,
+  type ReferralProgram,
+  type ReviewedReferral,
+  reviewReferral,
+  type TopReferrer,
+  updateReferralProgram,
+} from "../api";
 import { useDashboard } from "../bridge";
-import { Alert, Card, errorsByField, Loading, notify, points, Section, TextField, useLoad, when } from "./ui";
+import {
+  Alert,
+  Card,
+  CheckboxField,
+  errorsByField,
+  Loading,
+  notify,
+  points,
+  Section,
+  Status,
+  TextField,
+  useLoad,
+  useSave,
+  when,
+  WHOLE,
+} from "./ui";
 
 /** Why the fraud checks held a referral, as a merchant reads it. */
 const FLAG_REASONS: Record<string, string> = {
@@ -155,9 +180,192 @@ function Decisions({ decisions }: { decisions: ReviewedReferral[] }) {
   );
 }
 
-/** The Referrals tab: the review queue of referrals the fraud checks held, and the decisions taken. */
+// -- Terms -----------------------------------------------------------------------------------------------------
+
+type TermsForm = Record<keyof ReferralProgram, string | boolean>;
+const OPTIONAL = new Set(["maxRewardedPerPeriod", "maxRewardedTotal"]);
+const COUNTS = ["refereeRewardPoints", "referrerRewardPoints", "maxRewardedPerPeriod", "capPeriodDays", "maxRewardedTotal"] as const;
+
+function termsForm(program: ReferralProgram): TermsForm {
+  return {
+    isActive: program.isActive,
+    storefrontUrl: program.storefrontUrl,
+    refereeRewardPoints: String(program.refereeRewardPoints),
+    referrerRewardPoints: String(program.referrerRewardPoints),
+    maxRewardedPerPeriod: program.maxRewardedPerPeriod === null ? "" : String(program.maxRewardedPerPeriod),
+    capPeriodDays: String(program.capPeriodDays),
+    maxRewardedTotal: program.maxRewardedTotal === null ? "" : String(program.maxRewardedTotal),
+  };
+}
+
+function Terms({ token, program }: { token: string | undefined; program: ReferralProgram }) {
+  const [saved, setSaved] = useState(program);
+  const [form, setForm] = useState<TermsForm>(termsForm(program));
+  const save = useSave();
+  const set = (name: keyof ReferralProgram) => (value: string | boolean) => setForm((current) => ({ ...current, [name]: value }));
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!token) return;
+    const before = termsForm(saved);
+    const input: Record<string, unknown> = {};
+    const local: Record<string, string> = {};
+    for (const name of Object.keys(form) as (keyof ReferralProgram)[]) {
+      const value = form[name];
+      if (value === before[name]) continue;
+      if ((COUNTS as readonly string[]).includes(name)) {
+        const text = String(value).trim();
+        if (text === "" && OPTIONAL.has(name)) input[name] = null;
+        else if (WHOLE.test(text)) input[name] = Number(text);
+        else local[name] = OPTIONAL.has(name) ? "Enter a whole number, or leave it empty for no cap." : "Enter a whole number.";
+      } else {
+        input[name] = typeof value === "string" ? value.trim() : value;
+      }
+    }
+    if (Object.keys(local).length) return save.refuse(local);
+    if (!Object.keys(input).length) {
+      save.setErrors({});
+      save.setStatus("Nothing changed.");
+      return;
+    }
+    const payload = await save.run(
+      { ok: "Referral terms saved", failed: "Referral terms not saved" },
+      () => updateReferralProgram(token, input as Partial<ReferralProgram>),
+      () => "Saved. Referrals already started keep the rewards they were given.",
+    );
+    if (payload) {
+      setSaved(payload.program);
+      setForm(termsForm(payload.program));
+    }
+  };
+
+  const id = (name: string) => `referral-program-${name}`;
+  return (
+    <Box as="form" aria-labelledby="referral-terms-heading" onSubmit={submit} display="flex" flexDirection="column" gap={4} noValidate>
+      {save.errors[""] && <Alert title="Not saved" message={save.errors[""]} />}
+      <Box display="grid" gridTemplateColumns={{ mobile: 1, desktop: 2 }} gap={4}>
+        <CheckboxField id={id("isActive")} label="Referral program active" checked={form.isActive === true} onChange={set("isActive")} error={save.errors.isActive} help="Off: codes stop earning; referrals already started go on." />
+        <TextField id={id("storefrontUrl")} label="Storefront page for links" value={String(form.storefrontUrl)} onChange={set("storefrontUrl")} error={save.errors.storefrontUrl} help="Links are this address with ?ref=<code>." />
+        <TextField id={id("referrerRewardPoints")} label="Referrer's reward (points)" value={String(form.referrerRewardPoints)} onChange={set("referrerRewardPoints")} error={save.errors.referrerRewardPoints} inputMode="numeric" />
+        <TextField id={id("refereeRewardPoints")} label="Friend's welcome reward (points)" value={String(form.refereeRewardPoints)} onChange={set("refereeRewardPoints")} error={save.errors.refereeRewardPoints} inputMode="numeric" />
+        <TextField id={id("maxRewardedPerPeriod")} label="Rewarded referrals per period (cap)" value={String(form.maxRewardedPerPeriod)} onChange={set("maxRewardedPerPeriod")} error={save.errors.maxRewardedPerPeriod} inputMode="numeric" help="Per referrer; more are held for review. Empty: no cap." />
+        <TextField id={id("capPeriodDays")} label="Cap period (days)" value={String(form.capPeriodDays)} onChange={set("capPeriodDays")} error={save.errors.capPeriodDays} inputMode="numeric" />
+        <TextField id={id("maxRewardedTotal")} label="Rewarded referrals ever (cap)" value={String(form.maxRewardedTotal)} onChange={set("maxRewardedTotal")} error={save.errors.maxRewardedTotal} inputMode="numeric" help="Per referrer. Empty: no cap." />
+      </Box>
+      <Box display="flex" gap={3} alignItems="center">
+        <Button type="submit" variant="primary" disabled={save.busy}>
+          Save referral terms
+        </Button>
+        <Status testId="referral-terms-status">{save.status}</Status>
+      </Box>
+    </Box>
+  );
+}
+
+function TermsSection({ token }: { token: string | undefined }) {
+  const { result } = useLoad(token, fetchReferralProgram);
+  return (
+    <Section id="referral-terms" title="Referral terms" description="What each side earns, the caps, and the storefront page links point at. Changes apply to referrals started from now on.">
+      {result.state === "loading" && <Loading what="the referral terms" />}
+      {result.state === "error" && <Alert title="The referral terms could not be loaded" message={result.message} />}
+      {result.state === "ready" && <Terms token={token} program={result.data} />}
+    </Section>
+  );
+}
+
+// -- Funnel and top referrers ----------------------------------------------------------------------------------
+
+function percent(part: number, whole: number): string {
+  return whole ? `${Math.round((part / whole) * 100)}%` : "—";
+}
+
+function Funnel({ funnel }: { funnel: ReferralFunnel }) {
+  const steps = [
+    { label: "Codes shared", value: funnel.codesShared },
+    { label: "Sign-ups", value: funnel.signUps },
+    { label: "First orders", value: funnel.firstOrders },
+    { label: "Rewarded", value: funnel.rewarded },
+  ];
+  const top = Math.max(1, ...steps.map((step) => step.value));
+  return (
+    <Box as="ol" className="loyalty-list" aria-label="Referral funnel, all time" data-testid="funnel">
+      {steps.map((step, index) => (
+        <Box as="li" key={step.label} display="grid" __gridTemplateColumns="140px 1fr 220px" gap={3} alignItems="center">
+          <Text size={2}>{step.label}</Text>
+          <Box backgroundColor="default1Hovered" borderRadius={2} __height="12px" aria-hidden="true">
+            <Box className="loyalty-funnel-bar" borderRadius={2} __height="12px" __width={`${(step.value / top) * 100}%`} />
+          </Box>
+          <Text size={2} fontWeight="medium" data-testid={`funnel-${index}`}>
+            {step.value.toLocaleString("en-US")}
+            {index === 1 && funnel.codesShared > 0 && (
+              <Text size={1} color="default2">{` (${(step.value / funnel.codesShared).toFixed(1)} per code)`}</Text>
+            )}
+            {index > 1 && <Text size={1} color="default2">{` (${percent(step.value, steps[index - 1].value)} of the step before)`}</Text>}
+          </Text>
+        </Box>
+      ))}
+    </Box>
+  );
+}
+
+function TopReferrers({ referrers }: { referrers: TopReferrer[] }) {
+  if (!referrers.length) {
+    return (
+      <Text size={2} color="default2">
+        Nobody has referred a friend yet.
+      </Text>
+    );
+  }
+  return (
+    <table className="loyalty-table" aria-labelledby="top-referrers-heading" data-testid="top-referrers">
+      <thead>
+        <tr>
+          <th scope="col">Member</th>
+          <th scope="col">Referrals</th>
+          <th scope="col">Rewarded</th>
+        </tr>
+      </thead>
+      <tbody>
+        {referrers.map((referrer) => (
+          <tr key={referrer.customerId ?? referrer.email}>
+            <td>{referrer.email || referrer.customerId || "—"}</td>
+            <td>{referrer.referrals}</td>
+            <td>{referrer.rewarded}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Stats({ token, generation }: { token: string | undefined; generation: number }) {
+  const { result, reload } = useLoad(token, fetchReferralStats);
+  useEffect(() => {
+    if (generation) reload();
+  }, [generation, reload]);
+  return (
+    <>
+      <Section id="funnel" title="Funnel" description="All time: codes shared → friends who signed up → their first orders → referrals rewarded.">
+        {result.state === "loading" && <Loading what="the funnel" />}
+        {result.state === "error" && <Alert title="The funnel could not be loaded" message={result.message} />}
+        {result.state === "ready" && <Funnel funnel={result.data.referralFunnel} />}
+      </Section>
+      <Section id="top-referrers" title="Top referrers" description="The members with the most rewarded referrals.">
+        {result.state === "ready" && <TopReferrers referrers={result.data.topReferrers} />}
+      </Section>
+    </>
+  );
+}
+
+/** The Referrals tab: the review queue of referrals the fraud checks held, the decisions taken, the funnel and top
+ * referrers, and the program's terms. */
 export function ReferralsTab({ token }: { token: string | undefined }) {
-  const { result, reload } = useLoad(token, fetchReferralReview);
+  const { result, reload: reloadQueue } = useLoad(token, fetchReferralReview);
+  const [generation, setGeneration] = useState(0);
+  const reload = () => {
+    reloadQueue();
+    setGeneration((value) => value + 1);
+  };
   return (
     <Box display="flex" flexDirection="column" gap={10} __maxWidth="880px">
       <Section
@@ -183,6 +391,8 @@ export function ReferralsTab({ token }: { token: string | undefined }) {
       <Section id="decisions" title="Decisions" description="What reviewers decided, newest first.">
         {result.state === "ready" && <Decisions decisions={result.data.referralDecisions} />}
       </Section>
+      <Stats token={token} generation={generation} />
+      <TermsSection token={token} />
     </Box>
   );
 }

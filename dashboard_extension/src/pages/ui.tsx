@@ -142,7 +142,7 @@ export function TextField({ id, label, value, onChange, error, help, type = "tex
   onChange: (value: string) => void;
   error?: string;
   help?: string;
-  type?: "text" | "number";
+  type?: "text" | "number" | "datetime-local";
   inputMode?: "numeric" | "decimal" | "text";
   required?: boolean;
 }) {
@@ -308,4 +308,134 @@ export function Fact({ label, value, testId }: { label: string; value: ReactNode
       </Box>
     </Box>
   );
+}
+
+/** A form's save: field errors (by field), a status line, and the busy flag; `run` sends one mutation, puts its
+ * errors next to their fields and notifies the dashboard either way. */
+export function useSave() {
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [status, setStatus] = useState("");
+  const [busy, setBusy] = useState(false);
+  const refuse = (local: Record<string, string>) => {
+    setErrors(local);
+    setStatus("Not saved: check the highlighted fields.");
+  };
+  async function run<P extends { errors: FieldError[] }>(
+    titles: { ok: string; failed: string },
+    call: () => Promise<P>,
+    done: (payload: P) => string | undefined,
+  ): Promise<P | null> {
+    if (busy) return null;
+    setBusy(true);
+    try {
+      const payload = await call();
+      if (payload.errors.length) {
+        setErrors(errorsByField(payload.errors));
+        setStatus("Not saved: check the highlighted fields.");
+        notify("error", titles.failed, payload.errors.map((error) => error.message).join(" "));
+        return null;
+      }
+      setErrors({});
+      const text = done(payload);
+      setStatus(text ?? "Saved.");
+      notify("success", titles.ok, text);
+      return payload;
+    } catch (error) {
+      setStatus(`Not saved: ${(error as Error).message}`);
+      notify("error", titles.failed, (error as Error).message);
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { errors, setErrors, status, setStatus, busy, run, refuse };
+}
+
+/** The line beside a form's button that says what the last save did (read out by screen readers). */
+export function Status({ testId, children }: { testId: string; children: ReactNode }) {
+  return (
+    <Text size={2} color="default2" aria-live="polite" data-testid={testId}>
+      {children}
+    </Text>
+  );
+}
+
+/** A multi-line field (one entry per line), styled like the select. */
+export function TextAreaField({ id, label, value, onChange, error, help, rows = 3 }: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  error?: string;
+  help?: string;
+  rows?: number;
+}) {
+  return (
+    <Box display="flex" flexDirection="column" gap={1}>
+      <Box
+        display="flex"
+        flexDirection="column"
+        gap={0.5}
+        paddingX={2}
+        paddingY={1.5}
+        borderRadius={3}
+        borderStyle="solid"
+        borderWidth={1}
+        borderColor={error ? "critical1" : "default1"}
+        backgroundColor="default1"
+        className="loyalty-select"
+      >
+        <Box as="label" htmlFor={id}>
+          <Text size={1} color="default2">
+            {label}
+          </Text>
+        </Box>
+        <textarea
+          id={id}
+          rows={rows}
+          value={value}
+          className="loyalty-textarea"
+          aria-invalid={Boolean(error)}
+          aria-describedby={describedBy(id, error, help)}
+          onChange={(event) => onChange(event.target.value)}
+        />
+      </Box>
+      <FieldNote id={id} error={error} help={help} />
+    </Box>
+  );
+}
+
+/** A group's error (a field that is a list of rows, e.g. a tier's thresholds). */
+export function GroupError({ id, error }: { id: string; error?: string }) {
+  return error ? (
+    <Text id={`${id}-error`} size={2} color="critical1" data-field-error={id} role="alert">
+      {error}
+    </Text>
+  ) : null;
+}
+
+export const WHOLE = /^-?\d+$/;
+export const NUMBER = /^-?\d+(\.\d+)?$/;
+
+/** Splits a list typed one per line (or comma-separated for flags). */
+export function lines(text: string, separator: RegExp = /\n/): string[] {
+  return text
+    .split(separator)
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+/** An ISO date-time as a `datetime-local` value in the browser's time zone ("" for none). */
+export function localInput(iso: string | null | undefined): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+/** A `datetime-local` value as an ISO date-time (null for empty; undefined when it is no date). */
+export function fromLocalInput(value: string): string | null | undefined {
+  if (!value.trim()) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }

@@ -11,9 +11,11 @@ import {
   fetchOrderLoyalty,
   freshKey,
   type OrderLoyalty,
+  pinTier,
+  unpinTier,
 } from "../api";
 import { contextParam, useDashboard } from "../bridge";
-import { Alert, day, decimal, errorsByField, Fact, Loading, money, notify, points, TextField, useLoad, when } from "./ui";
+import { Alert, day, decimal, errorsByField, Fact, Loading, money, notify, points, Status, TextField, useLoad, useSave, when } from "./ui";
 
 const ACTIVITY_LABELS: Record<string, string> = {
   EARNED: "Earned",
@@ -205,6 +207,84 @@ function AdjustPoints({ token, customerId, onAdjusted }: { token: string | undef
   );
 }
 
+function PinTier({ token, customerId, pinned, onChanged }: {
+  token: string | undefined;
+  customerId: string;
+  pinned: string | null;
+  onChanged: () => void;
+}) {
+  const [tier, setTier] = useState("");
+  const [reason, setReason] = useState("");
+  const save = useSave();
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!token) return;
+    const local: Record<string, string> = {};
+    if (!tier.trim()) local.tier = "Type the tier's name, as on the Tiers tab.";
+    if (!reason.trim()) local.reason = "Say why: it is kept with the pin.";
+    if (Object.keys(local).length) return save.refuse(local);
+    const payload = await save.run(
+      { ok: "Tier pinned", failed: "Tier not pinned" },
+      () => pinTier(token, customerId, tier.trim(), reason.trim()),
+      (answer) => `Pinned at ${answer.pinnedTier}: the customer is now in ${answer.tier}.`,
+    );
+    if (payload) {
+      setTier("");
+      setReason("");
+      onChanged();
+    }
+  };
+
+  const unpin = async () => {
+    if (!token) return;
+    const payload = await save.run(
+      { ok: "Tier unpinned", failed: "Tier not unpinned" },
+      () => unpinTier(token, customerId),
+      (answer) => `Unpinned: ${answer.tier ?? "no tier"} until the next review finds otherwise.`,
+    );
+    if (payload) onChanged();
+  };
+
+  const formError = save.errors[""] ?? save.errors.customerId;
+  return (
+    <Box
+      as="form"
+      aria-labelledby="pin-heading"
+      onSubmit={submit}
+      display="flex"
+      flexDirection="column"
+      gap={3}
+      paddingTop={3}
+      borderTopStyle="solid"
+      borderTopWidth={1}
+      borderColor="default1"
+      noValidate
+    >
+      <Text as="h3" id="pin-heading" size={3} fontWeight="bold">
+        Pin a tier
+      </Text>
+      <Text size={2} color="default2">
+        The customer stays at this tier or above, whatever they spend, until unpinned.
+      </Text>
+      <TextField id="pin-tier" label="Tier" value={tier} onChange={setTier} error={save.errors.tier} />
+      <TextField id="pin-reason" label="Why" value={reason} onChange={setReason} error={save.errors.reason} />
+      {formError && <Alert title="Not done" message={formError} />}
+      <Box display="flex" gap={3} alignItems="center" flexWrap="wrap">
+        <Button type="submit" variant="primary" disabled={save.busy}>
+          Pin tier
+        </Button>
+        {pinned && (
+          <Button type="button" variant="secondary" disabled={save.busy} onClick={unpin}>
+            Unpin {pinned}
+          </Button>
+        )}
+        <Status testId="pin-result">{save.status}</Status>
+      </Box>
+    </Box>
+  );
+}
+
 export function CustomerWidget() {
   const { token } = useDashboard();
   const customerId = contextParam("customerId");
@@ -226,6 +306,14 @@ export function CustomerWidget() {
               </Text>
             ))}
           {result.state !== "error" && <AdjustPoints token={token} customerId={customerId} onAdjusted={reload} />}
+          {result.state === "ready" && (
+            <PinTier
+              token={token}
+              customerId={customerId}
+              pinned={result.data?.tier.current?.pinned ? result.data.tier.current.name : null}
+              onChanged={reload}
+            />
+          )}
         </>
       )}
     </Widget>
