@@ -66,6 +66,9 @@ def test_the_bundle_stays_small():
         "/app/widget/customer/",
         "/app//widget/order?orderId=T3JkZXI6MQ%3D%3D",
         "/app/widget/order",
+        "/app/popup/customer?customerId=VXNlcjox",
+        "/app/popup/customer/",
+        "/app//popup/customer?customerId=VXNlcjox",
     ],
 )
 def test_every_page_path_answers_the_single_page_app_without_a_redirect(path):
@@ -90,7 +93,9 @@ def test_head_is_answered_and_writes_are_refused():
     assert Client().post("/app/").status_code == 405
 
 
-@pytest.mark.parametrize("path", ["/app/widget/product", "/app/other", "/app/widget/customer/x"])
+@pytest.mark.parametrize(
+    "path", ["/app/widget/product", "/app/other", "/app/widget/customer/x", "/app/popup/order", "/app/popup"]
+)
 def test_unknown_pages_are_not_found(path):
     assert Client().get(path).status_code == 404
 
@@ -150,6 +155,14 @@ def test_the_widgets_are_absolute_get_widgets_with_their_permission(mount, path,
     assert widget["url"] == f"https://loyalty.example{path}"  # a relative one becomes /app//widget/... on 3.23
     assert widget["options"] == {"widgetTarget": {"method": "GET"}}  # POST widgets get no handshake nor theme
     assert widget["permissions"] == [permission]
+
+
+def test_the_customer_popup_is_an_absolute_more_actions_popup():
+    popup = _extensions()["CUSTOMER_DETAILS_MORE_ACTIONS"]
+    assert (popup["label"], popup["target"]) == ("Adjust loyalty points", "POPUP")
+    assert popup["url"] == "https://loyalty.example/app/popup/customer"  # absolute: accepted by 3.22 and 3.23
+    assert popup["permissions"] == ["MANAGE_USERS"]
+    assert "options" not in popup
 
 
 def test_extension_permissions_are_the_apps():

@@ -8,14 +8,16 @@ import { createRoot } from "react-dom/client";
 
 import { appBridge } from "./bridge";
 import { AppPage } from "./pages/AppPage";
+import { CustomerPopup } from "./pages/popup";
 import { CustomerWidget, OrderWidget } from "./pages/widgets";
 import { DashboardLook } from "./theme";
 
-/** One bundle, routed by path: Django serves the same index.html for the app page and each widget. */
+/** One bundle, routed by path: Django serves the same index.html for the app page, each widget and the popup. */
 function Page() {
   const path = window.location.pathname.replace(/\/+$/, "");
   if (path.endsWith("/widget/customer")) return <CustomerWidget />;
   if (path.endsWith("/widget/order")) return <OrderWidget />;
+  if (path.endsWith("/popup/customer")) return <CustomerPopup />;
   return <AppPage />;
 }
 

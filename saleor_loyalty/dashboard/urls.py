@@ -8,5 +8,6 @@ from . import views
 urlpatterns = [
     re_path(r"^app/*$", views.page, name="app-home"),
     re_path(r"^app/+widget/+(customer|order)/*$", views.page, name="dashboard-widget"),
+    re_path(r"^app/+popup/+customer/*$", views.page, name="dashboard-popup"),
     re_path(r"^app/assets/(?P<name>[A-Za-z0-9._-]+)$", views.asset, name="dashboard-asset"),
 ]

@@ -1,4 +1,4 @@
-"""Serves the built dashboard pages: one index.html for the app page and every widget path, and its assets.
+"""Serves the built dashboard pages: one index.html for the app page, every widget and popup path, and its assets.
 
 Page loads must be cheap and idempotent (the dashboard often loads an iframe twice): the index is read once per
 process and nothing here touches the database. Assets have content-hashed names, so they are cached for a year.
@@ -37,7 +37,8 @@ def _assets() -> dict[str, Path]:
 
 @require_safe
 def page(request: HttpRequest, *args: str) -> HttpResponse:
-    """The app page (`/app`, `/app/`) and the widgets (`/app/widget/customer`, `/app/widget/order`)."""
+    """The app page (`/app`, `/app/`), the widgets (`/app/widget/customer`, `/app/widget/order`) and the customer
+    popup (`/app/popup/customer`)."""
     try:
         html = _index(get_script_prefix())
     except FileNotFoundError as missing:  # a source checkout that never ran `make dashboard` and lost the build

@@ -49,9 +49,10 @@ def dashboard_extensions(base: str) -> list[dict[str, Any]]:
     """Where the dashboard shows the app's pages (saleor_loyalty/dashboard serves them all from one build).
 
     The APP_PAGE url is relative: Saleor 3.22 refuses an absolute one, and the dashboard opens it under `appUrl`.
-    Widgets are absolute: a relative url is glued onto `appUrl` (`/app//widget/...`) on 3.23. They use GET so the
-    page gets the AppBridge handshake (its token and theme); a POST widget gets neither. Each asks for the Saleor
-    permission its data needs, a subset of the app's.
+    Widgets and the popup are absolute: a relative url is glued onto `appUrl` (`/app//widget/...`) on 3.23, and
+    both 3.22 and 3.23 accept an absolute POPUP url. Widgets use GET so the page gets the AppBridge handshake (its
+    token and theme); a POST widget gets neither. The popup (a customer's "more actions": adjust points, pin a tier)
+    closes itself after a save. Each asks for the Saleor permission its data needs, a subset of the app's.
     """
     return [
         {
@@ -68,6 +69,13 @@ def dashboard_extensions(base: str) -> list[dict[str, Any]]:
             "url": f"{base}/app/widget/customer",
             "permissions": ["MANAGE_USERS"],
             "options": {"widgetTarget": {"method": "GET"}},
+        },
+        {
+            "label": "Adjust loyalty points",
+            "mount": "CUSTOMER_DETAILS_MORE_ACTIONS",
+            "target": "POPUP",
+            "url": f"{base}/app/popup/customer",
+            "permissions": ["MANAGE_USERS"],
         },
         {
             "label": "Loyalty points",
