@@ -256,9 +256,9 @@ def test_the_program_forms_are_labelled_and_work_with_the_keyboard(store, open_d
     refund.focus()
     refund.press("Space")
     frame.get_by_label("Birthday metadata key").focus()
-    frame.locator("body").press("Tab")
+    dashboard.page.keyboard.press("Tab")  # to the focused element, as a person's keys go
     assert frame.locator("html").evaluate("() => document.activeElement.textContent") == "Save settings"
-    frame.locator("body").press("Enter")
+    dashboard.page.keyboard.press("Enter")
     wait_for_notification(dashboard, "Program settings saved", count=2)
     assert program_settings(store.install).return_points_on_refund is (not was)
 
@@ -334,17 +334,18 @@ def test_a_reviewer_rejects_a_held_referral_with_the_keyboard(store, open_dashbo
     dashboard = open_dashboard("MANAGE_USERS", email="ops@shop.example")
     frame = dashboard.open("/app", theme="light")
     frame.get_by_role("tab", name="Program").focus()
-    frame.locator("body").press("End")
-    frame.locator("body").press("ArrowLeft")  # API keys → Referrals
-    assert frame.get_by_role("tab", name="Referrals").get_attribute("aria-selected") == "true"
+    dashboard.page.keyboard.press("End")
+    dashboard.page.keyboard.press("ArrowLeft")  # API keys → Referrals
+    referrals = frame.get_by_role("tab", name="Referrals")
+    referrals.and_(frame.locator("[aria-selected=true]")).wait_for()
 
     note = frame.get_by_label(f"Note on {BOB[1]} (optional)")
     note.focus()
     note.press_sequentially("same household")
-    frame.locator("body").press("Tab")  # Approve
-    frame.locator("body").press("Tab")  # Reject
+    dashboard.page.keyboard.press("Tab")  # Approve
+    dashboard.page.keyboard.press("Tab")  # Reject
     assert frame.locator("html").evaluate("() => document.activeElement.textContent") == "Reject"
-    frame.locator("body").press("Enter")
+    dashboard.page.keyboard.press("Enter")
 
     wait_for_notification(dashboard, "Referral rejected")
     frame.get_by_test_id("queue-empty").wait_for()
@@ -691,6 +692,74 @@ def test_the_customer_widget_of_a_customer_without_points(store, open_dashboard)
 
     frame.get_by_test_id("no-activity").wait_for()
     assert "No loyalty activity yet" in frame.get_by_test_id("no-activity").inner_text()
+
+
+# -- the customer popup (more actions) --------------------------------------------------------------------------
+
+
+def popup_closes(dashboard: Dashboard) -> int:
+    return len([m for m in dashboard.app_messages() if m.get("type") == "popupClose"])
+
+
+def test_staff_adjust_a_customers_points_from_the_more_actions_popup(store, open_dashboard):
+    member = store.give_points(100)
+    dashboard = open_dashboard("MANAGE_USERS", email="agent@shop.example")
+    frame = dashboard.open("/app/popup/customer", theme="dark", customerId="VXNlcjox")
+
+    frame.get_by_role("heading", name="Loyalty points", level=1).wait_for()
+    frame.get_by_test_id("balance-available").get_by_text("100 points").wait_for()
+    assert frame.get_by_test_id("tier").inner_text() == "None"
+    assert frame.get_by_role("button", name="Pin tier").is_visible()
+    assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
+
+    # a refused deduction says why under the field, and the popup stays open
+    points = frame.get_by_label("Points (negative to deduct)")
+    points.fill("-1000")
+    frame.get_by_label("Reason").fill("typo")
+    frame.get_by_role("button", name="Adjust points").click()
+    frame.locator("#adjust-points-error").wait_for()
+    assert points.get_attribute("aria-invalid") == "true"
+    assert not Transfer.objects.filter(kind=TransferKind.ADJUST).exists()
+    assert popup_closes(dashboard) == 0
+
+    points.fill("30")
+    frame.get_by_label("Reason").fill("Goodwill: late parcel")
+    frame.get_by_label("Reason").press("Enter")
+    notification = wait_for_notification(dashboard, "Points adjusted")
+    assert notification["status"] == "success" and "130 points" in notification["text"]
+    dashboard.page.wait_for_function("window.fromApp.some((m) => m.type === 'popupClose')")
+    messages = [m["type"] for m in dashboard.app_messages()]
+    assert messages.index("notification") < messages.index("popupClose")  # notified, then closed
+    assert popup_closes(dashboard) == 1
+    assert member_balances(member).available == 130
+    transfer = Transfer.objects.get(kind=TransferKind.ADJUST)
+    assert transfer.memo["actor"] == "agent@shop.example"
+
+
+def test_staff_pin_a_tier_from_the_more_actions_popup(store, open_dashboard):
+    setup_tiers(store.install)
+    pay(store.install, "o-1", "150.00")  # Bronze
+    dashboard = open_dashboard("MANAGE_USERS", email="agent@shop.example")
+    frame = dashboard.open("/app/popup/customer", theme="light", customerId="VXNlcjox")
+    frame.get_by_test_id("tier").get_by_text("Bronze").wait_for()
+
+    frame.get_by_label("Tier", exact=True).fill("Gold")
+    frame.get_by_label("Why").fill("VIP guest")
+    frame.get_by_role("button", name="Pin tier").click()
+    wait_for_notification(dashboard, "Tier pinned")
+    dashboard.page.wait_for_function("window.fromApp.some((m) => m.type === 'popupClose')")
+    state = MemberTier.objects.select_related("pinned_tier").get()
+    assert state.pinned_tier and state.pinned_tier.name == "Gold" and state.pinned_by == "agent@shop.example"
+
+
+def test_the_popup_closes_on_request_and_without_a_customer_says_where_it_belongs(store, open_dashboard):
+    dashboard = open_dashboard("MANAGE_USERS")
+    frame = dashboard.open("/app/popup/customer", theme="light")
+    frame.get_by_text("Open this from a customer's page").wait_for()
+    assert not dashboard.graphql_requests  # nothing to load without a customer
+
+    frame.get_by_role("button", name="Close").click()
+    dashboard.page.wait_for_function("window.fromApp.some((m) => m.type === 'popupClose')")
 
 
 # -- the order widget -------------------------------------------------------------------------------------------
