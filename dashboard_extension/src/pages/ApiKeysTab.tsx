@@ -173,19 +173,34 @@ function EarningActions({ token }: { token: string | undefined }) {
 
 // -- API keys --------------------------------------------------------------------------------------------------
 
+/** Whether this frame may write to the clipboard (the permissions policy of the embedding page decides). */
+function clipboardWriteAllowed(): boolean {
+  const policy = (document as Document & { featurePolicy?: { allowsFeature(name: string): boolean } }).featurePolicy;
+  if (policy && !policy.allowsFeature("clipboard-write")) return false;
+  return Boolean(navigator.clipboard?.writeText);
+}
+
 /** The new key, shown this once, with a copy button (the Clipboard API, else the selection and execCommand: the
  * dashboard's iframe may not allow clipboard-write). */
 function NewKey({ name, value, onDone }: { name: string; value: string; onDone: () => void }) {
   const input = useRef<HTMLInputElement>(null);
   const [copied, setCopied] = useState("");
+  const copyBySelection = () => {
+    input.current?.select();
+    const done = document.execCommand?.("copy");
+    setCopied(done ? "Copied." : "Select the key and copy it (Ctrl+C / ⌘C).");
+  };
   const copy = async () => {
+    // The Saleor Dashboard's iframe does not allow clipboard-write: asking anyway logs a policy violation.
+    if (!clipboardWriteAllowed()) {
+      copyBySelection();
+      return;
+    }
     try {
       await navigator.clipboard.writeText(value);
       setCopied("Copied.");
     } catch {
-      input.current?.select();
-      const done = document.execCommand?.("copy");
-      setCopied(done ? "Copied." : "Select the key and copy it (Ctrl+C / ⌘C).");
+      copyBySelection();
     }
   };
   return (
