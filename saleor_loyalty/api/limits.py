@@ -78,31 +78,32 @@ FIELD_COST: dict[tuple[str, str], int] = {
 
 @dataclass(frozen=True)
 class Limits:
-    max_body_bytes: int = 50_000
-    max_query_chars: int = 10_000
-    max_tokens: int = 2_000
-    max_depth: int = 10
-    max_aliases: int = 15
-    max_root_fields: int = 10
-    max_fields: int = 300
-    max_cost: int = 2_000
-    max_saleor_calls: int = 8
-    introspection: bool = False
+    """The API's limits; their defaults live in one place, the ``GRAPHQL_*`` settings."""
+
+    max_body_bytes: int
+    max_query_chars: int
+    max_tokens: int
+    max_depth: int
+    max_aliases: int
+    max_root_fields: int
+    max_fields: int
+    max_cost: int
+    max_saleor_calls: int
+    introspection: bool
 
     @classmethod
     def from_settings(cls) -> "Limits":
-        defaults = cls()
         return cls(
-            max_body_bytes=int(getattr(settings, "GRAPHQL_MAX_BODY_BYTES", defaults.max_body_bytes)),
-            max_query_chars=int(getattr(settings, "GRAPHQL_MAX_QUERY_CHARS", defaults.max_query_chars)),
-            max_tokens=int(getattr(settings, "GRAPHQL_MAX_TOKENS", defaults.max_tokens)),
-            max_depth=int(getattr(settings, "GRAPHQL_MAX_DEPTH", defaults.max_depth)),
-            max_aliases=int(getattr(settings, "GRAPHQL_MAX_ALIASES", defaults.max_aliases)),
-            max_root_fields=int(getattr(settings, "GRAPHQL_MAX_ROOT_FIELDS", defaults.max_root_fields)),
-            max_fields=int(getattr(settings, "GRAPHQL_MAX_FIELDS", defaults.max_fields)),
-            max_cost=int(getattr(settings, "GRAPHQL_MAX_COST", defaults.max_cost)),
-            max_saleor_calls=int(getattr(settings, "GRAPHQL_MAX_SALEOR_CALLS", defaults.max_saleor_calls)),
-            introspection=bool(settings.DEBUG or getattr(settings, "GRAPHQL_INTROSPECTION", False)),
+            max_body_bytes=settings.GRAPHQL_MAX_BODY_BYTES,
+            max_query_chars=settings.GRAPHQL_MAX_QUERY_CHARS,
+            max_tokens=settings.GRAPHQL_MAX_TOKENS,
+            max_depth=settings.GRAPHQL_MAX_DEPTH,
+            max_aliases=settings.GRAPHQL_MAX_ALIASES,
+            max_root_fields=settings.GRAPHQL_MAX_ROOT_FIELDS,
+            max_fields=settings.GRAPHQL_MAX_FIELDS,
+            max_cost=settings.GRAPHQL_MAX_COST,
+            max_saleor_calls=settings.GRAPHQL_MAX_SALEOR_CALLS,
+            introspection=settings.DEBUG or settings.GRAPHQL_INTROSPECTION,
         )
 
 
@@ -304,7 +305,7 @@ def _operation_errors(tally: _Tally, limits: Limits, operation: OperationDefinit
 class QueryLimitsRule(ValidationRule):
     """Depth, aliases, root fields, fields and cost of each operation, and the calls to Saleor it could make."""
 
-    limits = Limits()
+    limits: Limits  # set by ``limit_rules`` on the subclass it makes for one set of limits
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
         if self.context.schema.get_root_type(node.operation or OperationType.QUERY) is None:
