@@ -31,7 +31,6 @@ import os
 import pstats
 import queue
 import random
-import sys
 import threading
 import time
 import uuid
@@ -561,48 +560,15 @@ def shopper_token(key: rsa.RSAPrivateKey, member_id: int, lifetime: int) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": KID})
 
 
-class App:
+class App(common.WsgiClient):
     """Calls the app's WSGI handler as gunicorn would, for ``POST /graphql/``."""
 
     def __init__(self) -> None:
-        from django.core.handlers.wsgi import WSGIHandler
-
-        self.handler = WSGIHandler()
+        super().__init__("/graphql/")
         self.body = json.dumps({"query": QUERY}).encode()
-        self.status = ""
-
-    def _start_response(self, status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
-        self.status = status
-        return lambda data: None
 
     def request(self, token: str) -> tuple[str, bytes]:
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "SCRIPT_NAME": "",
-            "PATH_INFO": "/graphql/",
-            "QUERY_STRING": "",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(self.body)),
-            "HTTP_HOST": "127.0.0.1:8000",
-            "HTTP_AUTHORIZATION": f"Bearer {token}",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(self.body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        response = self.handler(environ, self._start_response)
-        try:
-            body = b"".join(response)
-        finally:
-            response.close()  # request_finished: Django's per-request connection housekeeping, as in production
-        return self.status, body
+        return self.post(self.body, token)
 
 
 # --- measurement -------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ the end; nothing else on the server is touched. All load goes to 127.0.0.1. Figu
 a baseline measured in the same run, because the machine (client, server and PostgreSQL on two cores) is noisy.
 """
 
+import io
 import json
 import os
 import signal
@@ -183,3 +184,48 @@ def latency_ms(samples: list[float]) -> dict[str, float]:
         "p99_ms": 1000 * ordered[min(count - 1, int(count * 0.99))],
         "mean_ms": 1000 * sum(ordered) / count,
     }
+
+
+class WsgiClient:
+    """POSTs to the app's WSGI handler in this process, as gunicorn would (after Django is set up): the whole
+    request path a client waits for, without the network."""
+
+    def __init__(self, path: str) -> None:
+        from django.core.handlers.wsgi import WSGIHandler  # Django only once the benchmark has set it up
+
+        self.handler = WSGIHandler()
+        self.path = path
+        self.status = ""
+
+    def _start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
+        self.status = status
+        return lambda data: None
+
+    def post(self, body: bytes, token: str) -> tuple[str, bytes]:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": self.path,
+            "QUERY_STRING": "",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_HOST": "127.0.0.1:8000",
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        response = self.handler(environ, self._start_response)
+        try:
+            answer = b"".join(response)
+        finally:
+            response.close()  # request_finished: Django's per-request connection housekeeping, as in production
+        return self.status, answer

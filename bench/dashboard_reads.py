@@ -30,9 +30,8 @@ import io
 import json
 import pstats
 import random
-import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -230,48 +229,15 @@ def staff_token(key: rsa.RSAPrivateKey, lifetime: int) -> str:
 # --- the app, in this process -------------------------------------------------------------------------------------
 
 
-class App:
+class App(common.WsgiClient):
     """Calls the app's WSGI handler as gunicorn would, for ``POST /dashboard/graphql/``."""
 
     def __init__(self, token: str) -> None:
-        from django.core.handlers.wsgi import WSGIHandler
-
-        self.handler = WSGIHandler()
+        super().__init__("/dashboard/graphql/")
         self.token = token
-        self.status = ""
-
-    def _start_response(self, status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
-        self.status = status
-        return lambda data: None
 
     def request(self, body: bytes) -> tuple[str, bytes]:
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "SCRIPT_NAME": "",
-            "PATH_INFO": "/dashboard/graphql/",
-            "QUERY_STRING": "",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "HTTP_HOST": "127.0.0.1:8000",
-            "HTTP_AUTHORIZATION": f"Bearer {self.token}",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        response = self.handler(environ, self._start_response)
-        try:
-            body_out = b"".join(response)
-        finally:
-            response.close()  # request_finished: Django's per-request connection housekeeping, as in production
-        return self.status, body_out
+        return self.post(body, self.token)
 
     def data(self, body: bytes) -> dict[str, Any] | None:
         """The answer's ``data`` when it is a 200 without errors, else None."""
