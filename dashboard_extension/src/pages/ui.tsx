@@ -165,14 +165,13 @@ export function TextField({ id, label, value, onChange, error, help, type = "tex
   );
 }
 
-export function SelectField({ id, label, value, options, onChange, error, help }: {
+/** A native control in a frame styled like macaw's Input, with its label above and its note below. */
+function FramedField({ id, label, error, help, children }: {
   id: string;
   label: string;
-  value: string;
-  options: { value: string; label: string }[];
-  onChange: (value: string) => void;
   error?: string;
   help?: string;
+  children: ReactNode;
 }) {
   return (
     <Box display="flex" flexDirection="column" gap={1}>
@@ -194,29 +193,45 @@ export function SelectField({ id, label, value, options, onChange, error, help }
             {label}
           </Text>
         </Box>
-        <Box
-          as="select"
-          id={id}
-          value={value}
-          aria-invalid={Boolean(error)}
-          aria-describedby={describedBy(id, error, help)}
-          onChange={(event: React.ChangeEvent<HTMLSelectElement>) => onChange(event.target.value)}
-          borderStyle="none"
-          backgroundColor="default1"
-          color="default1"
-          fontSize={3}
-          padding={0}
-          cursor="pointer"
-        >
-          {options.map((option) => (
-            <option key={option.value} value={option.value}>
-              {option.label}
-            </option>
-          ))}
-        </Box>
+        {children}
       </Box>
       <FieldNote id={id} error={error} help={help} />
     </Box>
+  );
+}
+
+export function SelectField({ id, label, value, options, onChange, error, help }: {
+  id: string;
+  label: string;
+  value: string;
+  options: { value: string; label: string }[];
+  onChange: (value: string) => void;
+  error?: string;
+  help?: string;
+}) {
+  return (
+    <FramedField id={id} label={label} error={error} help={help}>
+      <Box
+        as="select"
+        id={id}
+        value={value}
+        aria-invalid={Boolean(error)}
+        aria-describedby={describedBy(id, error, help)}
+        onChange={(event: React.ChangeEvent<HTMLSelectElement>) => onChange(event.target.value)}
+        borderStyle="none"
+        backgroundColor="default1"
+        color="default1"
+        fontSize={3}
+        padding={0}
+        cursor="pointer"
+      >
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </Box>
+    </FramedField>
   );
 }
 
@@ -371,37 +386,17 @@ export function TextAreaField({ id, label, value, onChange, error, help, rows = 
   rows?: number;
 }) {
   return (
-    <Box display="flex" flexDirection="column" gap={1}>
-      <Box
-        display="flex"
-        flexDirection="column"
-        gap={0.5}
-        paddingX={2}
-        paddingY={1.5}
-        borderRadius={3}
-        borderStyle="solid"
-        borderWidth={1}
-        borderColor={error ? "critical1" : "default1"}
-        backgroundColor="default1"
-        className="loyalty-select"
-      >
-        <Box as="label" htmlFor={id}>
-          <Text size={1} color="default2">
-            {label}
-          </Text>
-        </Box>
-        <textarea
-          id={id}
-          rows={rows}
-          value={value}
-          className="loyalty-textarea"
-          aria-invalid={Boolean(error)}
-          aria-describedby={describedBy(id, error, help)}
-          onChange={(event) => onChange(event.target.value)}
-        />
-      </Box>
-      <FieldNote id={id} error={error} help={help} />
-    </Box>
+    <FramedField id={id} label={label} error={error} help={help}>
+      <textarea
+        id={id}
+        rows={rows}
+        value={value}
+        className="loyalty-textarea"
+        aria-invalid={Boolean(error)}
+        aria-describedby={describedBy(id, error, help)}
+        onChange={(event) => onChange(event.target.value)}
+      />
+    </FramedField>
   );
 }
 
