@@ -14,6 +14,7 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.orders import reconcile_order
 from tests.factories import later, line, order
 from tests.test_staff_program_settings import error_codes, staff_call
+from tests.test_tiers import setup_tiers
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +111,24 @@ def test_an_order_the_app_never_saw_is_null_and_the_widget_needs_manage_orders(s
     assert staff_call(ORDER, token(store, "MANAGE_ORDERS"), {"id": "T3JkZXI6OTk="})["data"]["orderLoyalty"] is None
     assert error_codes(staff_call(ORDER, token(store, "MANAGE_USERS"), {"id": "T3JkZXI6OTk="})) == ["PERMISSION_DENIED"]
     assert error_codes(staff_call(ORDER, token(store, "MANAGE_ORDERS"), {"id": "x" * 300})) == ["INVALID"]
+
+
+def test_the_customer_widget_reads_everything_in_five_statements(store, django_assert_num_queries):
+    """Member with balances, pending points, activity, the tier program with the member's state, the spend in the
+    window: one statement each, however many tiers, thresholds or transfers (docs/benchmarks.md, the widget)."""
+    setup_tiers(store.install)
+    for number in range(1, 4):
+        reconcile_order(store.install, order(f"T3JkZXI6{number}", lines=(line(unit="300.00"),)))
+    widget = token(store, "MANAGE_USERS")
+    staff_call(CUSTOMER, widget, {"id": "VXNlcjox"})  # the install and the token, each read once and kept
+
+    with django_assert_num_queries(5):
+        body = staff_call(CUSTOMER, widget, {"id": "VXNlcjox"})
+
+    assert "errors" not in body, body
+    customer = body["data"]["customerLoyalty"]
+    assert customer["tier"]["current"]["name"] == "Silver"  # 900 USD paid: past Silver's 500, short of Gold's 1,000
+    activity = [(edge["node"]["kind"], edge["node"]["orderId"]) for edge in customer["account"]["history"]["edges"]]
+    assert sorted(order_id or "" for _, order_id in activity) == ["", "T3JkZXI61", "T3JkZXI62", "T3JkZXI63"]
+    assert {kind for kind, _ in activity} == {"EARNED"}  # three orders and Silver's bonus
+    assert customer["account"]["balance"]["pending"] == sum(p["points"] for p in customer["account"]["pendingPoints"])

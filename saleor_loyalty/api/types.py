@@ -8,7 +8,7 @@ import graphene
 from graphql import GraphQLError
 
 from saleor_loyalty.ledger.history import member_activity
-from saleor_loyalty.ledger.queries import member_balances
+from saleor_loyalty.ledger.queries import Balances, MemberAccount, member_balances
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program import queries as program_queries
 from saleor_loyalty.program.rules import current_rule, program_settings
@@ -215,34 +215,47 @@ class LoyaltyMember(graphene.ObjectType):
         before=graphene.String(),
     )
 
+    # The root is the member, or (the customer widget) the member read with their balances in one statement.
     @staticmethod
-    def resolve_id(root: Member, info: Any) -> str:
-        return global_id("LoyaltyMember", root.pk)
+    def resolve_id(root: Member | MemberAccount, info: Any) -> str:
+        return global_id("LoyaltyMember", _member(root).pk)
 
     @staticmethod
-    def resolve_balance(root: Member, info: Any) -> Any:
-        return member_balances(root)
+    def resolve_saleor_user_id(root: Member | MemberAccount, info: Any) -> str | None:
+        return _member(root).saleor_user_id
 
     @staticmethod
-    def resolve_pending_points(root: Member, info: Any) -> Any:
-        return program_queries.pending_lots(root)
+    def resolve_email(root: Member | MemberAccount, info: Any) -> str:
+        return _member(root).email
 
     @staticmethod
-    def resolve_expiring_points(root: Member, info: Any, within_days: int) -> Any:
+    def resolve_balance(root: Member | MemberAccount, info: Any) -> Balances:
+        return root.balances if isinstance(root, MemberAccount) else member_balances(root)
+
+    @staticmethod
+    def resolve_pending_points(root: Member | MemberAccount, info: Any) -> Any:
+        return program_queries.pending_lots(_member(root))
+
+    @staticmethod
+    def resolve_expiring_points(root: Member | MemberAccount, info: Any, within_days: int) -> Any:
         if not 0 < within_days <= 3650:
             raise GraphQLError("withinDays must be between 1 and 3650", extensions={"code": "INVALID"})
-        return program_queries.expiring_points(root, within_days)
+        return program_queries.expiring_points(_member(root), within_days)
 
     @staticmethod
     def resolve_history(
-        root: Member,
+        root: Member | MemberAccount,
         info: Any,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
     ) -> Any:
-        return activity_connection(root, first, after, last, before)
+        return activity_connection(_member(root), first, after, last, before)
+
+
+def _member(root: Member | MemberAccount) -> Member:
+    return root.member if isinstance(root, MemberAccount) else root
 
 
 class RedemptionStatusEnum(graphene.Enum):

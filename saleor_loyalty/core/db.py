@@ -7,26 +7,103 @@ a statement through a server-side-binding cursor on Django's own connection (so 
 ``transaction.atomic``), which psycopg prepares on the connection's fifth use: persistent connections gain, a
 connection per request never pays the extra PREPARE round trip. ``DATABASE_PREPARED_STATEMENTS=false`` turns it
 off behind a pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+
+The same goes for the few fixed-shape reads a page runs on every view (the customer widget, ``myTier``): building
+and compiling an ORM query costs ~0.5 ms of CPU per statement, several times what PostgreSQL spends answering it.
+``fetchall`` runs such a read; ``Row`` turns its columns back into model instances exactly as the ORM would (the
+column list comes from the model, and the backend's and field's converters are applied, so SQLite's strings become
+datetimes and decimals). Write such SQL in portable form (``CAST``, no ``::``): the embedded default is SQLite.
 """
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import psycopg
 from django.conf import settings
 from django.db import connection
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+
+
+def _cursor() -> Any:
+    # Where statements are being recorded (DEBUG, assertNumQueries, the benchmarks' counts), Django's own cursor,
+    # which records them.
+    prepared = settings.DATABASE_PREPARED_STATEMENTS and not connection.queries_logged
+    if connection.vendor == "postgresql" and prepared:
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()  # as Django's own cursors do inside a failed atomic block
+        return psycopg.Cursor(connection.connection)
+    return connection.cursor()
 
 
 def fetchone(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[Any, ...] | None:
     """Execute ``sql`` (``%s`` or ``%(name)s`` placeholders) and return its first row, or None."""
-    if connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS:
-        connection.ensure_connection()
-        connection.validate_no_broken_transaction()  # as Django's own cursors do inside a failed atomic block
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params)
-            row: tuple[Any, ...] | None = cursor.fetchone()
-            return row
-    with connection.cursor() as cursor:
+    with connection.wrap_database_errors, _cursor() as cursor:
         cursor.execute(sql, params)
-        result: tuple[Any, ...] | None = cursor.fetchone()
-        return result
+        row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
+
+
+def fetchall(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Execute ``sql`` and return every row."""
+    with connection.wrap_database_errors, _cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
+
+
+def _converters(field: "Field[Any, Any]") -> list[Any]:
+    """What the ORM applies to a value of ``field`` read from this connection's database (usually none on
+    PostgreSQL)."""
+    column = field.get_col(field.model._meta.db_table)
+    return connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+
+
+def convert(field: "Field[Any, Any]", value: Any) -> Any:
+    """A value of (or aggregated from) ``field`` as the ORM would return it."""
+    column = field.get_col(field.model._meta.db_table)
+    for converter in _converters(field):
+        value = converter(value, column, connection)
+    return value
+
+
+class Row(Generic[M]):
+    """A model's concrete columns in a hand-written SELECT: ``columns("m")`` for the select list, ``build(row, at)``
+    for the instance read back from the row's values starting at index ``at`` (None when the columns are all
+    NULL, as after a LEFT JOIN that found nothing)."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        self.width = len(self.fields)
+        self._names = [field.attname for field in self.fields]
+        self._converted: dict[str, list[tuple[int, Any, list[Any]]]] = {}
+
+    def columns(self, alias: str) -> str:
+        return ", ".join(f'{alias}."{field.column}"' for field in self.fields)
+
+    def _conversions(self) -> list[tuple[int, Any, list[Any]]]:
+        vendor = connection.vendor
+        if vendor not in self._converted:
+            self._converted[vendor] = [
+                (i, field.get_col(self.model._meta.db_table), found)
+                for i, field in enumerate(self.fields)
+                if (found := _converters(field))
+            ]
+        return self._converted[vendor]
+
+    def build(self, row: Sequence[Any], at: int = 0) -> M | None:
+        values = list(row[at : at + self.width])
+        if all(value is None for value in values):
+            return None
+        for i, column, converters in self._conversions():
+            for converter in converters:
+                values[i] = converter(values[i], column, connection)
+        return self.model.from_db(connection.alias, self._names, values)
+
+    def each(self, rows: Sequence[Sequence[Any]], at: int = 0) -> Iterator[M]:
+        for row in rows:
+            built = self.build(row, at)
+            if built is not None:
+                yield built

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, Sum
 
+from saleor_loyalty.core import db
 from saleor_loyalty.members.models import Member
 
 from .accounts import member_accounts
@@ -24,24 +25,64 @@ class Balances:
         return self.available - self.owed
 
 
+# An account's running totals as read: credits posted, debits posted, debits pending.
+_Totals = tuple[int, int, int]
+
+
+def _balances(totals: dict[str, _Totals], lifetime: int) -> Balances:
+    points, pending, debt = (
+        totals[AccountCode.POINTS],
+        totals[AccountCode.POINTS_PENDING],
+        totals[AccountCode.POINTS_DEBT],
+    )
+    return Balances(
+        available=points[0] - points[1] - points[2],
+        pending=pending[0] - pending[1] - pending[2],
+        held=points[2],
+        owed=debt[1] - debt[0],
+        lifetime=lifetime,
+    )
+
+
 def member_balances(member: Member) -> Balances:
     """One query: the member's three accounts, with the member's lifetime figure joined in."""
     accounts = {a.code: a for a in Account.objects.filter(member=member, unit=POINTS).select_related("member")}
     if len(accounts) < len(MEMBER_ACCOUNT_CODES):
         member_accounts(member)  # a member who never earned: open the accounts, then read them
         accounts = {a.code: a for a in Account.objects.filter(member=member, unit=POINTS).select_related("member")}
-    points, pending, debt = (
-        accounts[AccountCode.POINTS],
-        accounts[AccountCode.POINTS_PENDING],
-        accounts[AccountCode.POINTS_DEBT],
-    )
-    return Balances(
-        available=points.available,
-        pending=pending.available,
-        held=points.debits_pending,
-        owed=debt.debits_posted - debt.credits_posted,
-        lifetime=points.member.lifetime_points if points.member else 0,
-    )
+    totals = {code: (a.credits_posted, a.debits_posted, a.debits_pending) for code, a in accounts.items()}
+    lifetime = accounts[AccountCode.POINTS].member
+    return _balances(totals, lifetime.lifetime_points if lifetime else 0)
+
+
+@dataclass(frozen=True)
+class MemberAccount:
+    """A member read together with their balances, as a page that shows both needs them."""
+
+    member: Member
+    balances: Balances
+
+
+_MEMBER = db.Row(Member)
+_MEMBER_ACCOUNT_SQL = (
+    f"SELECT {_MEMBER.columns('m')}, a.code, a.credits_posted, a.debits_posted, a.debits_pending"  # noqa: S608 - model columns
+    " FROM members_member m LEFT JOIN ledger_account a ON a.member_id = m.id AND a.unit = %s"
+    " WHERE m.install_id = %s AND m.saleor_user_id = %s"
+)
+
+
+def customer_account(install_id: int, saleor_user_id: str) -> MemberAccount | None:
+    """The member of a Saleor customer with their balances, in one statement (the customer widget's first read;
+    ``members.queries.find_member`` then ``member_balances`` took three). None when the customer never joined."""
+    rows = db.fetchall(_MEMBER_ACCOUNT_SQL, (POINTS, install_id, saleor_user_id))
+    member = _MEMBER.build(rows[0]) if rows else None
+    if member is None:
+        return None
+    at = _MEMBER.width
+    totals = {row[at]: (row[at + 1], row[at + 2], row[at + 3]) for row in rows if row[at] is not None}
+    if len(totals) < len(MEMBER_ACCOUNT_CODES):
+        return MemberAccount(member, member_balances(member))  # opens the accounts of a member who never earned
+    return MemberAccount(member, _balances(totals, member.lifetime_points))
 
 
 def account_balance(account: Account) -> int:

@@ -9,6 +9,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from saleor_loyalty.core import db
 from saleor_loyalty.ledger.history import Activity, order_activity
 from saleor_loyalty.ledger.models import AccountCode, Lot
 from saleor_loyalty.members.models import Member
@@ -33,11 +34,18 @@ class ExpiringPoints:
     expires_on: datetime
 
 
+# Read on every widget and balance page: a fixed-shape statement (core/db.py says why not the ORM).
+_PENDING_SQL = (
+    "SELECT l.remaining, l.unlocks_at, l.order_id FROM ledger_lot l JOIN ledger_account a ON a.id = l.account_id"
+    " WHERE l.member_id = %s AND a.code = %s AND l.remaining > 0 ORDER BY l.unlocks_at, l.id"
+)
+_UNLOCKS_AT = Lot._meta.get_field("unlocks_at")
+
+
 def pending_lots(member: Member) -> list[PendingLot]:
-    lots = Lot.objects.filter(member=member, account__code=AccountCode.POINTS_PENDING, remaining__gt=0).order_by(
-        "unlocks_at", "id"
-    )
-    return [PendingLot(lot.remaining, lot.unlocks_at, lot.order_id) for lot in lots]
+    """Points still in their return window, soonest to unlock first."""
+    rows = db.fetchall(_PENDING_SQL, (member.pk, AccountCode.POINTS_PENDING.value))
+    return [PendingLot(remaining, db.convert(_UNLOCKS_AT, unlocks_at), order) for remaining, unlocks_at, order in rows]
 
 
 def expiring_points(member: Member, within_days: int) -> list[ExpiringPoints]:

@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 
-from django.db.models import Count, Q, Sum
+from django.db import connection
+from django.db.models import Count, Q
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from saleor_loyalty.core import db
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import OrderAward
@@ -74,22 +76,28 @@ def qualification_window(settings_row: TierSettings, now: datetime) -> Window:
     return Window(now - timedelta(days=settings_row.window_days), None)
 
 
+# The award sums are read on every widget, ``myTier`` and order: fixed-shape statements (core/db.py says why not
+# the ORM). The member's own orders and those of guests merged into them: as ``member_id IN (SELECT id ... WHERE
+# id = %s OR merged_into_id = %s)`` both sides use an index; a join of awards to members with the OR on the join
+# scans every award of the store (~0.2 s at 100k members).
+_AWARDS = (
+    "FROM program_order_award WHERE member_id IN (SELECT id FROM members_member WHERE id = %s OR merged_into_id = %s)"
+    " AND first_paid_at >= %s AND first_paid_at <= %s"
+)
+_POINTS_SUM_SQL = f"SELECT SUM(points) {_AWARDS}"
+_SPEND_SUM_SQL = f"SELECT currency, SUM(spend) {_AWARDS} GROUP BY currency"
+_SPEND = OrderAward._meta.get_field("spend")
+
+
 def qualifying_amounts(member: Member, settings_row: TierSettings, now: datetime) -> dict[str, Decimal]:
     """What counts towards the member's tier in the current window, per unit (currency, or PTS for points)."""
     window = qualification_window(settings_row, now)
-    # The member's own orders and those of guests merged into them. As ``member_id IN (SELECT id ... WHERE id = %s
-    # OR merged_into_id = %s)`` both sides use an index; ``Q(member=...) | Q(member__merged_into=...)`` joined
-    # members and filtered the join, which scans every award of the store (~0.2 s at 100k members).
-    members_ids = Member.objects.filter(Q(pk=member.pk) | Q(merged_into=member)).values("pk")
-    awards = OrderAward.objects.filter(
-        member_id__in=members_ids,
-        first_paid_at__gte=window.starts_at,
-        first_paid_at__lte=now,
-    )
+    adapt = connection.ops.adapt_datetimefield_value
+    params = (member.pk, member.pk, adapt(window.starts_at), adapt(now))
     if settings_row.basis == Basis.POINTS:
-        points = awards.aggregate(total=Sum("points"))["total"] or 0
-        return {POINTS_UNIT: Decimal(points)}
-    return {row["currency"]: row["total"] for row in awards.values("currency").annotate(total=Sum("spend"))}
+        row = db.fetchone(_POINTS_SUM_SQL, params)
+        return {POINTS_UNIT: Decimal(row[0] or 0 if row else 0)}
+    return {currency: db.convert(_SPEND, total) for currency, total in db.fetchall(_SPEND_SUM_SQL, params)}
 
 
 @dataclass(frozen=True)
@@ -133,27 +141,81 @@ def _choose_unit(amounts: dict[str, Decimal], thresholds: list[TierThreshold], p
     return units[0] if units else preferred
 
 
+_SETTINGS, _STATE, _TIER, _THRESHOLD = db.Row(TierSettings), db.Row(MemberTier), db.Row(Tier), db.Row(TierThreshold)
+# The tier program (settings, every tier, their thresholds) and the member's tier state in one statement: what
+# ``tier_status`` needs before the award sum (four ORM statements before).
+_PROGRAM_SQL = (
+    f"SELECT {_SETTINGS.columns('s')}, {_STATE.columns('mt')}, {_TIER.columns('t')}, {_THRESHOLD.columns('th')}"  # noqa: S608 - model columns
+    " FROM (SELECT CAST(%s AS BIGINT) AS install_id, CAST(%s AS BIGINT) AS member_id) q"
+    " LEFT JOIN tiers_settings s ON s.install_id = q.install_id"
+    " LEFT JOIN tiers_member_tier mt ON mt.member_id = q.member_id"
+    " LEFT JOIN tiers_tier t ON t.install_id = q.install_id"
+    " LEFT JOIN tiers_threshold th ON th.tier_id = t.id"
+    " ORDER BY t.rank, th.unit"
+)
+
+
+@dataclass(frozen=True)
+class _Program:
+    settings: TierSettings | None
+    state: MemberTier | None
+    tiers: list[Tier]  # every tier, active or not, lowest first
+    thresholds: dict[int, list[TierThreshold]]  # by tier id, sorted by unit
+
+
+def _program_and_state(member: Member) -> _Program:
+    rows = db.fetchall(_PROGRAM_SQL, (member.install_id, member.pk))
+    first = rows[0]  # the FROM clause is one row: every LEFT JOIN keeps it
+    settings_row = _SETTINGS.build(first)
+    state = _STATE.build(first, _SETTINGS.width)
+    at_tier = _SETTINGS.width + _STATE.width
+    at_threshold = at_tier + _TIER.width
+    tiers: dict[int, Tier] = {}
+    thresholds: dict[int, list[TierThreshold]] = {}
+    for row in rows:
+        tier_id = row[at_tier]
+        if tier_id is None:
+            continue
+        if tier_id not in tiers:
+            tier = _TIER.build(row, at_tier)
+            assert tier is not None
+            tiers[tier_id] = tier
+            thresholds[tier_id] = []
+        threshold = _THRESHOLD.build(row, at_threshold)
+        if threshold is not None:
+            thresholds[tier_id].append(threshold)
+    if state is not None:  # as select_related("tier", "pinned_tier") would have read them
+        state.tier = tiers.get(state.tier_id) if state.tier_id else None
+        state.pinned_tier = tiers.get(state.pinned_tier_id) if state.pinned_tier_id else None
+    return _Program(settings_row, state, list(tiers.values()), thresholds)
+
+
+def _base_tier_of(tiers: list[Tier], thresholds: dict[int, list[TierThreshold]]) -> Tier | None:
+    """``base_tier`` among tiers already read with their thresholds."""
+    tier = next((t for t in tiers if t.is_active and t.rank == 1), None)
+    if tier is None:
+        return None
+    qualifies = [threshold.qualify for threshold in thresholds[tier.pk]]
+    return tier if qualifies and not any(qualifies) else None
+
+
 def tier_status(
     member: Member, *, now: datetime | None = None, currency: str | None = None, history_limit: int = 20
 ) -> TierStatus:
     member = members.current(member)
     now = now or timezone.now()
-    settings_row = active_settings(member.install_id)
-    state = MemberTier.objects.select_related("tier", "pinned_tier").filter(member=member).first()
-    if settings_row is None:
+    program = _program_and_state(member)
+    settings_row, state = program.settings, program.state
+    if settings_row is None or not settings_row.is_active:
         return TierStatus(None, state, None, [], None, None, member, history_limit)
-    # The program's active tiers with their thresholds, read once (two queries): the base tier, the next tier and
-    # its thresholds all come from them.
-    active = Tier.objects.filter(install_id=member.install_id, is_active=True)
-    tiers = list(active.prefetch_related("thresholds").order_by("rank"))
-    tier = state.tier if state and state.tier else _base_among(tiers)
+    active = [t for t in program.tiers if t.is_active]
+    tier = state.tier if state and state.tier else _base_tier_of(active, program.thresholds)
     rank = tier.rank if tier else 0
-    next_tier = next((t for t in tiers if t.rank > rank), None)
+    next_tier = next((t for t in active if t.rank > rank), None)
     points_basis = settings_row.basis == Basis.POINTS  # thresholds of the other basis are ignored
-    thresholds = sorted(
-        (t for t in (next_tier.thresholds.all() if next_tier else ()) if (t.unit == POINTS_UNIT) == points_basis),
-        key=lambda t: t.unit,
-    )
+    thresholds = [
+        t for t in (program.thresholds[next_tier.pk] if next_tier else ()) if (t.unit == POINTS_UNIT) == points_basis
+    ]
     amounts = qualifying_amounts(member, settings_row, now)
     window = qualification_window(settings_row, now)
     if settings_row.basis == Basis.POINTS:

@@ -4,7 +4,7 @@ from typing import Any
 
 import graphene
 
-from saleor_loyalty.members.models import Member
+from saleor_loyalty.ledger.queries import MemberAccount
 from saleor_loyalty.tiers.queries import TierStatus, tier_status
 
 from ..tiers import MyTier
@@ -18,9 +18,9 @@ class CustomerLoyalty(graphene.ObjectType):
     tier = graphene.Field(MyTier, required=True, description="Tier, progress to the next one and tier history.")
 
     @staticmethod
-    def resolve_account(root: Member, info: Any) -> Member:
+    def resolve_account(root: MemberAccount, info: Any) -> MemberAccount:
         return root
 
     @staticmethod
-    def resolve_tier(root: Member, info: Any) -> TierStatus:
-        return tier_status(root)
+    def resolve_tier(root: MemberAccount, info: Any) -> TierStatus:
+        return tier_status(root.member)
