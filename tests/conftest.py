@@ -20,15 +20,18 @@ def install(db):
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    """Each test starts with no memoised installs and an empty cache (they would outlive rolled-back rows)."""
+    """Each test starts with no memoised installs or verified tokens and an empty cache (they would outlive
+    rolled-back rows)."""
     from django.core.cache import cache
 
-    from saleor_loyalty.saleor import installs
+    from saleor_loyalty.saleor import installs, tokens
 
     installs._cache.clear()
+    tokens.verified_tokens.clear()
     cache.clear()
     yield
     installs._cache.clear()
+    tokens.verified_tokens.clear()
 
 
 @pytest.fixture

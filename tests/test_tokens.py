@@ -4,16 +4,19 @@ Tokens are issued by a `FakeSaleor` exactly as Saleor issues them (RS256, its JW
 was installed from it through `/api/register`, so it holds that store's JWKS and can re-fetch it over HTTP.
 """
 
+import base64
 import hashlib
 import hmac
 import json
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from saleor_loyalty.saleor import tokens
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.registration import deactivate_install
 from saleor_loyalty.saleor.tokens import InvalidToken, verify_dashboard_token, verify_shopper_token
@@ -216,3 +219,63 @@ def test_an_expired_dashboard_token_is_refused_as_expired(saleor, store):
     with pytest.raises(InvalidToken) as caught:
         verify_dashboard_token(raw, required_permission="MANAGE_USERS")
     assert caught.value.code == "EXPIRED_TOKEN"
+
+
+# -- verified once per token -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def verifications(monkeypatch) -> list[str]:
+    """The tokens whose signature was checked (not answered from the verified tokens)."""
+    checked: list[str] = []
+    verify = tokens._verify
+
+    def counting(raw: str) -> Any:
+        checked.append(raw)
+        return verify(raw)
+
+    monkeypatch.setattr(tokens, "_verify", counting)
+    return checked
+
+
+def test_a_token_s_signature_is_checked_once_for_all_the_requests_of_its_lifetime(saleor, store, verifications):
+    raw = saleor.app_token_for_dashboard(["MANAGE_USERS"])
+
+    for _ in range(3):
+        assert verify_dashboard_token(raw, required_permission="MANAGE_USERS").install.pk == store.pk
+
+    assert verifications == [raw]
+    with pytest.raises(InvalidToken) as caught:  # the permission is still checked on every use
+        verify_dashboard_token(raw, required_permission="MANAGE_ORDERS")
+    assert caught.value.code == "PERMISSION_DENIED"
+
+
+def test_a_tampered_copy_of_a_verified_token_is_still_refused(saleor, store):
+    raw = saleor.user_token(SHOPPER_ID, SHOPPER_EMAIL)
+    verify_shopper_token(raw)
+    head, body, signature = raw.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    forged_body = b64url(json.dumps({**claims, "user_id": fx.global_id("User", 1)}).encode())
+
+    refused(f"{head}.{forged_body}.{signature}")
+    refused(f"{head}.{body}.{signature[:-4]}AAAA")
+
+
+def test_a_verified_token_is_refused_once_its_store_uninstalls(saleor, store):
+    raw = saleor.user_token(SHOPPER_ID, SHOPPER_EMAIL)
+    verify_shopper_token(raw)
+
+    deactivate_install(store)
+
+    refused(raw)
+
+
+def test_a_verified_token_is_checked_again_once_it_expired(saleor, store, verifications, monkeypatch):
+    raw = saleor.user_token(SHOPPER_ID, SHOPPER_EMAIL)
+    verify_shopper_token(raw)
+    later = time.time() + 600  # past its five minutes and the leeway
+    monkeypatch.setattr(tokens, "time", SimpleNamespace(time=lambda: later))
+
+    verify_shopper_token(raw)  # PyJWT's own clock still says valid: what matters is that it was asked again
+
+    assert verifications == [raw, raw]

@@ -6,6 +6,9 @@ header the client sends. Offline checks cannot see a revoked token; actions that
 also ask Saleor with the shopper's token.
 """
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +20,10 @@ from .models import Install
 from .signatures import key_for_kid, refresh_jwks
 
 LEEWAY_SECONDS = 10
+# Tokens whose signature was verified, kept until they expire: a page sends the same token with every request for
+# its five minutes, and checking an RS256 signature (with PyJWT's decoding, three times per token) cost more CPU than
+# the customer widget's SQL. Only tokens that passed are kept, so a stream of forged ones cannot fill it.
+VERIFIED_TOKENS_KEPT = 2048
 
 
 class InvalidToken(Exception):
@@ -43,7 +50,54 @@ class DashboardUser:
     permissions: frozenset[str]
 
 
+class _VerifiedTokens:
+    """Tokens that passed ``_verify``, with the install that issued them and their claims (bounded, least recently
+    used out first). A hit is only trusted while the token is unexpired and its store still an active install."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._tokens: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
+
+    def get(self, raw: str) -> tuple[Install, dict[str, Any]] | None:
+        with self._lock:
+            found = self._tokens.get(raw)
+            if found is not None:
+                self._tokens.move_to_end(raw)
+        if found is None:
+            return None
+        install_id, claims = found
+        install = active_install(claims["iss"])
+        if install is None or install.pk != install_id or claims["exp"] + LEEWAY_SECONDS <= time.time():
+            with self._lock:
+                self._tokens.pop(raw, None)
+            return None
+        return install, claims
+
+    def put(self, raw: str, install: Install, claims: dict[str, Any]) -> None:
+        with self._lock:
+            self._tokens[raw] = (install.pk, claims)
+            while len(self._tokens) > self._size:
+                self._tokens.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+
+verified_tokens = _VerifiedTokens(VERIFIED_TOKENS_KEPT)
+
+
 def _verified_claims(raw: str) -> tuple[Install, dict[str, Any]]:
+    known = verified_tokens.get(raw)
+    if known is not None:
+        return known
+    install, claims = _verify(raw)
+    verified_tokens.put(raw, install, claims)
+    return install, claims
+
+
+def _verify(raw: str) -> tuple[Install, dict[str, Any]]:
     try:
         header = jwt.get_unverified_header(raw)
         unverified = jwt.decode(raw, options={"verify_signature": False})
