@@ -27,9 +27,10 @@ M = TypeVar("M", bound=Model)
 
 
 def _cursor() -> Any:
-    # Where statements are being recorded (DEBUG, assertNumQueries, the benchmarks' counts), Django's own cursor,
-    # which records them.
-    prepared = settings.DATABASE_PREPARED_STATEMENTS and not connection.queries_logged
+    # Where statements are being recorded or wrapped (DEBUG, assertNumQueries, ``execute_wrapper``), Django's own
+    # cursor, which records them and calls the wrappers.
+    observed = connection.queries_logged or connection.execute_wrappers
+    prepared = settings.DATABASE_PREPARED_STATEMENTS and not observed
     if connection.vendor == "postgresql" and prepared:
         connection.ensure_connection()
         connection.validate_no_broken_transaction()  # as Django's own cursors do inside a failed atomic block
