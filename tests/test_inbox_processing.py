@@ -181,3 +181,44 @@ def test_a_delivery_resent_after_pruning_is_stored_again_and_changes_nothing(sam
     assert post(delivery).json() == {"accepted": True, "duplicate": False}  # stored again...
     assert InboxEvent.objects.get().status == InboxStatus.PROCESSED
     assert Transfer.objects.count() == transfers  # ...and processing, being state-based, awards nothing twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_one_worker_processes_an_event_another_takes_the_next_event_of_the_same_store():
+    """Only the event's row is locked: a second worker does not skip a store's other events while one runs."""
+    import threading
+
+    from django.db import close_old_connections
+
+    install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
+    first, second = (
+        InboxEvent.objects.create(install=install, event="order_fully_paid", body="{}", body_sha256=f"{n:064d}")
+        for n in (1, 2)
+    )
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_handle(install, event, body):
+        inside.set()
+        release.wait(10)
+        return "processed"
+
+    outcomes = {}
+
+    def worker():
+        try:
+            outcomes["first"] = tasks.process_event(first.pk)
+        finally:
+            close_old_connections()
+
+    with mock.patch.object(tasks, "handle", side_effect=slow_handle):
+        thread = threading.Thread(target=worker)
+        thread.start()
+        try:
+            assert inside.wait(10)
+            with mock.patch.object(tasks, "handle", return_value="processed"):
+                outcomes["second"] = tasks.process_event(second.pk)  # skipped (None) when the install was locked
+            assert tasks.process_event(first.pk) is None  # the event being processed is still skipped
+        finally:
+            release.set()
+            thread.join(10)
+    assert outcomes == {"first": "processed", "second": "processed"}

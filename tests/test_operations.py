@@ -170,3 +170,51 @@ def test_the_embedded_beat_runs_the_periodic_work(settings):
     settings.INBOX_RETENTION_DAYS = 30
     run_periodic_tasks()  # processed, and received in 2020: pruned
     assert not InboxEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_down_ingest_answers_at_once_and_the_backlog_drains_when_it_returns(settings):
+    """The inbox is the queue: a broker outage must not slow ingest down (Saleor waits on every delivery), and the
+    stored events are processed once the broker is back."""
+    import time
+
+    from celery.contrib.testing.worker import start_worker
+
+    from saleor_loyalty.celery_app import app
+    from saleor_loyalty.webhooks import tasks
+
+    install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
+    deliveries = list(samples.subscribed())
+    previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.result_backend)
+    app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:1/0", result_backend=None)  # closed port
+    _drop_broker_connections(app)
+    try:
+        answered = []
+        for delivery in deliveries:
+            tasks._last_signal = -1e9  # every delivery signals the drain: each would wait on the broker
+            started = time.monotonic()
+            response = Client().post(
+                f"/api/webhooks/{delivery.path}",
+                data=delivery.body,
+                content_type="application/json",
+                headers=delivery.headers,
+            )
+            answered.append(time.monotonic() - started)
+            assert response.status_code == 200, response.content
+        assert max(answered) < 0.5, answered  # ~1.3 s each while the publish waited for the broker
+        stored = InboxEvent.objects.filter(install=install)
+        assert stored.count() > 0 and not stored.exclude(status=InboxStatus.PENDING).exists()
+
+        app.conf.update(broker_url=REDIS_URL)
+        _drop_broker_connections(app)
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            tasks._last_signal = -1e9
+            tasks.signal_drain()  # the next delivery's signal (or the sweep) once the broker is back
+            for _ in range(100):
+                if not stored.filter(status=InboxStatus.PENDING).exists():
+                    break
+                time.sleep(0.1)
+        assert not stored.filter(status=InboxStatus.PENDING).exists()
+    finally:
+        app.conf.update(task_always_eager=previous[0], broker_url=previous[1], result_backend=previous[2])
+        _drop_broker_connections(app)

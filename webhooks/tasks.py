@@ -68,10 +68,17 @@ def _trailing_signal() -> None:
 
 
 def _publish_drain() -> None:
+    """Publish the drain signal from a thread of its own: the delivery that triggers it has been stored and is
+    answered at once, whatever the broker does. With the broker down, a publish that waited for it (Celery retries
+    connecting, ~1.3 s against a closed Redis port) held every such delivery, and Saleor's senders with it."""
+    threading.Thread(target=_send_drain_signal, name="inbox-drain-signal", daemon=True).start()
+
+
+def _send_drain_signal() -> None:
     try:
-        drain_inbox.delay()
-    except Exception:  # the inbox rows are the durable record; the sweep retries
-        logger.exception("could not signal the inbox drain")
+        drain_inbox.apply_async(retry=False)  # no retry loop: a later signal or the sweep catches up
+    except Exception:  # the inbox rows are the durable record
+        logger.warning("could not signal the inbox drain: the broker is unreachable", exc_info=True)
 
 
 def process_event(event_id: int, *, force: bool = False) -> str | None:
@@ -81,7 +88,10 @@ def process_event(event_id: int, *, force: bool = False) -> str | None:
         statuses += [InboxStatus.PROCESSED, InboxStatus.IGNORED]
     with transaction.atomic():
         event = (
-            InboxEvent.objects.select_for_update(skip_locked=True)
+            # ``of=("self",)``: lock the event only. Locking the joined install row too made every event of a store
+            # wait for the one being processed (a second worker skipped them all); events of one order are
+            # serialised by the order's own row lock in ``program.orders``.
+            InboxEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("install")
             .filter(pk=event_id, status__in=statuses)
             .first()
