@@ -1,18 +1,38 @@
-"""A FakeSaleor with a little store behind it: checkouts and vouchers that behave as Saleor's do.
+"""A FakeSaleor with a little store behind it: checkouts, vouchers, products and categories that behave as Saleor's do.
 
 Enough of Saleor's redemption-relevant behaviour to test against: checkouts owned by customers, vouchers
-created by the app, listed per channel, attached to a checkout (one code per checkout), used up by an order.
+created by the app, listed per channel, attached to a checkout (one code per checkout), used up by an order; and a
+small catalog the dashboard's pickers search (by name, or by ids), with Saleor's paging limits, its refusal of ids of
+another type, and its channel rule (only a caller that may see every product may list them without a channel).
 Every document the app sends is still validated against both Saleor schemas by FakeSaleor itself.
 """
 
+import base64
+import binascii
 import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from graphql import GraphQLError
+
 from tests.saleor_harness import FakeSaleor, GraphQLCall, PermissionDenied, global_id
 
 _ids = itertools.count(1)
+# Saleor's product/constants.py: each of these lets a caller see every product (unpublished too, any channel).
+ALL_PRODUCTS_PERMISSIONS = frozenset({"MANAGE_ORDERS", "MANAGE_DISCOUNTS", "MANAGE_PRODUCTS"})
+MAX_PAGE = 100
+
+# (pk, name, parent pk)
+CATEGORIES = [(1, "T-shirts", None), (28, "Shoes", None), (29, "Sneakers", 28), (30, "Accessories", None)]
+# (pk, name, category pk)
+PRODUCTS = [
+    (1, "Monospace Tee", 1),
+    (2, "Dash Force sneakers", 29),
+    (3, "Trail running shoes", 28),
+    (4, "Canvas tote bag", 30),
+    (5, "Apple Juice", None),
+]
 
 
 def _money(amount: Decimal, currency: str) -> dict[str, Any]:
@@ -26,7 +46,17 @@ class FakeStore:
         self.vouchers: dict[str, dict[str, Any]] = {}
         self.channels = {"default-channel": ("Q2hhbm5lbDox", "USD"), "jp": ("Q2hhbm5lbDoy", "JPY")}
         self.revoked_tokens: set[str] = set()
+        self.categories: dict[str, dict[str, Any]] = {
+            global_id("Category", pk): {"name": name, "parent": global_id("Category", parent) if parent else None}
+            for pk, name, parent in CATEGORIES
+        }
+        self.products: dict[str, dict[str, Any]] = {
+            global_id("Product", pk): {"name": name, "category": global_id("Category", category) if category else None}
+            for pk, name, category in PRODUCTS
+        }
         saleor.resolvers.update(
+            products=self._products,
+            categories=self._categories,
             me=self._me,
             checkout=self._checkout,
             voucher=self._voucher,
@@ -220,3 +250,108 @@ class FakeStore:
             if checkout["voucher_code"] == voucher["code"]:
                 checkout["voucher_code"] = None
         return {"errors": []}
+
+    # -- catalog ----------------------------------------------------------------------------------------------
+
+    def _sees_all_products(self, call: GraphQLCall) -> bool:
+        if call.app_authenticated:
+            granted = set(self.saleor.app_permissions)
+        else:
+            claims = call.token_claims or {}
+            granted = set(claims.get("permissions") or ()) | set(claims.get("user_permissions") or ())
+        return bool(granted & ALL_PRODUCTS_PERMISSIONS)
+
+    @staticmethod
+    def _page_size(first: int | None, connection: str) -> int:
+        """Saleor's connection limits (its `connection_from_queryset_slice`): `first` is needed, 100 at most."""
+        if first is None:
+            raise GraphQLError(
+                f"You must provide a `first` or `last` value to properly paginate the `{connection}` connection."
+            )
+        if first > MAX_PAGE:
+            raise GraphQLError(
+                f"Requesting {first} records on the `{connection}` connection exceeds the `first` limit of "
+                f"{MAX_PAGE} records."
+            )
+        return first
+
+    @staticmethod
+    def _wanted_ids(ids: list[str] | None, type_name: str) -> set[str] | None:
+        """`where.ids` as Saleor reads them: an id that is not a global id of this type fails the whole call."""
+        if ids is None:
+            return None
+        for value in ids:
+            try:
+                kind, _, pk = base64.b64decode(value, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                raise GraphQLError(f"Invalid ID: {value}. Expected: {type_name}.") from None
+            if kind != type_name or not pk:
+                raise GraphQLError(f"Invalid ID: {value}. Expected: {type_name}, received: {kind}.")
+        return set(ids)
+
+    def _category(self, category_id: str | None) -> dict[str, Any] | None:
+        if category_id is None or category_id not in self.categories:
+            return None
+        category = self.categories[category_id]
+        return {"id": category_id, "name": category["name"], "slug": category["name"].lower(),
+                "parent": self._category(category["parent"])}  # fmt: skip
+
+    @staticmethod
+    def _connection(nodes: list[dict[str, Any]], first: int) -> dict[str, Any]:
+        page = nodes[:first]
+        return {
+            "totalCount": len(nodes),
+            "pageInfo": {
+                "hasNextPage": len(nodes) > first,
+                "hasPreviousPage": False,
+                "startCursor": None,
+                "endCursor": None,
+            },
+            "edges": [{"cursor": node["id"], "node": node} for node in page],
+        }
+
+    def _products(
+        self,
+        call: GraphQLCall,
+        first: int | None = None,
+        search: str | None = None,
+        where: dict[str, Any] | None = None,
+        channel: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        size = self._page_size(first, "products")
+        if channel is None and not self._sees_all_products(call):
+            raise GraphQLError("More than one channel exists. Specify which channel to use.")
+        wanted = self._wanted_ids((where or {}).get("ids"), "Product")
+        text = (search or "").lower()
+        nodes = [
+            {
+                "id": product_id,
+                "name": product["name"],
+                "slug": product["name"].lower().replace(" ", "-"),
+                "category": self._category(product["category"]),
+            }
+            for product_id, product in sorted(self.products.items(), key=lambda item: item[1]["name"])
+            if (wanted is None or product_id in wanted) and text in product["name"].lower()
+        ]
+        return self._connection(nodes, size)
+
+    def _categories(
+        self,
+        call: GraphQLCall,
+        first: int | None = None,
+        filter: dict[str, Any] | None = None,
+        where: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        size = self._page_size(first, "categories")
+        wanted = self._wanted_ids((where or filter or {}).get("ids"), "Category")
+        text = str((filter or {}).get("search") or "").lower()
+        nodes = [
+            node
+            for category_id in sorted(self.categories, key=lambda key: self.categories[key]["name"])
+            if (wanted is None or category_id in wanted)
+            and text in self.categories[category_id]["name"].lower()
+            and (node := self._category(category_id)) is not None
+        ]
+        return self._connection(nodes, size)

@@ -72,6 +72,70 @@ def test_the_lot_records_the_campaign_and_a_refund_keeps_the_frozen_terms():
     assert OrderAward.objects.get().exact_points == Decimal(110)  # (100 × 2 + 20) × ½
 
 
+def test_editing_a_campaign_never_changes_what_orders_already_earned_by_it_nor_their_clawback():
+    from saleor_loyalty.program.configuration import update_campaign
+
+    install = make_install()
+    promo = campaign(install, multiplier=Decimal(2), fixed_bonus=20)
+    earned = order("earned", lines=(line(quantity=2, unit="50.00"),))
+    assert points_of(install, earned) == Decimal(220)  # 100 × 2 + 20
+    update_campaign(promo, {"multiplier": "3", "fixed_bonus": 50}, actor="m@shop.example", now=T0)
+    promo.refresh_from_db()
+    assert promo.multiplier == 3
+    # Placed under the campaign and earning only now: the new terms.
+    assert points_of(install, order("after-the-edit")) == Decimal(350)  # 100 × 3 + 50
+    # The earlier order's half refund takes back half of what it earned at ×2, not of ×3.
+    reconcile_order(
+        install, later(earned, total_charged=Decimal(50), total_refunded=Decimal(50), charge_status="PARTIAL")
+    )
+    award = OrderAward.objects.get(order_id="earned")
+    assert (award.exact_points, award.points) == (Decimal(110), 110)
+    assert award.rule is not None
+    assert award.rule["campaigns"][0]["multiplier"] == "2.0000" and award.rule["campaigns"][0]["fixed_bonus"] == 20
+    assert Lot.objects.get(order_id="earned").rule["campaigns"][0]["multiplier"] == "2.0000"
+
+
+@pytest.mark.parametrize(
+    ("status", "changes", "refused"),
+    [
+        ("scheduled", {"starts_at": T0 - timedelta(days=1)}, "starts_at"),
+        ("running", {"starts_at": T0 - timedelta(days=2)}, "starts_at"),
+        ("running", {"ends_at": T0 - timedelta(hours=1)}, "ends_at"),
+        ("ended", {"multiplier": "3"}, "multiplier"),
+        ("ended", {"ends_at": T0 + timedelta(days=5)}, "ends_at"),
+        ("stopped", {"tiers": ["Gold"]}, "tiers"),
+        ("running", {"is_active": True}, "is_active"),
+    ],
+)
+def test_a_campaign_edit_that_would_rewrite_its_past_is_refused(status, changes, refused):
+    from saleor_loyalty.program.configuration import InvalidRule, deactivate_campaign, update_campaign
+
+    install = make_install()
+    start = {"scheduled": T0 + timedelta(days=1), "ended": T0 - timedelta(days=5)}.get(status, T0 - timedelta(days=1))
+    promo = campaign(install, multiplier=Decimal(2), starts_at=start, ends_at=start + timedelta(days=2))
+    if status == "stopped":
+        deactivate_campaign(promo)
+    with pytest.raises(InvalidRule) as refusal:
+        update_campaign(promo, changes, now=T0)
+    assert refusal.value.field == refused
+    promo.refresh_from_db()
+    assert (promo.multiplier, promo.starts_at, promo.tiers) == (2, start, [])
+
+
+@pytest.mark.parametrize("status", ["ended", "stopped"])
+def test_a_campaign_that_ran_can_still_be_renamed(status):
+    from saleor_loyalty.program.configuration import deactivate_campaign, update_campaign
+    from saleor_loyalty.program.models import SettingsChange
+
+    install = make_install()
+    promo = campaign(install, multiplier=Decimal(2), starts_at=T0 - timedelta(days=5), ends_at=T0 - timedelta(days=3))
+    if status == "stopped":
+        deactivate_campaign(promo, actor="ops")
+    update_campaign(promo, {"name": "Black Friday 2026"}, actor="m@shop.example", now=T0)
+    change = SettingsChange.objects.filter(actor="m@shop.example").get()
+    assert (change.before, change.after) == ({"name": "Double points"}, {"name": "Black Friday 2026"})
+
+
 @pytest.mark.parametrize(
     ("terms", "message"),
     [

@@ -617,3 +617,57 @@ def test_an_app_may_call_what_the_merchant_granted_and_nothing_else() -> None:
         assert [d.path for d in denials(mutation, Caller.app(store.app_permissions))] == [("voucherCreate",)]
         assert denials("query { app { id } }", Caller.app(store.app_permissions)) == []
         assert [d.path for d in denials("query { app { id } }", Caller.anonymous())] == [("app",)]
+
+
+# -- the fake store's catalog (the campaign form's pickers) ---------------------------------------------------
+
+
+def _catalog_store() -> Iterator[tuple[FakeSaleor, Any]]:
+    from tests.fake_store import FakeStore
+
+    with FakeSaleor(app_permissions=("MANAGE_DISCOUNTS",)) as saleor:
+        yield saleor, FakeStore(saleor)
+
+
+@pytest.fixture
+def catalog_store() -> Iterator[tuple[FakeSaleor, Any]]:
+    yield from _catalog_store()
+
+
+def _document(name: str) -> str:
+    return (Path(__file__).resolve().parents[1] / "graphql" / "operations" / f"{name}.graphql").read_text()
+
+
+def test_the_fake_store_answers_the_pickers_documents_like_saleor(catalog_store: tuple[FakeSaleor, Any]) -> None:
+    saleor, _ = catalog_store
+    products = _post(saleor, _document("product_search"), saleor.app_token, search="tee", first=5).json()
+    tee = {"id": fx.global_id("Product", 1), "name": "Monospace Tee", "category": {"name": "T-shirts"}}
+    assert products == {"data": {"products": {"edges": [{"node": tee}]}}}
+    categories = _post(saleor, _document("category_search"), saleor.app_token, search="SNEAK", first=5).json()
+    assert categories["data"]["categories"]["edges"][0]["node"]["parent"] == {"name": "Shoes"}
+    names = _post(
+        saleor,
+        _document("catalog_names"),
+        saleor.app_token,
+        productIds=[fx.global_id("Product", 2), fx.global_id("Product", 999)],
+        categoryIds=[],
+        withProducts=True,
+        withCategories=False,
+    ).json()
+    sneakers = {"id": fx.global_id("Product", 2), "name": "Dash Force sneakers", "category": {"name": "Sneakers"}}
+    assert names == {"data": {"products": {"edges": [{"node": sneakers}]}}}
+    saleor.assert_all_documents_valid()
+
+
+def test_the_fake_store_refuses_what_saleor_refuses_in_a_product_query(catalog_store: tuple[FakeSaleor, Any]) -> None:
+    saleor, _ = catalog_store
+    names = _document("catalog_names")
+    wrong_type = _post(saleor, names, saleor.app_token, productIds=[fx.global_id("Category", 1)], categoryIds=[],
+                       withProducts=True, withCategories=False).json()  # fmt: skip
+    assert wrong_type["data"] == {"products": None} and "Expected: Product" in wrong_type["errors"][0]["message"]
+    too_many = _post(saleor, _document("product_search"), saleor.app_token, search="", first=101).json()
+    assert "exceeds the `first` limit of 100" in too_many["errors"][0]["message"]
+    # A staff user who may not see every product must name a channel (the store has two).
+    staff = saleor.app_token_for_dashboard(["MANAGE_USERS"], is_staff=True)
+    no_channel = _post(saleor, _document("product_search"), staff, search="", first=5).json()
+    assert "Specify which channel" in no_channel["errors"][0]["message"]

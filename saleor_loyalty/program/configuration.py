@@ -1,10 +1,12 @@
-"""The merchant's writes to program settings and earning rules (used by commands now, the dashboard later)."""
+"""The merchant's writes to earning rules and bonus campaigns (the dashboard's staff API and operator commands)."""
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
 from saleor_loyalty.core.refusals import FieldRefusal
@@ -15,6 +17,8 @@ from .settings_changes import as_json, changed_only, record_change
 
 MAX_RATE = Decimal(10_000)
 MAX_MULTIPLIER = Decimal(100)
+# A start typed in the dashboard has minute precision: "now" typed a few seconds ago is not "the past".
+START_GRACE = timedelta(minutes=2)
 
 
 class InvalidRule(FieldRefusal):
@@ -133,6 +137,58 @@ def deactivate_earn_rule(install: Install, *, channel_slug: str, currency: str, 
     return rule
 
 
+CAMPAIGN_FIELDS = (
+    "name",
+    "starts_at",
+    "ends_at",
+    "multiplier",
+    "fixed_bonus",
+    "channel_slug",
+    "product_ids",
+    "category_ids",
+    "tiers",
+)
+MAX_TARGETS = 500
+
+
+def _campaign_terms(terms: Mapping[str, Any]) -> dict[str, Any]:
+    """Every term of a campaign checked, as the model stores them (create and update share it: one set of rules)."""
+    name, starts_at, ends_at = terms["name"], terms["starts_at"], terms["ends_at"]
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 255:
+        raise InvalidRule("a campaign needs a name of at most 255 characters", "name")
+    for field in ("starts_at", "ends_at"):
+        if not isinstance(terms[field], datetime) or terms[field].tzinfo is None:
+            raise InvalidRule(f"{field} must be a date and time with a time zone", field)
+    if ends_at <= starts_at:
+        raise InvalidRule("the campaign must end after it starts (timezone-aware dates)", "ends_at")
+    factor = _decimal(terms["multiplier"], "multiplier", MAX_MULTIPLIER)
+    if factor < 1:
+        raise InvalidRule("multiplier must be at least 1", "multiplier")
+    fixed_bonus = terms["fixed_bonus"]
+    if isinstance(fixed_bonus, bool) or not isinstance(fixed_bonus, int) or not 0 <= fixed_bonus <= 10**7:
+        raise InvalidRule("fixed_bonus must be a whole number of points between 0 and 10,000,000", "fixed_bonus")
+    if factor == 1 and fixed_bonus == 0:
+        raise InvalidRule("a campaign needs a multiplier above 1 or a fixed bonus", "multiplier")
+    channel = terms["channel_slug"]
+    if not isinstance(channel, str) or len(channel) > 255:
+        raise InvalidRule("channel_slug must be a channel's slug (at most 255 characters)", "channel_slug")
+    lists = {}
+    for field in ("product_ids", "category_ids", "tiers"):
+        ids = terms[field] or []
+        if len(ids) > MAX_TARGETS or any(not isinstance(i, str) or not 0 < len(i) <= 255 for i in ids):
+            raise InvalidRule(f"{field} must be at most {MAX_TARGETS} ids of 1 to 255 characters", field)
+        lists[field] = list(dict.fromkeys(ids))  # each once, in the order given
+    return {
+        "name": name.strip(),
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "multiplier": factor,
+        "fixed_bonus": fixed_bonus,
+        "channel_slug": channel.strip(),
+        **lists,
+    }
+
+
 def create_campaign(
     install: Install,
     *,
@@ -149,35 +205,127 @@ def create_campaign(
 ) -> Campaign:
     """A bonus campaign (logged as ``actor``'s change). Orders placed in ``[starts_at, ends_at)`` earn by it
     (frozen with their points)."""
-    if not name or len(name) > 255:
-        raise InvalidRule("a campaign needs a name of at most 255 characters", "name")
-    if starts_at.tzinfo is None or ends_at.tzinfo is None or ends_at <= starts_at:
-        raise InvalidRule("the campaign must end after it starts (timezone-aware dates)", "ends_at")
-    factor = _decimal(multiplier, "multiplier", MAX_MULTIPLIER)
-    if factor < 1:
-        raise InvalidRule("multiplier must be at least 1", "multiplier")
-    if isinstance(fixed_bonus, bool) or not isinstance(fixed_bonus, int) or not 0 <= fixed_bonus <= 10**7:
-        raise InvalidRule("fixed_bonus must be a whole number of points between 0 and 10,000,000", "fixed_bonus")
-    if factor == 1 and fixed_bonus == 0:
-        raise InvalidRule("a campaign needs a multiplier above 1 or a fixed bonus", "multiplier")
-    for field, ids in (("product_ids", product_ids), ("category_ids", category_ids), ("tiers", tiers)):
-        if len(ids or []) > 500 or any(not isinstance(i, str) or not 0 < len(i) <= 255 for i in ids or []):
-            raise InvalidRule(f"{field} must be at most 500 ids of 1 to 255 characters", field)
+    terms = _campaign_terms(
+        {
+            "name": name,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "multiplier": multiplier,
+            "fixed_bonus": fixed_bonus,
+            "channel_slug": channel_slug,
+            "product_ids": product_ids,
+            "category_ids": category_ids,
+            "tiers": tiers,
+        }
+    )
     with transaction.atomic():
-        campaign = Campaign.objects.create(
-            install=install,
-            name=name,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            multiplier=factor,
-            fixed_bonus=fixed_bonus,
-            channel_slug=channel_slug,
-            product_ids=list(product_ids or []),
-            category_ids=list(category_ids or []),
-            tiers=list(tiers or []),
-        )
+        campaign = Campaign.objects.create(install=install, **terms)
         record_change(install, f"campaign:{campaign.pk}", {}, _campaign_state(campaign), actor)
     return campaign
+
+
+def update_campaign(
+    campaign: Campaign, changes: Mapping[str, Any], *, actor: str = "operator", now: datetime | None = None
+) -> Campaign:
+    """Change a campaign in place (``changes``: field name → new value; what is left out stays, ``None`` clears an
+    optional term), logged as ``actor``'s change with only what changed. All or nothing: ``InvalidRule`` names
+    the field refused.
+
+    Orders that already earned keep the terms frozen on their points (their refunds are clawed back by those
+    terms too); the new terms apply to orders earning from now on. So that the campaign's record never
+    contradicts what shoppers were promised or earned, what may change depends on where it stands:
+
+    * scheduled (not started yet): everything; the start may not move into the past;
+    * running: everything but the start (orders were already placed under it); the end may move, not into the
+      past (to end it now, switch it off);
+    * ended or switched off: only its name.
+    """
+    moment = now or timezone.now()
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        terms, changed = _updated_terms(locked, changes, moment)
+        if not changed:
+            return locked
+        before = _campaign_state(locked)
+        for field in changed:
+            setattr(locked, field, terms[field])
+        locked.save(update_fields=changed)
+        locked.refresh_from_db()  # as stored (decimals to their places), for the log and the answer
+        record_change(locked.install, f"campaign:{locked.pk}", *changed_only(before, _campaign_state(locked)), actor)
+    return locked
+
+
+def check_campaign_update(campaign: Campaign, changes: Mapping[str, Any], *, now: datetime | None = None) -> list[str]:
+    """The fields ``update_campaign`` would change, or its ``InvalidRule``; nothing is written (callers check
+    what the domain cannot, such as ids with the store, only for a change the domain accepts)."""
+    return _updated_terms(campaign, changes, now or timezone.now())[1]
+
+
+def check_campaign_terms(**terms: Any) -> None:
+    """``create_campaign``'s checks of its terms alone (``InvalidRule``); nothing is written."""
+    defaults = {
+        "multiplier": 1,
+        "fixed_bonus": 0,
+        "channel_slug": "",
+        "product_ids": [],
+        "category_ids": [],
+        "tiers": [],
+    }
+    _campaign_terms({**defaults, **terms})
+
+
+def _updated_terms(campaign: Campaign, changes: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], list[str]]:
+    unknown = sorted(set(changes) - set(CAMPAIGN_FIELDS))
+    if unknown:
+        raise InvalidRule(f"{unknown[0]} is not a campaign term that can be changed", unknown[0])
+    current = {field: getattr(campaign, field) for field in CAMPAIGN_FIELDS}
+    terms = _campaign_terms({**current, **{field: _cleared(field, value) for field, value in changes.items()}})
+    changed = [field for field in CAMPAIGN_FIELDS if terms[field] != current[field]]
+    _check_lifecycle(campaign, terms, changed, now)
+    return terms, changed
+
+
+def _cleared(field: str, value: Any) -> Any:
+    """A change's value, where ``None`` clears an optional term (every channel, every product...) and is refused
+    for a required one."""
+    if value is not None:
+        return value
+    if field == "channel_slug":
+        return ""
+    if field in ("product_ids", "category_ids", "tiers"):
+        return []
+    raise InvalidRule(f"{field} can't be empty", field)
+
+
+def campaign_status(campaign: Campaign, now: datetime | None = None) -> str:
+    """Where a campaign stands: ``SCHEDULED``, ``RUNNING``, ``ENDED`` or ``STOPPED`` (switched off)."""
+    moment = now or timezone.now()
+    if not campaign.is_active:
+        return "STOPPED"
+    if campaign.ends_at <= moment:
+        return "ENDED"
+    return "RUNNING" if campaign.starts_at <= moment else "SCHEDULED"
+
+
+def _check_lifecycle(campaign: Campaign, terms: Mapping[str, Any], changed: list[str], now: datetime) -> None:
+    """Refuse changes that would rewrite what the campaign already did (see ``update_campaign``)."""
+    status = campaign_status(campaign, now)
+    if status in ("ENDED", "STOPPED"):
+        state = "was switched off" if status == "STOPPED" else "has ended"
+        for field in changed:
+            if field != "name":
+                raise InvalidRule(
+                    f"the campaign {state}: only its name can change (add a new campaign for new terms)", field
+                )
+        return
+    if status == "RUNNING" and "starts_at" in changed:
+        raise InvalidRule(
+            "the campaign has started: its start can't move (orders were already placed under it)", "starts_at"
+        )
+    if status == "SCHEDULED" and "starts_at" in changed and terms["starts_at"] < now - START_GRACE:
+        raise InvalidRule("a campaign can't be moved to start in the past", "starts_at")
+    if "ends_at" in changed and terms["ends_at"] <= now:
+        raise InvalidRule("the end can't be in the past; to end the campaign now, switch it off", "ends_at")
 
 
 def _campaign_state(campaign: Campaign) -> dict[str, Any]:

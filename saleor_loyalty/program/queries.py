@@ -16,7 +16,7 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
 from .earning import order_points
-from .models import EarnRule, OrderAward, SettingsChange
+from .models import Campaign, EarningAction, EarnRule, OrderAward, RedemptionRule, ServerApiKey, SettingsChange
 from .rules import current_rule, program_settings
 from .snapshots import LineSnapshot, OrderSnapshot
 
@@ -173,3 +173,37 @@ def earn_rules(install: Install) -> list[EarnRule]:
         .prefetch_related("multipliers")
         .order_by("-is_active", "channel_slug", "currency")
     )
+
+
+def channel_currencies(install: Install) -> dict[str, str]:
+    """The currency of each channel the app knows of (a Saleor channel has exactly one): from the channels' earn and
+    redemption rules, else from the orders it saw. Three queries, whatever the number of channels."""
+    found: dict[str, str] = {}
+    sources = (
+        EarnRule.objects.filter(install=install),
+        RedemptionRule.objects.filter(install=install),
+        OrderAward.objects.filter(install=install).exclude(channel_slug="").exclude(currency=""),
+    )
+    for rows in sources:
+        for slug, currency in rows.order_by().values_list("channel_slug", "currency").distinct():
+            found.setdefault(slug, currency)
+    return found
+
+
+def campaigns(install: Install) -> list[Campaign]:
+    """Every campaign of the store, as staff manage them: live ones first, newest start first."""
+    return list(Campaign.objects.filter(install=install).order_by("-is_active", "-starts_at"))
+
+
+def find_campaign(install: Install, campaign_id: int) -> Campaign | None:
+    return Campaign.objects.filter(install=install, pk=campaign_id).first()
+
+
+def earning_actions(install: Install) -> list[EarningAction]:
+    """The store's custom earning actions, live ones first."""
+    return list(EarningAction.objects.filter(install=install).order_by("-is_active", "code"))
+
+
+def api_keys(install: Install) -> list[ServerApiKey]:
+    """The store's server API keys, live ones first, newest first."""
+    return list(ServerApiKey.objects.filter(install=install).order_by("revoked_at", "-created_at"))

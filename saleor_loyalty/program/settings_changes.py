@@ -81,24 +81,24 @@ def _metadata_key(value: Any) -> str:
 @dataclass(frozen=True)
 class Editable:
     parse: Callable[[Any], Any]
-    label: str  # what the dashboard calls it; errors name it too
+    label: str  # what the dashboard calls it (the Program tab's form and the change log)
 
 
 EDITABLE: dict[str, Editable] = {
     "is_active": Editable(flag, "Program active"),
     "return_window_days": Editable(whole(0, 365), "Return window (days)"),
-    "expiry_policy": Editable(_choice(ExpiryPolicy), "Expiry policy"),
+    "expiry_policy": Editable(_choice(ExpiryPolicy), "Points expiry policy"),
     "points_expire_after_days": Editable(_optional_days, "Points expire after (days)"),
     "inactivity_expiry_days": Editable(whole(1, MAX_DAYS), "Inactivity before expiry (days)"),
     "expiry_reminder_days": Editable(whole(0, 365), "Reminder before expiry (days)"),
     "expiry_grace_days": Editable(whole(0, 365), "Grace after expiry (days)"),
-    "clawback_policy": Editable(_choice(ClawbackPolicy), "Clawback of spent points"),
+    "clawback_policy": Editable(_choice(ClawbackPolicy), "When spent points are refunded"),
     "registered_email_guest_orders": Editable(_choice(GuestOrderPolicy), "Guest orders with a customer's email"),
     "guest_orders": Editable(_choice(GuestOrderPolicy), "Guest orders"),
     "default_points_per_unit": Editable(_rate, "Points per currency unit (default)"),
     "redemption_hold_minutes": Editable(whole(5, 7 * 24 * 60), "Redemption hold (minutes)"),
-    "return_points_on_refund": Editable(flag, "Return redeemed points on refund"),
-    "earn_on_redeemed_value": Editable(flag, "Points-paid part earns"),
+    "return_points_on_refund": Editable(flag, "Give redeemed points back on refund"),
+    "earn_on_redeemed_value": Editable(flag, "The part paid with points earns too"),
     "redemption_rate_limit_per_minute": Editable(whole(1, 1000), "Redemptions per shopper per minute"),
     "signup_bonus_points": Editable(whole(0, MAX_BONUS_POINTS), "Sign-up bonus (points)"),
     "first_order_bonus_points": Editable(whole(0, MAX_BONUS_POINTS), "First-order bonus (points)"),

@@ -1,12 +1,14 @@
 """The merchant's writes to redemption: what points are worth per channel, and the reward catalog.
 
-Used by management commands now, the dashboard later. Every input is validated here, before anything is
+Used by management commands and the dashboard's staff API. Every input is validated here, before anything is
 written; a refusal raises ``InvalidConfiguration`` and changes nothing.
 """
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +16,7 @@ from django.utils import timezone
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
 from saleor_loyalty.core.refusals import FieldRefusal, about
 from saleor_loyalty.program.models import RedemptionRule
-from saleor_loyalty.program.settings_changes import as_json, record_change
+from saleor_loyalty.program.settings_changes import as_json, changed_only, record_change
 from saleor_loyalty.saleor.models import Install
 
 from .models import Reward, RewardKind
@@ -25,6 +27,7 @@ MAX_REWARD_AMOUNT = Decimal(10**9)
 AMOUNT_PLACES = 4  # what the reward columns store
 PERCENT_PLACES = 2  # what RedemptionRule.max_percent_of_subtotal stores
 MAX_NAME_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 2000
 WHOLE = re.compile(r"-?[0-9]+")
 
 
@@ -210,60 +213,145 @@ def create_reward(
     FIXED_AMOUNT: ``value`` off the order (in the channel's currency). PERCENTAGE: ``value`` percent off, at most
     ``max_amount`` if given. FREE_SHIPPING: no value. FREE_PRODUCT: one unit of ``variant_id`` free.
     """
+    terms = _reward_terms(
+        {
+            "name": name,
+            "description": description,
+            "kind": kind,
+            "points_cost": points_cost,
+            "channel_slug": channel_slug,
+            "value": value,
+            "max_amount": max_amount,
+            "variant_id": variant_id,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "per_shopper_limit": per_shopper_limit,
+        }
+    )
+    if terms["ends_at"] is not None and terms["ends_at"] <= timezone.now():
+        raise InvalidConfiguration("ends_at is in the past: the reward would never be offered", "ends_at")
+    with transaction.atomic():
+        reward = Reward.objects.create(install=install, is_active=True, **terms)
+        record_change(install, f"reward:{reward.pk}", {}, _reward_state(reward), actor)
+    return reward
+
+
+REWARD_FIELDS = (
+    "name",
+    "description",
+    "kind",
+    "points_cost",
+    "channel_slug",
+    "value",
+    "max_amount",
+    "variant_id",
+    "starts_at",
+    "ends_at",
+    "per_shopper_limit",
+)
+# What makes a reward the reward it is: shoppers' past redemptions of it were of this kind, in this channel (and
+# its currency). A different kind or channel is a new reward.
+FIXED_REWARD_FIELDS = ("kind", "channel_slug")
+
+
+def _reward_terms(terms: Mapping[str, Any]) -> dict[str, Any]:
+    """Every term of a reward checked, as the model stores them (create and update share it: one set of rules)."""
+    name = terms["name"]
     title = name.strip() if isinstance(name, str) else ""
     if not title:
         raise InvalidConfiguration("name is required", "name")
     if len(title) > MAX_NAME_LENGTH:
         raise InvalidConfiguration(f"name must be at most {MAX_NAME_LENGTH} characters", "name")
+    description = terms["description"] or ""
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidConfiguration(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters", "description")
     with about("kind"):
-        reward_kind = _kind(kind)
+        reward_kind = _kind(terms["kind"])
     with about("points_cost"):
-        cost = _whole(points_cost, "points_cost", 1, MAX_POINTS)
+        cost = _whole(terms["points_cost"], "points_cost", 1, MAX_POINTS)
     with about("channel_slug"):
-        channel = _channel(channel_slug)
+        channel = _channel(terms["channel_slug"])
     with about("value"):
-        amount, cap, variant = _reward_value(reward_kind, value, max_amount, variant_id)
+        amount, cap, variant = _reward_value(
+            reward_kind, terms["value"], terms["max_amount"], terms["variant_id"] or ""
+        )
     with about("starts_at"):
-        start = _moment(starts_at, "starts_at")
+        start = _moment(terms["starts_at"], "starts_at")
     with about("ends_at"):
-        end = _moment(ends_at, "ends_at")
+        end = _moment(terms["ends_at"], "ends_at")
     if start is not None and end is not None and end <= start:
         raise InvalidConfiguration("ends_at must be after starts_at", "ends_at")
-    if end is not None and end <= timezone.now():
-        raise InvalidConfiguration("ends_at is in the past: the reward would never be offered", "ends_at")
     limit = None
-    if per_shopper_limit is not None and per_shopper_limit != "":
+    if terms["per_shopper_limit"] is not None and terms["per_shopper_limit"] != "":
         with about("per_shopper_limit"):
-            limit = _whole(per_shopper_limit, "per_shopper_limit", 1, MAX_POINTS)
+            limit = _whole(terms["per_shopper_limit"], "per_shopper_limit", 1, MAX_POINTS)
+    return {
+        "name": title,
+        "description": description,
+        "kind": reward_kind,
+        "points_cost": cost,
+        "channel_slug": channel,
+        "value": amount,
+        "max_amount": cap,
+        "variant_id": variant,
+        "starts_at": start,
+        "ends_at": end,
+        "per_shopper_limit": limit,
+    }
+
+
+def update_reward(reward: Reward, changes: Mapping[str, Any], *, actor: str = "operator") -> Reward:
+    """Change a reward in place (``changes``: field name → new value; left out: unchanged; ``None`` clears an
+    optional one), logged as ``actor``'s change with only what changed. All or nothing.
+
+    Redemptions already made keep what they were priced at (their points and discount are stored on them, and
+    their voucher is in Saleor already); the new terms apply to redemptions from now on. A reward's kind and
+    channel never change (that is a new reward: switch this one off and add it), and a switched-off reward only
+    takes a new name or description: it is history.
+    """
+    unknown = sorted(set(changes) - set(REWARD_FIELDS))
+    if unknown:
+        raise InvalidConfiguration(f"{unknown[0]} is not a reward term that can be changed", unknown[0])
     with transaction.atomic():
-        reward = Reward.objects.create(
-            install=install,
-            name=title,
-            description=description or "",
-            kind=reward_kind,
-            points_cost=cost,
-            channel_slug=channel,
-            value=amount,
-            max_amount=cap,
-            variant_id=variant,
-            starts_at=start,
-            ends_at=end,
-            per_shopper_limit=limit,
-            is_active=True,
-        )
-        record_change(install, f"reward:{reward.pk}", {}, _reward_state(reward), actor)
-    return reward
+        locked = Reward.objects.select_for_update().get(pk=reward.pk)
+        current = {field: getattr(locked, field) for field in REWARD_FIELDS}
+        terms = _reward_terms({**current, **changes})
+        changed = [field for field in REWARD_FIELDS if terms[field] != current[field]]
+        for field in changed:
+            if field in FIXED_REWARD_FIELDS:
+                what = "kind" if field == "kind" else "channel"
+                raise InvalidConfiguration(
+                    f"a reward's {what} can't change: switch this reward off and add a new one", field
+                )
+            if not locked.is_active and field not in ("name", "description"):
+                raise InvalidConfiguration(
+                    "the reward was switched off: only its name and description can change", field
+                )
+        if "ends_at" in changed and terms["ends_at"] is not None and terms["ends_at"] <= timezone.now():
+            raise InvalidConfiguration("ends_at is in the past: to stop offering the reward, switch it off", "ends_at")
+        if not changed:
+            return locked
+        before = _reward_state(locked)
+        for field in changed:
+            setattr(locked, field, terms[field])
+        locked.save(update_fields=changed)
+        locked.refresh_from_db()  # as stored (decimals to their places), for the log and the answer
+        record_change(locked.install, f"reward:{locked.pk}", *changed_only(before, _reward_state(locked)), actor)
+    return locked
 
 
-def _reward_state(reward: Reward) -> dict[str, object]:
+def _reward_state(reward: Reward) -> dict[str, Any]:
     return {
         "name": reward.name,
+        "description": reward.description,
         "kind": str(reward.kind),
         "points_cost": reward.points_cost,
         "channel_slug": reward.channel_slug,
         "value": as_json(reward.value),
         "max_amount": as_json(reward.max_amount),
         "variant_id": reward.variant_id,
+        "starts_at": reward.starts_at.isoformat() if reward.starts_at else None,
+        "ends_at": reward.ends_at.isoformat() if reward.ends_at else None,
         "per_shopper_limit": reward.per_shopper_limit,
         "is_active": reward.is_active,
     }

@@ -11,7 +11,7 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
 from .errors import RedemptionError
-from .models import Redemption, RedemptionStatus, Reward, RewardKind
+from .models import OPEN_STATUSES, Redemption, RedemptionStatus, Reward, RewardKind
 from .saleor_calls import CheckoutInfo, VoucherSpec
 
 COUNTED_STATUSES = (RedemptionStatus.PLACING, RedemptionStatus.ACTIVE, RedemptionStatus.CAPTURED)
@@ -33,6 +33,20 @@ def available_rewards(install: Install, channel_slug: str) -> QuerySet[Reward]:
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
         .order_by("points_cost", "pk")
     )
+
+
+def catalog(install: Install) -> list[Reward]:
+    """Every reward of the store, as staff manage them: live ones first, by channel and cost."""
+    return list(Reward.objects.filter(install=install).order_by("-is_active", "channel_slug", "points_cost"))
+
+
+def find_reward(install: Install, reward_id: int) -> Reward | None:
+    return Reward.objects.filter(install=install, pk=reward_id).first()
+
+
+def open_redemption(member: Member, checkout_id: str) -> Redemption | None:
+    """The redemption still open on the member's checkout (at most one is)."""
+    return Redemption.objects.filter(member=member, checkout_id=checkout_id, status__in=OPEN_STATUSES).first()
 
 
 def times_taken(member: Member, reward: Reward) -> int:

@@ -88,6 +88,16 @@ def find_referral(install_id: int, referral_id: int) -> Referral | None:
     return Referral.objects.filter(install_id=install_id, pk=referral_id).first()
 
 
+def referrals_made(member: Member, *, limit: int) -> list[Referral]:
+    """The member's referrals as the referrer, newest first, with both members loaded."""
+    return list(Referral.objects.filter(referrer=member).select_related("referee", "referrer").order_by("-pk")[:limit])
+
+
+def with_members(referral: Referral) -> Referral:
+    """``referral`` read again with both members loaded (after an action that made or changed it)."""
+    return Referral.objects.select_related("referrer", "referee").get(pk=referral.pk)
+
+
 @dataclass(frozen=True)
 class Funnel:
     codes_shared: int  # members who have a code (it is made when they first look at it)

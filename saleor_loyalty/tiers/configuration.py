@@ -35,6 +35,8 @@ MAX_BONUS = 10**9
 MAX_WINDOW_DAYS = 3660
 MAX_GRACE_DAYS = 3660
 FLAG = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
+SETTINGS_SUBJECT = "tier_settings"  # the change log's subject of the tier program's settings
+_SETTINGS = ("basis", "window_kind", "window_days", "grace_days", "is_active")
 
 
 class InvalidTierConfig(FieldRefusal):
@@ -76,10 +78,7 @@ def configure_tiers(
     if grace_days is not None and not 0 <= grace_days <= MAX_GRACE_DAYS:
         raise InvalidTierConfig(f"grace_days must be between 0 and {MAX_GRACE_DAYS}", "grace_days")
     with transaction.atomic():
-        TierSettings.objects.get_or_create(install=install)
-        settings_row = TierSettings.objects.select_for_update().get(install=install)
-        names = ("basis", "window_kind", "window_days", "grace_days", "is_active")
-        before = {name: getattr(settings_row, name) for name in names}
+        settings_row, before = _locked_settings(install)
         for name, value in (
             ("basis", basis),
             ("window_kind", window_kind),
@@ -90,9 +89,34 @@ def configure_tiers(
             if value is not None:
                 setattr(settings_row, name, value)
         settings_row.save()
-        record_change(
-            install, "tier_settings", *changed_only(before, {n: getattr(settings_row, n) for n in names}), actor
-        )
+        record_change(install, SETTINGS_SUBJECT, *changed_only(before, _settings_state(settings_row)), actor)
+    return settings_row
+
+
+def _settings_state(settings_row: TierSettings) -> dict[str, Any]:
+    """The tier program's settings as the change log keeps them."""
+    return {name: getattr(settings_row, name) for name in _SETTINGS}
+
+
+def _locked_settings(install: Install) -> tuple[TierSettings, dict[str, Any]]:
+    """The install's tier settings row, locked, and its state before this write: empty when the row did not exist.
+
+    Without a row the tier program does not run (no review, no order-time move), whatever the defaults say; the
+    write that creates it starts the program, a real change even with every value at its default, so it is
+    logged in full (each value from nothing), unlike a later save that changes nothing. Call inside a transaction.
+    """
+    settings_row, created = TierSettings.objects.get_or_create(install=install)
+    if not created:
+        settings_row = TierSettings.objects.select_for_update().get(install=install)
+    return settings_row, {} if created else _settings_state(settings_row)
+
+
+def start_tier_program(install: Install, *, actor: str) -> TierSettings:
+    """The install's tier settings row, created with the defaults (and the creation logged) if there is none yet.
+    Call inside a transaction."""
+    settings_row, before = _locked_settings(install)
+    if not before:
+        record_change(install, SETTINGS_SUBJECT, *changed_only(before, _settings_state(settings_row)), actor)
     return settings_row
 
 
@@ -208,7 +232,7 @@ def set_tier(
         with transaction.atomic():
             # Defining a tier starts the tier program with its default settings if the merchant never saved them:
             # reviews and order-time upgrades only run for stores with a settings row.
-            TierSettings.objects.get_or_create(install=install)
+            start_tier_program(install, actor=actor)
             before = _tier_state(Tier.objects.select_for_update().filter(install=install, name=name).first())
             tier, _ = Tier.objects.update_or_create(
                 install=install,

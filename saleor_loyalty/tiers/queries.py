@@ -15,6 +15,7 @@ from saleor_loyalty.core import db
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import OrderAward
+from saleor_loyalty.saleor.models import Install
 
 from .models import POINTS_UNIT, Basis, MemberTier, Tier, TierChange, TierSettings, TierThreshold, WindowKind
 
@@ -24,6 +25,12 @@ ONE = Decimal(1)
 def active_settings(install_id: int) -> TierSettings | None:
     settings_row = TierSettings.objects.filter(install_id=install_id, is_active=True).first()
     return settings_row
+
+
+def settings_or_defaults(install: Install) -> TierSettings:
+    """The store's tier settings, or the defaults (unsaved) before the merchant saved any: what the panel shows."""
+    found = TierSettings.objects.filter(install=install).first()
+    return found if found is not None else TierSettings(install=install)
 
 
 def base_tier(install_id: int) -> Tier | None:

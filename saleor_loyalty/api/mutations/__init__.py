@@ -1,1 +1,0 @@
-"""One module per mutation, like Saleor's ``graphql/<domain>/mutations/``."""

@@ -1,0 +1,292 @@
+"""The change log as a merchant reads it: what each change is about, by name, and each changed value labelled and
+written out (choices by their label, decimals without trailing zeros, thresholds and lists as text).
+
+The log itself (``SettingsChange``) keeps the raw values, as the writers recorded them; this only describes them,
+where the knowledge of the labels and names lives. Dates and times are left as ISO 8601 and marked, so that the
+reader formats them in their own locale and time zone.
+"""
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from saleor_loyalty.notifications.configuration import EDITABLE as EMAIL_SETTINGS
+from saleor_loyalty.notifications.models import NotificationKind
+from saleor_loyalty.redemption.models import Reward, RewardKind
+from saleor_loyalty.referrals.configuration import EDITABLE as REFERRAL_TERMS
+from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.tiers.models import POINTS_UNIT, Basis, WindowKind
+
+from .models import Campaign, ClawbackPolicy, EarningAction, ExpiryPolicy, GuestOrderPolicy, SettingsChange
+from .settings_changes import EDITABLE as PROGRAM_SETTINGS
+
+
+@dataclass(frozen=True)
+class ChangedValue:
+    field: str  # the key in the change's before/after
+    label: str
+    before: str | None  # as shown; None: no value
+    after: str | None
+    is_date_time: bool = False  # before/after are ISO 8601: the reader formats them
+
+
+@dataclass(frozen=True)
+class DescribedChange:
+    change: SettingsChange
+    title: str
+    values: list[ChangedValue]
+
+    # the log row's own fields, for the API type
+    @property
+    def pk(self) -> int:
+        return self.change.pk
+
+    @property
+    def subject(self) -> str:
+        return self.change.subject
+
+    @property
+    def actor(self) -> str:
+        return self.change.actor
+
+    @property
+    def before(self) -> Any:
+        return self.change.before
+
+    @property
+    def after(self) -> Any:
+        return self.change.after
+
+    @property
+    def changed_at(self) -> datetime:
+        return self.change.changed_at
+
+
+# -- labels, by what a change is about -------------------------------------------------------------------------
+
+_TIER_SETTINGS = {
+    "basis": "Tiers are reached by",
+    "window_kind": "Counted over",
+    "window_days": "Window (days)",
+    "grace_days": "Grace before a downgrade (days)",
+    "is_active": "Tiers active",
+}
+_EARN_RULE = {
+    "points_per_unit": "Points per currency unit",
+    "include_tax": "Tax earns points",
+    "include_shipping": "Shipping earns points",
+    "min_order_amount": "Minimum order amount",
+    "is_active": "Active",
+    "multipliers": "Multipliers",
+}
+_TIER = {
+    "rank": "Rank",
+    "multiplier": "Earn multiplier",
+    "bonus_points": "Bonus on reaching it (points)",
+    "perks": "Perks",
+    "access": "Access flags",
+    "is_active": "Active",
+    "thresholds": "Thresholds",
+}
+_REWARD = {
+    "name": "Name",
+    "kind": "Gives",
+    "points_cost": "Cost (points)",
+    "channel_slug": "Channel",
+    "value": "Value",
+    "max_amount": "At most (amount off)",
+    "variant_id": "Free product (variant)",
+    "per_shopper_limit": "Times per shopper",
+    "starts_at": "Offered from",
+    "ends_at": "Offered until",
+    "description": "Description",
+    "is_active": "Offered",
+}
+_CAMPAIGN = {
+    "name": "Name",
+    "starts_at": "Starts",
+    "ends_at": "Ends",
+    "multiplier": "Multiplier",
+    "fixed_bonus": "Fixed bonus (points)",
+    "channel_slug": "Channel",
+    "product_ids": "Products",
+    "category_ids": "Categories",
+    "tiers": "Tiers",
+    "is_active": "Running",
+}
+_EARNING_ACTION = {
+    "name": "Name",
+    "points": "Points per action",
+    "max_per_period": "Times per customer per period",
+    "period_days": "Period (days)",
+    "is_active": "Active",
+}
+_API_KEY = {"name": "What uses it", "revoked": "Revoked"}
+
+_LABELS: dict[str, Mapping[str, str]] = {
+    "program": {name: editable.label for name, editable in PROGRAM_SETTINGS.items()},
+    "emails": {name: editable.label for name, editable in EMAIL_SETTINGS.items()},
+    "referral_program": {name: editable.label for name, editable in REFERRAL_TERMS.items()},
+    "tier_settings": _TIER_SETTINGS,
+    "earn_rule": _EARN_RULE,
+    "tier": _TIER,
+    "reward": _REWARD,
+    "campaign": _CAMPAIGN,
+    "earning_action": _EARNING_ACTION,
+    "api_key": _API_KEY,
+}
+
+# Values that are a choice's code, shown by the choice's label.
+_CHOICES: dict[str, type[Any]] = {
+    "expiry_policy": ExpiryPolicy,
+    "clawback_policy": ClawbackPolicy,
+    "guest_orders": GuestOrderPolicy,
+    "registered_email_guest_orders": GuestOrderPolicy,
+    "basis": Basis,
+    "window_kind": WindowKind,
+    "kind": RewardKind,
+    "disabled_kinds": NotificationKind,
+}
+_DATE_TIMES = {"starts_at", "ends_at"}
+_DECIMAL = re.compile(r"-?[0-9]+\.[0-9]+")
+_EVERY_CHANNEL = {"campaign"}  # an empty channel means every channel
+
+
+def _kind(subject: str) -> tuple[str, str]:
+    """("campaign", "3") for "campaign:3"; ("program", "") for "program"."""
+    kind, _, rest = subject.partition(":")
+    return kind, rest
+
+
+def _number(value: str) -> str:
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return value
+    if not number.is_finite():
+        return value
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _choice(choices: type[Any], value: Any) -> str:
+    try:
+        return str(choices(str(value).lower()).label)
+    except ValueError:
+        return str(value)
+
+
+def _thresholds(value: Mapping[str, Any]) -> str:
+    """{"USD": ["500.0000", "400"], "PTS": ["1000", null]} → "1000 points; 500 USD (keep at 400)"."""
+    parts = []
+    for unit, amounts in sorted(value.items()):
+        qualify, retain = [*amounts, None, None][:2] if isinstance(amounts, list | tuple) else (amounts, None)
+        text = f"{_number(str(qualify))} {'points' if unit == POINTS_UNIT else unit}"
+        if retain is not None and _number(str(retain)) != _number(str(qualify)):
+            text += f" (keep at {_number(str(retain))})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _multipliers(value: Mapping[str, Any]) -> str:
+    """{"product:UHJ…": "2.0000"} → "×2 product UHJ…"."""
+    return "; ".join(f"×{_number(str(factor))} {target.replace(':', ' ', 1)}" for target, factor in value.items())
+
+
+def shown(kind: str, field: str, value: Any) -> str | None:
+    """A value as the change log shows it; None for no value (null, empty text, an empty list)."""
+    if value is None or value in ("", [], {}):
+        return "every channel" if kind in _EVERY_CHANNEL and field == "channel_slug" and value == "" else None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if field in _CHOICES:
+        choices = _CHOICES[field]
+        return ", ".join(_choice(choices, v) for v in value) if isinstance(value, list) else _choice(choices, value)
+    if field == "thresholds" and isinstance(value, dict):
+        return _thresholds(value)
+    if field == "multipliers" and isinstance(value, dict):
+        return _multipliers(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    if field == "multiplier":
+        return f"×{_number(str(value))}"
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        return _number(value)  # a decimal the log keeps as text ("1.5000")
+    return str(value)
+
+
+def _label(kind: str, field: str) -> str:
+    return _LABELS.get(kind, {}).get(field) or field.replace("_", " ").capitalize()
+
+
+def _values(change: SettingsChange) -> list[ChangedValue]:
+    kind, _ = _kind(change.subject)
+    before = change.before if isinstance(change.before, dict) else {}
+    after = change.after if isinstance(change.after, dict) else {}
+    values = []
+    for field in dict.fromkeys([*before, *after]):
+        was, now = shown(kind, field, before.get(field)), shown(kind, field, after.get(field))
+        if was is None and now is None:
+            continue  # a field the change left empty (a new reward's unused cap): nothing to say
+        values.append(ChangedValue(field, _label(kind, field), was, now, is_date_time=field in _DATE_TIMES))
+    return values
+
+
+# What a subject's key is, per kind named by its current name: the row's id, or the earning action's code.
+_NAMED: dict[str, tuple[Callable[..., Any], str]] = {
+    "reward": (Reward.objects.filter, "pk"),
+    "campaign": (Campaign.objects.filter, "pk"),
+    "earning_action": (EarningAction.objects.filter, "code"),
+}
+
+
+def _names(install: Install, changes: Iterable[SettingsChange]) -> dict[str, str]:
+    """The current names of the rewards, campaigns and earning actions the changes are about, by subject (one query
+    per kind at most)."""
+    keys: dict[str, set[str]] = {kind: set() for kind in _NAMED}
+    for change in changes:
+        kind, rest = _kind(change.subject)
+        if kind in keys and rest and (rest.isdigit() or _NAMED[kind][1] != "pk"):
+            keys[kind].add(rest)
+    names: dict[str, str] = {}
+    for kind, found in keys.items():
+        if found:
+            rows, key = _NAMED[kind]
+            for value, name in rows(install=install, **{f"{key}__in": found}).values_list(key, "name"):
+                names[f"{kind}:{value}"] = name
+    return names
+
+
+def _title(change: SettingsChange, names: Mapping[str, str]) -> str:
+    kind, rest = _kind(change.subject)
+    fixed = {
+        "program": "Program settings",
+        "emails": "Emails",
+        "tier_settings": "How tiers are reached",
+        "referral_program": "Referral terms",
+    }
+    if kind in fixed:
+        return fixed[kind]
+    if kind == "earn_rule":
+        channel, _, currency = rest.partition("/")
+        return f"Earn rule of {channel} ({currency})"
+    if kind in _NAMED:
+        # the name it has now, else the one it was created with, else its number (an earning action: its code)
+        after = change.after if isinstance(change.after, dict) else {}
+        name = names.get(change.subject) or after.get("name") or (f"#{rest}" if rest.isdigit() else rest)
+        return f"{kind.replace('_', ' ').capitalize()} {name}"
+    prefixes = {"tier": "Tier", "api_key": "API key"}
+    if kind in prefixes:
+        return f"{prefixes[kind]} {rest}{'…' if kind == 'api_key' else ''}"
+    return change.subject
+
+
+def describe_changes(install: Install, changes: list[SettingsChange]) -> list[DescribedChange]:
+    """Each change with its title and its labelled values, in the same order."""
+    names = _names(install, changes)
+    return [DescribedChange(change, _title(change, names), _values(change)) for change in changes]
