@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from saleor_loyalty.api import schema as schema_module
 from saleor_loyalty.api.limits import SALEOR_CALLS
+from saleor_loyalty.api.program import resolvers as program_resolvers
 from saleor_loyalty.saleor.budget import SaleorCallBudgetExceeded, saleor_call_budget
 from saleor_loyalty.saleor.client import SaleorClient
 from tests.storefront import REDEEM
@@ -275,7 +275,7 @@ def test_an_unexpected_resolver_error_is_logged_with_the_request_id(monkeypatch,
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(schema_module, "active_install", broken)
+    monkeypatch.setattr(program_resolvers, "active_install", broken)
     with caplog.at_level(logging.ERROR):
         status, body, _ = post(
             {"query": '{ program(channel: "c", currency: "USD") { channel } }'},
@@ -292,7 +292,7 @@ def test_an_unexpected_resolver_error_is_logged_with_the_request_id(monkeypatch,
 
 
 def test_an_internal_error_without_a_request_id_header_still_gets_one(monkeypatch, caplog):
-    monkeypatch.setattr(schema_module, "active_install", lambda *a: (_ for _ in ()).throw(KeyError("x")))
+    monkeypatch.setattr(program_resolvers, "active_install", lambda *a: (_ for _ in ()).throw(KeyError("x")))
     with caplog.at_level(logging.ERROR):
         _, body, _ = post({"query": '{ program(channel: "c", currency: "USD") { channel } }'})
     request_id = body["errors"][0]["extensions"]["requestId"]

@@ -2,6 +2,7 @@
 preview each kind with sample data."""
 
 import pytest
+from django.conf import settings
 from django.core import mail
 
 from saleor_loyalty.notifications.actions import notify
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 SETTINGS = "query { emailSettings { fromEmail fromName kinds { kind label enabled } } }"
 UPDATE = """mutation($input: EmailSettingsInput!) { updateEmailSettings(input: $input) {
   settings { fromEmail fromName kinds { kind enabled } } errors { field code } } }"""
-PREVIEW = "query($kind: NotificationKind!) { emailPreview(kind: $kind) { subject text html } }"
+PREVIEW = "query($kind: NotificationKind!) { emailPreview(kind: $kind) { sender subject text html } }"
 
 
 def token(store, *permissions: str) -> str:
@@ -29,6 +30,7 @@ def test_every_kind_is_on_by_default_and_previews_with_sample_data(store):
     for kind in NotificationKind:
         shown = staff_call(PREVIEW, token(store), {"kind": kind.name})["data"]["emailPreview"]
         assert shown["subject"] and "Ada" in shown["text"] and "<html" in shown["html"].lower(), kind
+        assert shown["sender"] == settings.DEFAULT_FROM_EMAIL  # no sender set: the deployment's
 
 
 def test_a_kind_switched_off_is_recorded_not_sent_and_the_sender_is_the_merchants(
@@ -50,6 +52,9 @@ def test_a_kind_switched_off_is_recorded_not_sent_and_the_sender_is_the_merchant
     assert Notification.objects.get(kind=NotificationKind.EARNED).status == NotificationStatus.SKIPPED_DISABLED
     [sent] = [m for m in mail.outbox if "Gold" in m.subject]
     assert sent.from_email == "Shop Club <club@shop.example>"
+    # the preview shows the same sender (found inside the real Dashboard: it had no From line)
+    shown = staff_call(PREVIEW, token(store), {"kind": "TIER_UP"})["data"]["emailPreview"]
+    assert shown["sender"] == "Shop Club <club@shop.example>"
     assert SettingsChange.objects.get(subject="emails").after["disabled_kinds"] == ["earned"]
 
 

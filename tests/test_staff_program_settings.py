@@ -6,20 +6,29 @@ MANAGE_DISCOUNTS are refused and change nothing.
 """
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from saleor_loyalty.ledger.queries import member_balances
-from saleor_loyalty.program.models import ProgramSettings, SettingsChange
+from saleor_loyalty.notifications.configuration import update_notification_settings
+from saleor_loyalty.program.change_log import describe_changes
+from saleor_loyalty.program.configuration import create_campaign, deactivate_campaign
+from saleor_loyalty.program.earning_actions import set_earning_action
+from saleor_loyalty.program.models import EarningAction, ProgramSettings, SettingsChange
 from saleor_loyalty.program.orders import reconcile_order
 from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.program.settings_changes import SettingsInvalid, update_program_settings
+from saleor_loyalty.redemption.configuration import create_reward, deactivate_reward
+from saleor_loyalty.tiers.configuration import configure_tiers
 from tests.factories import order
 from tests.saleor_harness import FakeSaleor
 from tests.storefront import Store
+from tests.test_tiers import setup_tiers
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +285,125 @@ def test_earn_rules_need_manage_discounts(store):
     assert error_codes(staff_call(RULES, token)) == ["PERMISSION_DENIED"]
     rule_input = {"channel": "default-channel", "currency": "USD", "pointsPerUnit": "9"}
     assert error_codes(staff_call(SET_RULE, token, {"input": rule_input})) == ["PERMISSION_DENIED"]
+
+
+# -- the change log as merchants read it ------------------------------------------------------------------------
+
+DESCRIBED = "query { settingsChanges { subject title values { field label before after isDateTime } } }"
+
+
+def described(token: str) -> dict[str, dict[str, Any]]:
+    """The newest change of each subject: its title and its values by field."""
+    found: dict[str, dict[str, Any]] = {}
+    for change in staff_call(DESCRIBED, token)["data"]["settingsChanges"]:
+        values = {value["field"]: value for value in change["values"]}
+        found.setdefault(change["subject"], {"title": change["title"], "values": values})
+    return found
+
+
+def test_the_change_log_names_what_changed_and_labels_each_value(store):
+    token = dashboard_token(store)
+    staff_call(UPDATE, token, {"input": {"expiryPolicy": "AFTER_EARNING", "pointsExpireAfterDays": 365}})
+    starts = timezone.now()
+    campaign = create_campaign(
+        store.install, name="Double week", starts_at=starts, ends_at=starts + timedelta(days=7), multiplier="2"
+    )
+    deactivate_campaign(campaign, actor="merchant@example.com")
+    reward = create_reward(
+        store.install, name="$5 off", kind="FIXED_AMOUNT", points_cost=100, channel_slug="default-channel", value="5"
+    )
+    update_notification_settings(store.install, {"disabled_kinds": ["expiry_reminder", "tier_down"]}, actor="m")
+    setup_tiers(store.install)
+
+    log = described(token)
+    program = log["program"]
+    assert program["title"] == "Program settings"
+    assert program["values"]["expiry_policy"] == {
+        "field": "expiry_policy",
+        "label": "Points expiry policy",
+        "before": "Points never expire",
+        "after": "Points expire a set number of days after they were earned",
+        "isDateTime": False,
+    }
+    assert program["values"]["points_expire_after_days"]["before"] is None
+    assert program["values"]["points_expire_after_days"]["after"] == "365"
+
+    # a campaign by its name, also for the change that only switched it off; dates marked for the reader's locale
+    stopped = log[f"campaign:{campaign.pk}"]
+    assert stopped["title"] == "Campaign Double week"
+    assert stopped["values"]["is_active"] | {"field": ""} == {
+        "field": "",
+        "label": "Running",
+        "before": "yes",
+        "after": "no",
+        "isDateTime": False,
+    }
+    [created] = [
+        c
+        for c in staff_call(DESCRIBED, token)["data"]["settingsChanges"]
+        if c["values"][0]["field"] == "name" and c["subject"] == f"campaign:{campaign.pk}"
+    ]
+    values = {value["field"]: value for value in created["values"]}
+    assert values["ends_at"]["isDateTime"] is True and values["ends_at"]["before"] is None
+    assert values["ends_at"]["after"] == (starts + timedelta(days=7)).isoformat()
+    assert values["multiplier"]["after"] == "×2"
+    assert values["channel_slug"]["after"] == "every channel"
+    assert "product_ids" not in values  # empty before and after: nothing to say
+
+    new_reward = log[f"reward:{reward.pk}"]
+    assert new_reward["title"] == "Reward $5 off"
+    assert new_reward["values"]["kind"]["after"] == "Fixed amount off"
+    assert new_reward["values"]["value"]["after"] == "5"
+    assert {"max_amount", "variant_id"}.isdisjoint(new_reward["values"])  # fields a fixed amount does not use
+
+    assert log["emails"]["values"]["disabled_kinds"]["after"] == "Points about to expire, Moved down a tier"
+    silver = log["tier:Silver"]
+    assert silver["title"] == "Tier Silver"
+    assert silver["values"]["thresholds"]["after"] == "450 EUR; 500 USD (keep at 400)"
+    assert silver["values"]["multiplier"]["after"] == "×1.25"
+    configure_tiers(store.install, window_kind="calendar_year", actor="m")
+    assert described(token)["tier_settings"]["values"]["window_kind"]["after"].startswith("The calendar year")
+
+
+def test_the_change_log_names_a_reward_by_its_current_name_in_two_queries(store, django_assert_max_num_queries):
+    rewards = [
+        create_reward(store.install, name=f"R{n}", kind="FREE_SHIPPING", points_cost=10, channel_slug="c")
+        for n in range(5)
+    ]
+    for reward in rewards:
+        deactivate_reward(reward)
+    changes = list(SettingsChange.objects.filter(install=store.install))
+    with django_assert_max_num_queries(1):  # the rewards' names, all at once
+        titles = {change.title for change in describe_changes(store.install, changes)}
+    assert titles == {f"Reward R{n}" for n in range(5)}
+
+
+def test_the_change_log_names_an_earning_action_by_its_current_name_with_one_query_per_kind(
+    store, django_assert_max_num_queries
+):
+    for n in range(3):
+        set_earning_action(store.install, code=f"action-{n}", name=f"Action {n}", points=10)
+        set_earning_action(store.install, code=f"action-{n}", name=f"Action {n}", points=20)  # a change, not named
+    set_earning_action(store.install, code="product_review", name="Product review", points=10)
+    set_earning_action(store.install, code="product_review", name="Review a product", points=10)  # renamed
+    reward = create_reward(store.install, name="R", kind="FREE_SHIPPING", points_cost=10, channel_slug="c")
+    deactivate_reward(reward)
+    starts = timezone.now()
+    campaign = create_campaign(
+        store.install, name="C", starts_at=starts, ends_at=starts + timedelta(days=1), multiplier="2"
+    )
+    deactivate_campaign(campaign, actor="m")
+    changes = list(SettingsChange.objects.filter(install=store.install).order_by("pk"))
+
+    with django_assert_max_num_queries(3):  # the names of the actions, the rewards and the campaigns, each at once
+        titles = [change.title for change in describe_changes(store.install, changes)]
+
+    assert titles[:6] == ["Earning action Action 0", "Earning action Action 0", "Earning action Action 1",
+                          "Earning action Action 1", "Earning action Action 2", "Earning action Action 2"]  # fmt: skip
+    # by the name it has now, like rewards and campaigns; one no longer there by the name it was created with
+    assert titles[6:8] == ["Earning action Review a product"] * 2
+    assert titles[8:] == ["Reward R", "Reward R", "Campaign C", "Campaign C"]
+    EarningAction.objects.filter(code="action-0").delete()
+    assert describe_changes(store.install, changes[:2])[0].title == "Earning action Action 0"
+    other = SettingsChange(install=store.install, subject="earning_action:gone", before={"points": 1}, after={})
+    assert describe_changes(store.install, [other])[0].title == "Earning action gone"  # no name anywhere: its code

@@ -3,7 +3,7 @@ with a note, and the history of decisions (MANAGE_USERS)."""
 
 import pytest
 
-from saleor_loyalty.api.types import global_id
+from saleor_loyalty.api.core.ids import global_id
 from saleor_loyalty.program.models import SettingsChange
 from saleor_loyalty.referrals.models import Referral, ReferralStatus
 from tests.test_referrals import ALICE, BOB, held_by_address, points

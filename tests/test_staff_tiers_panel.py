@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from saleor_loyalty.program.models import OrderAward, SettingsChange
 from saleor_loyalty.tiers.models import MemberTier, TierChange
-from tests.test_staff_program_settings import error_codes, staff_call
+from tests.test_staff_program_settings import DESCRIBED, error_codes, staff_call
 from tests.test_tiers import USER, pay, setup_tiers, tier_of
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +26,7 @@ PIN = """mutation($tier: String!) { pinTier(customerId: "VXNlcjox", tier: $tier,
   tier pinnedTier errors { field code } } }"""
 UNPIN = 'mutation { unpinTier(customerId: "VXNlcjox") { tier pinnedTier errors { field } } }'
 MOVEMENTS = "query { tierMovements { week upgrades downgrades } }"
+NOTHING = dict.fromkeys(("basis", "window_kind", "window_days", "grace_days", "is_active"))  # before the first save
 
 
 def token(store, *permissions: str) -> str:
@@ -52,7 +53,11 @@ def test_staff_create_a_tier_and_see_it_with_its_members_and_the_change_logged(s
     assert payload["errors"] == []
     assert payload["tier"]["thresholds"] == [{"unit": "USD", "qualify": "1000.0000", "retain": "800.0000"}]
     assert (payload["tier"]["members"], payload["tier"]["bonusPoints"]) == (0, 500)
-    [change] = SettingsChange.objects.all()
+    # the first tier also started the tier program, with the default settings: both logged, as the merchant's
+    started, change = SettingsChange.objects.order_by("pk")
+    assert (started.subject, started.actor, started.before) == ("tier_settings", "merchant@example.com", NOTHING)
+    assert started.after == {"basis": "spend", "window_kind": "rolling", "window_days": 365, "grace_days": 30,
+                             "is_active": True}  # fmt: skip
     assert change.subject == "tier:Gold" and change.actor == "merchant@example.com"
     assert change.before == {"rank": None, "multiplier": None, "bonus_points": None, "perks": None,
                              "access": None, "is_active": None, "thresholds": None}  # fmt: skip
@@ -111,10 +116,49 @@ def test_tier_settings_read_and_change_with_field_errors(store):
     assert changed["data"]["updateTierSettings"] == {"settings": {"basis": "POINTS", "graceDays": 7}, "errors": []}
     refused = staff_call(UPDATE_SETTINGS, token(store), {"input": {"graceDays": -1}})["data"]["updateTierSettings"]
     assert refused["errors"] == [{"field": "graceDays", "code": "INVALID"}]
-    assert json.loads(json.dumps(SettingsChange.objects.get(subject="tier_settings").after)) == {
+    # the first save created the settings: logged in full, each value from nothing
+    first = SettingsChange.objects.get(subject="tier_settings")
+    assert first.before == NOTHING and first.actor == "merchant@example.com"
+    assert json.loads(json.dumps(first.after)) == {
         "basis": "points",
+        "window_kind": "rolling",
+        "window_days": 365,
         "grace_days": 7,
+        "is_active": True,
     }
+    staff_call(UPDATE_SETTINGS, token(store), {"input": {"graceDays": 8}})
+    latest = SettingsChange.objects.filter(subject="tier_settings").latest("pk")
+    assert (latest.before, latest.after) == ({"grace_days": 7}, {"grace_days": 8})  # later: only what changed
+
+
+def test_the_first_save_of_the_default_tier_settings_is_logged_and_a_save_that_changes_nothing_is_not(store):
+    """Found inside the real Dashboard (fifth run): saving the defaults created the settings, and so started the
+    tier program, but the change log said nothing, as nothing differed from the defaults the page showed."""
+    defaults = staff_call(SETTINGS, token(store))["data"]["tierSettings"]
+    saved = staff_call(UPDATE_SETTINGS, token(store), {"input": defaults})["data"]["updateTierSettings"]
+    assert saved["errors"] == []
+    [change] = SettingsChange.objects.filter(subject="tier_settings")
+    assert (change.before, change.actor) == (NOTHING, "merchant@example.com")
+    assert change.after == {"basis": "spend", "window_kind": "rolling", "window_days": 365, "grace_days": 30,
+                            "is_active": True}  # fmt: skip
+    # the change log lists every value, from nothing
+    [logged] = [
+        c for c in staff_call(DESCRIBED, token(store))["data"]["settingsChanges"] if c["subject"] == "tier_settings"
+    ]
+    assert logged["title"] == "How tiers are reached"
+    assert {value["field"]: (value["before"], value["after"]) for value in logged["values"]} == {
+        "basis": (None, "Money paid, net of refunds, per currency"),
+        "window_kind": (None, "The last N days"),
+        "window_days": (None, "365"),
+        "grace_days": (None, "30"),
+        "is_active": (None, "yes"),
+    }
+
+    # the same values again: nothing changed, nothing logged; nor when a tier is defined afterwards
+    staff_call(UPDATE_SETTINGS, token(store), {"input": defaults})
+    tier_input = {"name": "Silver", "rank": 2, "thresholds": [{"unit": "USD", "qualify": "500"}]}
+    assert staff_call(SET_TIER, token(store), {"input": tier_input})["data"]["setTier"]["errors"] == []
+    assert SettingsChange.objects.filter(subject="tier_settings").count() == 1
 
 
 def test_staff_pin_and_unpin_a_customer(store):

@@ -8,6 +8,7 @@ from graphql import GraphQLError
 
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.program.custom_events import KEY_PREFIX, install_for_api_key
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.tokens import (
     DashboardUser,
@@ -57,8 +58,6 @@ class RequestContext:
 
     def require_server(self) -> Install:
         """The install whose server API key authenticates this request (for server-to-server mutations)."""
-        from saleor_loyalty.program.custom_events import KEY_PREFIX, install_for_api_key
-
         scheme, _, key = self.request.headers.get("Authorization", "").partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key.startswith(KEY_PREFIX):

@@ -43,7 +43,7 @@ from graphql import (
 )
 from graphql.validation import ValidationContext, ValidationRule
 
-from .types import MAX_PAGE
+from .core.types import MAX_PAGE
 
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 TOO_MANY_SALEOR_CALLS = "TOO_MANY_SALEOR_CALLS"

@@ -13,8 +13,15 @@ from .catalog.mutations.manage import (
     deactivate_campaign_field,
     deactivate_reward_field,
 )
-from .catalog.resolvers import resolve_campaigns, resolve_catalog_rewards
-from .catalog.types import CatalogCampaign, CatalogReward
+from .catalog.mutations.update_campaign import update_campaign_field
+from .catalog.mutations.update_reward import update_reward_field
+from .catalog.resolvers import (
+    resolve_campaigns,
+    resolve_catalog_rewards,
+    resolve_search_categories,
+    resolve_search_products,
+)
+from .catalog.types import CatalogCampaign, CatalogReward, StoreItem
 from .customers.resolvers import resolve_customer_loyalty
 from .customers.types import CustomerLoyalty
 from .earning_actions.mutations.manage import (
@@ -27,9 +34,9 @@ from .earning_actions.types import ApiKey, EarningAction
 from .emails.mutations.update_email_settings import update_email_settings_field
 from .emails.resolvers import resolve_email_preview, resolve_email_settings
 from .emails.types import EmailKindEnum, EmailPreview, EmailSettings
-from .mutations.adjust_points import adjust_points_field
 from .orders.resolvers import resolve_order_loyalty
 from .orders.types import OrderLoyalty
+from .points.mutations.adjust_points import adjust_points_field
 from .program.mutations.set_earn_rule import deactivate_earn_rule_field, set_earn_rule_field
 from .program.mutations.update_program_settings import update_program_settings_field
 from .program.resolvers import resolve_earn_rules, resolve_program_settings, resolve_settings_changes
@@ -93,6 +100,22 @@ class StaffQuery(graphene.ObjectType):
         required=True,
         resolver=resolve_campaigns,
         description="Bonus campaigns, active first, newest first. Needs MANAGE_DISCOUNTS.",
+    )
+    search_products = graphene.List(
+        graphene.NonNull(StoreItem),
+        required=True,
+        search=graphene.String(required=True, description="Part of the name (at most 100 characters; empty: any)."),
+        first=graphene.Int(default_value=20, description="At most 50."),
+        resolver=resolve_search_products,
+        description="The store's products matching a search, for the campaign form's picker. Needs MANAGE_DISCOUNTS.",
+    )
+    search_categories = graphene.List(
+        graphene.NonNull(StoreItem),
+        required=True,
+        search=graphene.String(required=True, description="Part of the name (at most 100 characters; empty: any)."),
+        first=graphene.Int(default_value=20, description="At most 50."),
+        resolver=resolve_search_categories,
+        description="The store's categories matching a search, for the campaign form's picker. Needs MANAGE_DISCOUNTS.",
     )
     earning_actions = graphene.List(
         graphene.NonNull(EarningAction),
@@ -185,8 +208,10 @@ class StaffMutation(graphene.ObjectType):
     unpin_tier = unpin_tier_field
     update_email_settings = update_email_settings_field
     create_reward = create_reward_field
+    update_reward = update_reward_field
     deactivate_reward = deactivate_reward_field
     create_campaign = create_campaign_field
+    update_campaign = update_campaign_field
     deactivate_campaign = deactivate_campaign_field
     set_earning_action = set_earning_action_field
     create_api_key = create_api_key_field

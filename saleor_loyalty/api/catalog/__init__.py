@@ -1,7 +1,8 @@
 """The rewards catalog and bonus campaigns for staff (the dashboard's Rewards and Campaigns tabs).
 
-Product, variant and category pickers search the store through Saleor's own API from the page (with the
-AppBridge token); these fields take the Saleor ids they pick.
+The campaign form's product and category pickers search the store through this API (``searchProducts``,
+``searchCategories``), which asks Saleor with the app's own token (``saleor_loyalty.saleor.catalog``): the page
+talks to nothing but this app, and the ids a campaign is saved with are checked with the store first.
 """
 
 # Part of the program's configuration, like its settings: running discounts.

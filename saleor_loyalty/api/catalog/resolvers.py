@@ -1,18 +1,62 @@
-"""Listing the rewards catalog and campaigns."""
+"""Listing the rewards catalog and campaigns, and searching the store's products and categories for the pickers."""
 
 from typing import Any
 
+from graphql import GraphQLError
+
+from saleor_loyalty.program import queries as program_queries
 from saleor_loyalty.program.models import Campaign
+from saleor_loyalty.redemption import rewards
 from saleor_loyalty.redemption.models import Reward
+from saleor_loyalty.saleor import catalog
+from saleor_loyalty.saleor.budget import SaleorCallBudgetExceeded
+from saleor_loyalty.saleor.client import SaleorError
 
 from . import PERMISSION
+from .targets import prefetch_names
 
 
 def resolve_catalog_rewards(root: Any, info: Any) -> list[Reward]:
     staff = info.context.require_staff(PERMISSION)
-    return list(Reward.objects.filter(install=staff.install).order_by("-is_active", "channel_slug", "points_cost"))
+    return rewards.catalog(staff.install)
 
 
 def resolve_campaigns(root: Any, info: Any) -> list[Campaign]:
     staff = info.context.require_staff(PERMISSION)
-    return list(Campaign.objects.filter(install=staff.install).order_by("-is_active", "-starts_at"))
+    campaigns = program_queries.campaigns(staff.install)
+    if _selects(info, {"products", "categories"}):
+        prefetch_names(info, staff.install, campaigns)  # one call to the store for every row (else one per row)
+    return campaigns
+
+
+def _selects(info: Any, names: set[str]) -> bool:
+    """Whether the query asks for any of ``names`` directly under this field (a fragment is not looked into: the
+    rows then ask for their own names)."""
+    for node in info.field_nodes:
+        for selection in node.selection_set.selections if node.selection_set else ():
+            if getattr(getattr(selection, "name", None), "value", None) in names:
+                return True
+    return False
+
+
+def _search(info: Any, search: str, first: int, find: Any) -> list[catalog.StoreItem]:
+    staff = info.context.require_staff(PERMISSION)
+    try:
+        items: list[catalog.StoreItem] = find(staff.install, search, first)
+    except catalog.InvalidSearch as exc:
+        raise GraphQLError(str(exc), extensions={"code": "INVALID"}) from exc
+    except SaleorCallBudgetExceeded:
+        raise
+    except SaleorError as exc:
+        raise GraphQLError(
+            "your store could not be searched just now; try again", extensions={"code": "SALEOR_ERROR"}
+        ) from exc
+    return items
+
+
+def resolve_search_products(root: Any, info: Any, search: str, first: int = 20) -> list[catalog.StoreItem]:
+    return _search(info, search, first, catalog.search_products)
+
+
+def resolve_search_categories(root: Any, info: Any, search: str, first: int = 20) -> list[catalog.StoreItem]:
+    return _search(info, search, first, catalog.search_categories)

@@ -7,8 +7,8 @@ import graphene
 from saleor_loyalty.ledger.queries import MemberAccount
 from saleor_loyalty.tiers.queries import TierStatus, tier_status
 
-from ..tiers import MyTier
-from ..types import LoyaltyMember
+from ..points.types import LoyaltyMember
+from ..tiers.types import MyTier
 
 
 class CustomerLoyalty(graphene.ObjectType):

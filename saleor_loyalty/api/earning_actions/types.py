@@ -4,7 +4,7 @@ import graphene
 
 from saleor_loyalty.program import models
 
-from ..types import global_id
+from ..core.ids import global_id
 
 
 class EarningAction(graphene.ObjectType):

@@ -5,6 +5,7 @@ from typing import Any
 
 from saleor_loyalty.notifications.configuration import notification_settings, preview
 from saleor_loyalty.notifications.models import NotificationSettings
+from saleor_loyalty.notifications.rendering import sender
 
 from . import PERMISSION
 
@@ -17,4 +18,4 @@ def resolve_email_settings(root: Any, info: Any) -> NotificationSettings:
 def resolve_email_preview(root: Any, info: Any, kind: Any) -> dict[str, str]:
     staff = info.context.require_staff(PERMISSION)
     subject, text, html = preview(staff.install, kind.value if isinstance(kind, enum.Enum) else kind)
-    return {"subject": subject, "text": text, "html": html}
+    return {"sender": sender(staff.install.pk), "subject": subject, "text": text, "html": html}

@@ -27,6 +27,11 @@ class EmailSettings(graphene.ObjectType):
 
 
 class EmailPreview(graphene.ObjectType):
+    sender = graphene.String(
+        required=True,
+        description='The From line shoppers see, e.g. "Shop Club <club@shop.example>": the sender set in the email '
+        "settings, else the deployment's DEFAULT_FROM_EMAIL.",
+    )
     subject = graphene.String(required=True)
     text = graphene.String(required=True)
     html = graphene.String(required=True, description="Render it in a sandboxed iframe.")

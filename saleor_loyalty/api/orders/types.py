@@ -2,7 +2,7 @@
 
 import graphene
 
-from ..types import PointsActivity
+from ..points.types import PointsActivity
 
 
 class OrderLoyalty(graphene.ObjectType):

@@ -3,9 +3,10 @@
 import graphene
 
 from saleor_loyalty.program import models
+from saleor_loyalty.program.change_log import DescribedChange
 from saleor_loyalty.program.models import ClawbackPolicy, ExpiryPolicy, GuestOrderPolicy
 
-from ..types import global_id
+from ..core.ids import global_id
 
 ExpiryPolicyEnum = graphene.Enum.from_enum(ExpiryPolicy, description="When points expire.")
 ClawbackPolicyEnum = graphene.Enum.from_enum(ClawbackPolicy, description="What a refund of spent points does.")
@@ -65,18 +66,39 @@ class ProgramSettingsInput(graphene.InputObjectType):
     birthday_metadata_key = graphene.String()
 
 
+class SettingsChangeValue(graphene.ObjectType):
+    """One changed value, labelled and written out as the dashboard shows it."""
+
+    field = graphene.String(required=True, description="Its key in `before` and `after`.")
+    label = graphene.String(required=True, description='What the dashboard calls it, e.g. "Return window (days)".')
+    before = graphene.String(
+        description="The value before, as text (choices by their label, names instead of codes); null: none. "
+        "With isDateTime: an ISO 8601 date-time, to show in the reader's locale."
+    )
+    after = graphene.String(description="The value after, likewise.")
+    is_date_time = graphene.Boolean(required=True, description="`before` and `after` are ISO 8601 date-times.")
+
+
 class SettingsChange(graphene.ObjectType):
     """One change to the program's configuration: who made it, when, and the changed values before and after."""
 
     id = graphene.ID(required=True)
-    subject = graphene.String(required=True, description='What changed, e.g. "program".')
+    subject = graphene.String(required=True, description='What changed, e.g. "program" or "campaign:3".')
+    title = graphene.String(
+        required=True, description='What changed, as a merchant reads it, e.g. "Program settings", "Campaign Summer".'
+    )
     actor = graphene.String(required=True, description="The staff user (email) who made the change.")
-    before = graphene.JSONString(required=True, description="The changed settings' values before.")
-    after = graphene.JSONString(required=True, description="The same settings' values after.")
+    before = graphene.JSONString(required=True, description="The changed settings' values before (raw).")
+    after = graphene.JSONString(required=True, description="The same settings' values after (raw).")
+    values = graphene.List(
+        graphene.NonNull(SettingsChangeValue),
+        required=True,
+        description="The changed values, labelled and as text; a value empty before and after is left out.",
+    )
     changed_at = graphene.DateTime(required=True)
 
     @staticmethod
-    def resolve_id(root: models.SettingsChange, info: object) -> str:
+    def resolve_id(root: DescribedChange, info: object) -> str:
         return global_id("SettingsChange", root.pk)
 
 
@@ -136,3 +158,33 @@ class EarnRuleInput(graphene.InputObjectType):
     includes_shipping = graphene.Boolean(default_value=False)
     min_order_amount = graphene.Decimal(description="Smaller orders earn nothing (default 0).")
     multipliers = graphene.List(graphene.NonNull(EarnMultiplierInput), description="Left out: keep them.")
+
+
+# -- the program's terms as storefronts read them (``program``) --
+
+
+class EarnTerms(graphene.ObjectType):
+    points_per_unit = graphene.Decimal(required=True, description="Points per one unit of currency spent.")
+    currency = graphene.String(required=True)
+    includes_tax = graphene.Boolean(required=True)
+    includes_shipping = graphene.Boolean(required=True)
+    min_order_amount = graphene.Decimal(required=True)
+    has_product_multipliers = graphene.Boolean(required=True)
+
+
+class RedeemTerms(graphene.ObjectType):
+    points_per_unit = graphene.Int(required=True, description="Points for one unit of currency off.")
+    currency = graphene.String(required=True)
+    min_points = graphene.Int(required=True)
+    max_points_per_order = graphene.Int()
+    max_percent_of_subtotal = graphene.Decimal(required=True)
+    step_points = graphene.Int(required=True, description="Redeemable amounts are multiples of this.")
+
+
+class LoyaltyProgram(graphene.ObjectType):
+    channel = graphene.String(required=True)
+    earn = graphene.Field(EarnTerms, required=True)
+    redeem = graphene.Field(RedeemTerms, required=True)
+    return_window_days = graphene.Int(required=True, description="Earned points are pending this long.")
+    points_expire_after_days = graphene.Int()
+    summary = graphene.String(required=True, description="The program in one sentence, for display.")

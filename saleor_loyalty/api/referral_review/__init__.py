@@ -1,7 +1,7 @@
 """The referrals panel for staff: the program's terms, the funnel, top referrers, and the review queue (held
 referrals with why, approve or reject, the decisions).
 
-(The shopper's side of referrals is ``api/referrals.py``.)
+(The shopper's side of referrals is ``api/referrals``.)
 """
 
 # Referrals are between customers: reviewing them, the funnel and the top referrers are about customers; the

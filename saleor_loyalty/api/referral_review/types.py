@@ -5,8 +5,8 @@ import graphene
 from saleor_loyalty.referrals import queries
 from saleor_loyalty.referrals.models import Referral, ReferralStatus
 
-from ..referrals import ReferralStatusEnum
-from ..types import global_id
+from ..core.ids import global_id
+from ..referrals.types import ReferralStatusEnum
 
 
 class ReviewedReferral(graphene.ObjectType):

@@ -1,19 +1,17 @@
-"""GraphQL for referrals: queries and mutations mixed into the schema's Query and Mutation (see schema.py)."""
+"""Referrals as a shopper sees them: their code, link, stats and referrals (``myReferrals``)."""
 
 from typing import Any
 
 import graphene
 
-from saleor_loyalty.core.ratelimit import RateLimited, hit
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.referrals import actions
 from saleor_loyalty.referrals.models import Referral
-from saleor_loyalty.referrals.queries import effective_status, mask_email, referral_link, referral_stats
+from saleor_loyalty.referrals.queries import effective_status, mask_email, referrals_made
 
-from .errors import LoyaltyError
-from .types import MAX_PAGE, global_id
-
-APPLY_LIMIT_PER_MINUTE = 10
+from ..core.ids import global_id
+from ..core.types import MAX_PAGE
+from ..errors import LoyaltyError
 
 
 class ReferralStatusEnum(graphene.Enum):
@@ -53,7 +51,7 @@ class ReferralType(graphene.ObjectType):
     rewards_unlock_at = graphene.DateTime(description="When the pending points unlock (that order's return window).")
 
 
-def _view(referral: Referral, viewer: Member) -> dict[str, Any]:
+def referral_view(referral: Referral, viewer: Member) -> dict[str, Any]:
     as_referrer = referral.referrer_id == viewer.pk
     friend = referral.referee if as_referrer else referral.referrer
     return {
@@ -100,74 +98,15 @@ class MyReferrals(graphene.ObjectType):
     def resolve_referrals(root: dict[str, Any], info: Any, first: int | None = 20) -> list[dict[str, Any]]:
         member: Member = root["member"]
         size = max(0, min(20 if first is None else first, MAX_PAGE))  # an explicit null means the default
-        rows = Referral.objects.filter(referrer=member).select_related("referee", "referrer").order_by("-pk")[:size]
-        return [_view(referral, member) for referral in rows]
+        return [referral_view(referral, member) for referral in referrals_made(member, limit=size)]
 
     @staticmethod
     def resolve_referred_by(root: dict[str, Any], info: Any) -> dict[str, Any] | None:
         member: Member = root["member"]
         referral = actions.referral_of(member)
-        return _view(referral, referral.referee) if referral is not None else None
-
-
-class ReferralQueries(graphene.ObjectType):
-    my_referrals = graphene.Field(
-        MyReferrals, required=True, description="Your referral code, link and stats (signed-in shoppers)."
-    )
-
-    @staticmethod
-    def resolve_my_referrals(root: Any, info: Any) -> dict[str, Any]:
-        member: Member = info.context.member()
-        program = actions.referral_program(member.install)
-        code = actions.code_for(member).code
-        stats = referral_stats(member)
-        return {
-            "member": member,
-            "code": code,
-            "link": referral_link(program, code),
-            "metadata_key": actions.METADATA_KEY,
-            "is_active": program.is_active,
-            "referee_reward_points": program.referee_reward_points,
-            "referrer_reward_points": program.referrer_reward_points,
-            "invited": stats.invited,
-            "pending": stats.pending,
-            "converted": stats.converted,
-            "held": stats.held,
-            "rejected": stats.rejected,
-            "points_earned": stats.points_earned,
-            "points_pending": stats.points_pending,
-        }
+        return referral_view(referral, referral.referee) if referral is not None else None
 
 
 class ApplyReferralCodePayload(graphene.ObjectType):
     referral = graphene.Field(ReferralType)
     errors = graphene.List(graphene.NonNull(LoyaltyError), required=True)
-
-
-def resolve_apply_referral_code(root: Any, info: Any, code: str) -> dict[str, Any]:
-    shopper = info.context.require_shopper()
-    try:
-        hit(f"referral-apply:{shopper.install.pk}:{shopper.user_id}", APPLY_LIMIT_PER_MINUTE, 60)
-    except RateLimited:
-        error = {"field": "code", "code": "RATE_LIMITED", "message": "too many attempts; try again in a minute"}
-        return {"referral": None, "errors": [error]}
-    member: Member = info.context.member()
-    try:
-        referral = actions.apply_code(member, code)
-    except actions.ReferralError as exc:
-        return {"referral": None, "errors": [{"field": exc.field, "code": exc.code, "message": exc.message}]}
-    referral = Referral.objects.select_related("referrer", "referee").get(pk=referral.pk)
-    return {"referral": _view(referral, referral.referee), "errors": []}
-
-
-class ReferralMutations(graphene.ObjectType):
-    apply_referral_code = graphene.Field(
-        ApplyReferralCodePayload,
-        required=True,
-        code=graphene.String(required=True),
-        resolver=resolve_apply_referral_code,
-        description=(
-            "Say who referred you (new customers, before their first paid order). Your welcome reward and your "
-            "friend's are earned with your first paid order, pending through its return window."
-        ),
-    )

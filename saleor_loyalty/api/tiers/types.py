@@ -1,17 +1,15 @@
-"""GraphQL for tiers: queries and mutations mixed into the schema's Query and Mutation (see schema.py)."""
+"""A shopper's tier as the APIs show it (``myTier``, and the tier part of the customer widget)."""
 
 from decimal import Decimal
 from typing import Any
 
 import graphene
-from graphql import GraphQLError
 
 from saleor_loyalty.core.money import quantum
 from saleor_loyalty.tiers.models import POINTS_UNIT, TierChange
-from saleor_loyalty.tiers.queries import TierStatus, tier_status
+from saleor_loyalty.tiers.queries import TierStatus
 
-from .context import RequestContext
-from .types import Money
+from ..core.types import Money
 
 
 def _plain(number: Decimal) -> Decimal:
@@ -146,23 +144,3 @@ class MyTier(graphene.ObjectType):
     @staticmethod
     def resolve_history(root: TierStatus, info: Any) -> list[TierChange]:
         return root.history
-
-
-class TierQueries(graphene.ObjectType):
-    my_tier = graphene.Field(
-        MyTier,
-        required=True,
-        currency=graphene.String(description="Show spend progress in this currency (default: the closest one)."),
-        description="The signed-in shopper's tier, progress to the next one, and tier history.",
-    )
-
-    @staticmethod
-    def resolve_my_tier(root: Any, info: Any, currency: str | None = None) -> TierStatus:
-        context: RequestContext = info.context
-        if currency is not None and (len(currency) != 3 or not currency.isalpha()):
-            raise GraphQLError("currency must be an ISO 4217 code", extensions={"code": "INVALID"})
-        return tier_status(context.member(), currency=currency)
-
-
-class TierMutations(graphene.ObjectType):
-    pass

@@ -6,7 +6,13 @@ from graphql import GraphQLError
 
 from saleor_loyalty.tiers.models import TierSettings
 from saleor_loyalty.tiers.preview import ReviewPreview, preview_review
-from saleor_loyalty.tiers.queries import TierMembers, TierMovement, tier_movements, tiers_with_members
+from saleor_loyalty.tiers.queries import (
+    TierMembers,
+    TierMovement,
+    settings_or_defaults,
+    tier_movements,
+    tiers_with_members,
+)
 from saleor_loyalty.tiers.review import UnsupportedDatabase
 
 from . import CUSTOMER_PERMISSION, PROGRAM_PERMISSION
@@ -19,8 +25,7 @@ def resolve_tiers(root: Any, info: Any) -> list[TierMembers]:
 
 def resolve_tier_settings(root: Any, info: Any) -> TierSettings:
     staff = info.context.require_staff(PROGRAM_PERMISSION)
-    found = TierSettings.objects.filter(install=staff.install).first()
-    return found if found is not None else TierSettings(install=staff.install)  # the defaults, unsaved
+    return settings_or_defaults(staff.install)
 
 
 def resolve_tier_movements(root: Any, info: Any, weeks: int | None = 26) -> list[TierMovement]:

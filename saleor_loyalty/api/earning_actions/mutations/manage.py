@@ -7,8 +7,8 @@ import graphene
 from saleor_loyalty.program.earning_actions import create_api_key, revoke_api_key, set_earning_action
 from saleor_loyalty.program.settings_changes import SettingsInvalid
 
+from ...core.ids import from_global_id
 from ...errors import LoyaltyError, invalid_fields
-from ...types import from_global_id
 from .. import PERMISSION
 from ..types import ApiKey, EarningAction
 

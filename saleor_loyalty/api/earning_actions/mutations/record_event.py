@@ -7,7 +7,7 @@ import graphene
 
 from saleor_loyalty.program.custom_events import EventRefused, record_event
 
-from ..errors import LoyaltyError
+from ...errors import LoyaltyError
 
 
 class RecordEventPayload(graphene.ObjectType):

@@ -8,7 +8,7 @@ from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.queries import MemberNotFound, find_member
 from saleor_loyalty.program.adjustments import AdjustmentError, adjust_points
 
-from ..errors import LoyaltyError
+from ...errors import LoyaltyError
 from ..types import PointsBalance
 
 PERMISSION = "MANAGE_USERS"  # the customer's loyalty account is part of the customer

@@ -9,8 +9,9 @@ from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.redemption.errors import RedemptionError
 from saleor_loyalty.redemption.models import Redemption
 
-from ..errors import LoyaltyError
-from ..types import PointsBalance, RedemptionType
+from ...errors import LoyaltyError
+from ...points.types import PointsBalance
+from ..types import RedemptionType
 
 
 class RedemptionPayload(graphene.ObjectType):

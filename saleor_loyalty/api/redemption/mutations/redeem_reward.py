@@ -7,7 +7,7 @@ import graphene
 from saleor_loyalty.redemption import actions
 from saleor_loyalty.redemption.models import Redemption
 
-from ..types import from_global_id
+from ...core.ids import from_global_id
 from .base import RedemptionPayload, run
 
 

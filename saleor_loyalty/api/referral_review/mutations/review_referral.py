@@ -10,8 +10,8 @@ from saleor_loyalty.referrals.actions import ReferralError, approve_referral, re
 from saleor_loyalty.referrals.models import Referral
 from saleor_loyalty.referrals.queries import find_referral
 
+from ...core.ids import from_global_id
 from ...errors import LoyaltyError
-from ...types import from_global_id
 from .. import PERMISSION
 from ..types import ReviewedReferral
 

@@ -1,0 +1,1 @@
+"""What every part of both APIs shares: global ids, money, page info."""
