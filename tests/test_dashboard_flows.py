@@ -14,12 +14,13 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.test.testcases import LiveServerThread
 from django.utils import timezone
 
@@ -28,7 +29,7 @@ from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.notifications.configuration import update_notification_settings
 from saleor_loyalty.notifications.models import NotificationSettings
-from saleor_loyalty.program.configuration import create_campaign, set_earn_rule
+from saleor_loyalty.program.configuration import create_campaign, deactivate_campaign, set_earn_rule
 from saleor_loyalty.program.earning_actions import create_api_key, revoke_api_key, set_earning_action
 from saleor_loyalty.program.models import Campaign, EarningAction, EarnRule, OrderAward, ServerApiKey, SettingsChange
 from saleor_loyalty.program.orders import reconcile_order
@@ -186,8 +187,8 @@ def test_a_merchant_changes_a_setting_and_an_earn_rule_and_sees_both_in_the_chan
     log.get_by_text("Earn rule of default-channel (USD)").wait_for()
     text = log.inner_text()
     assert "Return window (days): 14 → 30" in text
-    assert "Points expiry policy: Points never expire → A fixed time after earning" in text
-    assert "Points per unit: — → 2.5" in text
+    assert "Points expiry policy: Points never expire → Points expire a set number of days after" in text
+    assert "Points per currency unit: — → 2.5" in text
     assert MERCHANT in text
 
     frame.get_by_role("button", name="Switch off the rule of default-channel (USD)").click()
@@ -196,6 +197,30 @@ def test_a_merchant_changes_a_setting_and_an_earn_rule_and_sees_both_in_the_chan
     assert rule.is_active is False
     row.get_by_text("Off").wait_for()
     assert SettingsChange.objects.count() == 3
+
+
+def test_the_change_log_reads_as_names_labels_and_dates_in_the_dashboards_locale(store, open_dashboard):
+    starts = datetime(2030, 3, 1, 12, tzinfo=UTC)
+    create_campaign(
+        store.install, name="Double week", starts_at=starts, ends_at=starts + timedelta(days=14), multiplier="2"
+    )
+    campaign = Campaign.objects.get()
+    deactivate_campaign(campaign, actor=MERCHANT)
+    update_notification_settings(store.install, {"disabled_kinds": ["expiry_reminder"]}, actor=MERCHANT)
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+
+    log = frame.get_by_test_id("change-log")
+    log.get_by_text("Campaign Double week").first.wait_for()
+    text = log.inner_text()
+    assert "Campaign 1" not in text and "Running: yes → no" in text  # the stop, named
+    assert "Multiplier: — → ×2" in text and "Channel: — → every channel" in text
+    assert "Ends: — → Mar 15, 2030" in text and "T12:00:00" not in text  # no ISO dates
+    assert "Emails switched off: — → Points about to expire" in text  # a kind by its label, not its code
+    assert "Products" not in text  # left empty on both sides: not listed
+
+    dashboard.post({"type": "localeChanged", "payload": {"locale": "de"}})
+    log.get_by_text("15.03.2030", exact=False).wait_for()  # the same date, now in the dashboard's new locale
 
 
 def test_a_field_error_is_shown_next_to_its_field_and_nothing_is_saved(store, open_dashboard):
@@ -279,6 +304,7 @@ def test_a_merchant_switches_an_email_off_sets_the_sender_and_previews_an_email(
     assert frame.locator("iframe[title^='Preview of the']").get_attribute("sandbox") == ""  # no scripts, no origin
     assert "Ada" in preview.locator("body").inner_text()  # the sample customer
     first_subject = frame.get_by_test_id("email-preview-subject").inner_text()
+    assert frame.get_by_test_id("email-preview-sender").inner_text() == django_settings.DEFAULT_FROM_EMAIL  # none yet
     frame.get_by_label("Email to preview").select_option("TIER_UP")
     frame.get_by_test_id("email-preview-subject").filter(has_not_text=first_subject).wait_for()
 
@@ -298,7 +324,9 @@ def test_a_merchant_switches_an_email_off_sets_the_sender_and_previews_an_email(
     wait_for_notification(dashboard, "Email settings saved")
     saved = NotificationSettings.objects.get(install=store.install)
     assert (saved.disabled_kinds, saved.from_email, saved.from_name) == (["earned"], "club@shop.example", "Shop Club")
-    frame.get_by_test_id("change-log").get_by_text("Emails").wait_for()  # logged, and the log read again
+    frame.get_by_test_id("change-log").get_by_text("Emails", exact=True).wait_for()  # logged, and the log read again
+    # the preview is read again: its From line is the sender just set (the real Dashboard run found no From line)
+    frame.get_by_test_id("email-preview-sender").get_by_text("Shop Club <club@shop.example>", exact=True).wait_for()
 
 
 # -- Referrals tab ----------------------------------------------------------------------------------------------
@@ -429,6 +457,15 @@ def test_a_merchant_adds_a_reward_and_switches_it_off(store, open_dashboard):
     row = frame.get_by_test_id("reward-10% off")
     assert "10% off (at most 25)" in row.inner_text() and "1 per shopper" in row.inner_text()
 
+    frame.get_by_role("button", name="Edit the reward 10% off").click()
+    assert frame.get_by_label("Gives").count() == 0  # a reward's kind does not change
+    frame.get_by_label("Cost (points)").fill("600")
+    frame.get_by_role("button", name="Save reward").click()
+    wait_for_notification(dashboard, "Reward saved")
+    row.get_by_text("600 points").wait_for()
+    reward.refresh_from_db()
+    assert (reward.points_cost, reward.value) == (600, Decimal(10))
+
     frame.get_by_role("button", name="Switch off the reward 10% off").click()
     wait_for_notification(dashboard, "Reward switched off")
     row.get_by_text("Off", exact=True).wait_for()
@@ -445,7 +482,11 @@ def test_a_merchant_runs_a_campaign_and_stops_it(store, open_dashboard):
     frame.get_by_label("Campaign name").fill("Double shoes")
     frame.get_by_label("Starts").fill(soon.strftime("%Y-%m-%dT%H:%M"))
     frame.get_by_label("Ends").fill((soon - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"))  # before it starts
-    frame.get_by_label("Categories (Saleor ids)").fill("Q2F0ZWdvcnk6Mjg=, Q2F0ZWdvcnk6Mjk=")
+    categories = frame.get_by_role("combobox", name="Categories")
+    categories.fill("sho")
+    frame.get_by_role("option", name="Shoes").click()
+    categories.fill("sneak")
+    frame.get_by_role("option", name="Sneakers · Shoes").click()
     frame.get_by_label("Tiers").fill("Gold")
     frame.get_by_role("button", name="Create campaign").click()
     assert wait_for_notification(dashboard, "Campaign not created")["status"] == "error"
@@ -460,13 +501,69 @@ def test_a_merchant_runs_a_campaign_and_stops_it(store, open_dashboard):
     assert campaign.category_ids == ["Q2F0ZWdvcnk6Mjg=", "Q2F0ZWdvcnk6Mjk="]
     assert campaign.ends_at - campaign.starts_at == timedelta(days=7)
     row = frame.get_by_test_id("campaign-Double shoes")
-    assert "every channel · 2 categories · tiers Gold" in row.inner_text()
+    row.get_by_text("every channel · categories: Shoes, Sneakers · tiers Gold").wait_for()
+    assert "Scheduled" in row.inner_text()
 
     frame.get_by_role("button", name="Stop the campaign Double shoes").click()
     wait_for_notification(dashboard, "Campaign stopped")
     row.get_by_text("Stopped").wait_for()
     campaign.refresh_from_db()
     assert campaign.is_active is False
+    assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
+
+
+def test_a_merchant_edits_a_running_campaign_and_picks_a_product_with_the_keyboard(store, open_dashboard):
+    started = timezone.now() - timedelta(days=1)
+    ends = started + timedelta(days=7)
+    campaign = create_campaign(store.install, name="Double week", starts_at=started, ends_at=ends, multiplier="2",
+                               category_ids=["Q2F0ZWdvcnk6Mjg="], actor=MERCHANT)  # fmt: skip
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="dark")
+    frame.get_by_role("tab", name="Campaigns").click()
+    row = frame.get_by_test_id("campaign-Double week")
+    row.get_by_text("every channel · category: Shoes").wait_for()  # names from the store, not ids
+    assert "Running" in row.inner_text()
+
+    frame.get_by_role("button", name="Edit the campaign Double week").click()
+    frame.get_by_role("heading", name="Edit the campaign Double week").wait_for()
+    assert frame.get_by_label("Campaign name").input_value() == "Double week"
+    assert frame.get_by_label("Starts").count() == 0  # a running campaign keeps its start
+    frame.get_by_test_id("campaign-started").wait_for()
+    frame.get_by_label("Points multiplier").fill("3")
+
+    picker = frame.get_by_role("combobox", name="Products")
+    assert picker.get_attribute("aria-controls") == "campaign-products-listbox"
+    picker.focus()
+    picker.press_sequentially("sneak")
+    frame.get_by_role("option", name="Dash Force sneakers · Sneakers").wait_for()
+    assert picker.get_attribute("aria-expanded") == "true"
+    assert picker.get_attribute("aria-activedescendant") == "campaign-products-option-0"
+    picker.press("Enter")  # picks the highlighted product, does not submit the form
+    frame.get_by_role("button", name="Remove the product Dash Force sneakers").wait_for()
+    picker.press("Escape")
+    assert picker.get_attribute("aria-expanded") == "false"
+    assert not SettingsChange.objects.filter(subject=f"campaign:{campaign.pk}", actor=MERCHANT).exclude(before={})
+
+    frame.get_by_role("button", name="Save campaign").click()
+    wait_for_notification(dashboard, "Campaign saved")
+    campaign.refresh_from_db()
+    assert (campaign.multiplier, campaign.product_ids, campaign.starts_at) == (Decimal(3), ["UHJvZHVjdDoy"], started)
+    change = SettingsChange.objects.filter(subject=f"campaign:{campaign.pk}").exclude(before={}).get()
+    assert change.actor == MERCHANT and change.after == {"multiplier": "3.0000", "product_ids": ["UHJvZHVjdDoy"]}
+    row.get_by_text("every channel · product: Dash Force sneakers · category: Shoes").wait_for()
+    assert "×3" in row.inner_text()
+    frame.get_by_role("heading", name="Start a campaign").wait_for()  # the form is back to a new campaign
+
+    # An end in the past is refused next to its field, and nothing changes.
+    frame.get_by_role("button", name="Edit the campaign Double week").click()
+    frame.get_by_label("Ends").fill((datetime.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    frame.get_by_role("button", name="Save campaign").click()
+    assert wait_for_notification(dashboard, "Campaign not saved")["status"] == "error"
+    assert "switch it off" in frame.locator("#campaign-endsAt-error").inner_text()
+    frame.get_by_role("button", name="Cancel editing").click()
+    frame.get_by_role("heading", name="Start a campaign").wait_for()
+    campaign.refresh_from_db()
+    assert campaign.ends_at == started + timedelta(days=7)
     assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
 
 
@@ -545,6 +642,29 @@ def test_the_tiers_tab_shows_members_and_movements(store, open_dashboard):
     assert "450 EUR; 500 USD (keep at 400)" in silver.inner_text()
     chart = frame.get_by_role("img", name="Tier movements per week", exact=False)
     assert "1 upgrades and 0 downgrades" in (chart.get_attribute("aria-label") or "")
+    # the chart (recharts, loaded with the tab): labelled axes, a zero line, every week labelled, a legend
+    chart.locator(".recharts-bar-rectangle").first.wait_for()
+    y_ticks = chart.locator(".recharts-yAxis-tick-labels .recharts-cartesian-axis-tick-value").all_text_contents()
+    assert y_ticks == ["1", "0", "1"]  # one member down … none … one member up: counts either side of 0
+    x_ticks = chart.locator(".recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value").all_text_contents()
+    assert len(x_ticks) == 12 and all(x_ticks)  # every week labelled, this week's too
+    assert x_ticks[-1] in frame.locator("table[aria-label='Tier movements per week'] tbody tr").last.text_content()
+    axis_labels = chart.locator("svg .recharts-label").all_text_contents()
+    assert axis_labels == ["Week starting", "Members (up ↑ / down ↓)"]
+    assert chart.locator(".recharts-legend-item-text").all_text_contents() == ["Upgrades", "Downgrades"]
+    bars = chart.locator(".recharts-bar-rectangle path")
+    assert bars.count() == 1  # the one week with an upgrade; weeks at 0 draw nothing
+    fill = bars.first.evaluate("(bar) => getComputedStyle(bar).fill")
+    assert fill == frame.locator("html").evaluate(
+        "() => getComputedStyle(document.body).getPropertyValue('--mu-colors-text-accent1').trim() && "
+        "(() => { const probe = document.createElement('span'); probe.style.color = "
+        "'var(--mu-colors-text-accent1)'; document.body.append(probe); const c = getComputedStyle(probe).color; "
+        "probe.remove(); return c; })()"
+    )  # the theme's accent, so it follows light and dark
+    bars.first.hover()
+    tooltip = chart.locator(".recharts-tooltip-wrapper")
+    tooltip.get_by_text("Week of", exact=False).wait_for()
+    assert "Upgrades : 1" in tooltip.inner_text()
     frame.get_by_text("Show as a table").click()
     weeks = frame.get_by_role("table", name="Tier movements per week").locator("tbody tr")
     assert weeks.count() == 12  # every week of the chart, those without movements too
@@ -619,6 +739,16 @@ def test_a_merchant_defines_an_action_and_creates_a_key_shown_once_then_revokes_
 # -- the customer widget ----------------------------------------------------------------------------------------
 
 
+def assert_titled_for_screen_readers_only(frame: Any, title: str) -> None:
+    """The dashboard heads a widget's card (and a popup's dialog) with the extension's label: the page's own heading
+    still names it for screen readers, but takes no room, so the card does not show its title twice."""
+    heading = frame.get_by_role("heading", name=title, level=1)
+    assert heading.count() == 1 and heading.bounding_box()["height"] <= 1
+    assert heading.evaluate("(el) => el.className") == "loyalty-visually-hidden"
+    assert frame.get_by_role("main", name=title).count() == 1  # the page's landmark, named by it
+    assert frame.get_by_text(title, exact=True).count() == 1  # no other, visible title
+
+
 def test_staff_adjust_a_customers_points_from_the_widget(store, open_dashboard):
     member = store.give_points(100)
     reconcile_order(store.install, order("T3JkZXI6NQ==", user_id="VXNlcjox", lines=(line(unit="40.00"),)))
@@ -630,6 +760,7 @@ def test_staff_adjust_a_customers_points_from_the_widget(store, open_dashboard):
     assert frame.get_by_test_id("balance-pending").inner_text() == "40 points"
     assert "40 points on" in frame.get_by_test_id("pending-unlocks").inner_text()
     assert frame.get_by_test_id("last-activity").inner_text().startswith("Earned +40 points")
+    assert_titled_for_screen_readers_only(frame, "Loyalty")  # the real Dashboard's card already says "Loyalty"
 
     points = frame.get_by_label("Points (negative to deduct)")
     points.fill("25")
@@ -706,8 +837,9 @@ def test_staff_adjust_a_customers_points_from_the_more_actions_popup(store, open
     dashboard = open_dashboard("MANAGE_USERS", email="agent@shop.example")
     frame = dashboard.open("/app/popup/customer", theme="dark", customerId="VXNlcjox")
 
-    frame.get_by_role("heading", name="Loyalty points", level=1).wait_for()
     frame.get_by_test_id("balance-available").get_by_text("100 points").wait_for()
+    # the dashboard titles the dialog: the page's own heading is for screen readers only, not a second title
+    assert_titled_for_screen_readers_only(frame, "Loyalty points")
     assert frame.get_by_test_id("tier").inner_text() == "None"
     assert frame.get_by_role("button", name="Pin tier").is_visible()
     assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
@@ -734,6 +866,38 @@ def test_staff_adjust_a_customers_points_from_the_more_actions_popup(store, open
     assert member_balances(member).available == 130
     transfer = Transfer.objects.get(kind=TransferKind.ADJUST)
     assert transfer.memo["actor"] == "agent@shop.example"
+
+
+def test_the_customer_card_shows_what_the_popup_saved_without_a_reload(store, open_dashboard):
+    """The card and the popup are two frames of the app on one customer page: after the popup saves, the card reads
+    the account again by itself (a BroadcastChannel between the two), as the dashboard reloads neither."""
+    setup_tiers(store.install)
+    member = store.give_points(100)
+    dashboard = open_dashboard("MANAGE_USERS", email="agent@shop.example")
+    card = dashboard.open("/app/widget/customer", theme="light", customerId="VXNlcjox")
+    card.get_by_test_id("balance-available").get_by_text("100 points").wait_for()
+    other = dashboard.open_beside("other", "/app/widget/customer", customerId="VXNlcjoy")  # another customer's card
+    other.get_by_test_id("no-activity").wait_for()
+    reads = len(dashboard.graphql_requests)
+
+    popup = dashboard.open_beside("popup", "/app/popup/customer", customerId="VXNlcjox")
+    popup.get_by_test_id("balance-available").get_by_text("100 points").wait_for()
+    popup.get_by_label("Points (negative to deduct)").fill("30")
+    popup.get_by_label("Reason").fill("Goodwill")
+    popup.get_by_label("Reason").press("Enter")
+    wait_for_notification(dashboard, "Points adjusted")
+
+    card.get_by_test_id("balance-available").get_by_text("130 points").wait_for()  # no reload of the card
+    assert member_balances(member).available == 130
+    assert card.get_by_test_id("last-activity").inner_text().startswith("Adjusted by staff +30 points")
+    customers = [r["body"]["variables"].get("customerId") for r in dashboard.graphql_requests[reads:]]
+    assert "VXNlcjoy" not in customers  # only the card of the customer that changed read again
+
+    popup.get_by_label("Tier", exact=True).fill("Gold")
+    popup.get_by_label("Why").fill("VIP guest")
+    popup.get_by_role("button", name="Pin tier").click()
+    wait_for_notification(dashboard, "Tier pinned")
+    card.get_by_test_id("tier").get_by_text("Gold (pinned)").wait_for()
 
 
 def test_staff_pin_a_tier_from_the_more_actions_popup(store, open_dashboard):
@@ -780,6 +944,7 @@ def test_the_order_widget_shows_what_an_order_earned_and_lost(store, open_dashbo
     assert frame.get_by_test_id("rule-rate").inner_text() == "1 per USD"
     transfers = frame.get_by_test_id("transfers").inner_text()
     assert "Earned" in transfers and "+100 points" in transfers and "Taken back" in transfers
+    assert_titled_for_screen_readers_only(frame, "Loyalty points")
 
 
 def test_the_order_widget_of_an_order_the_app_never_saw(store, open_dashboard):

@@ -191,16 +191,21 @@ export async function deactivateEarnRule(token: string, channel: string, currenc
 
 // -- Change log ------------------------------------------------------------------------------------------------
 
+/** One changed value as the server writes it out: labelled, choices by their label, names instead of codes (null:
+ * none); date-times stay ISO 8601 for the page to show in the dashboard's locale. */
+export type SettingsChangeValue = { field: string; label: string; before: string | null; after: string | null; isDateTime: boolean };
+
 export type SettingsChange = {
   id: string;
   subject: string;
+  title: string; // what changed, by name: "Program settings", "Campaign Double week"
   actor: string;
-  before: string; // JSON: the changed settings' values before
-  after: string;
+  values: SettingsChangeValue[];
   changedAt: string;
 };
 
-export const SETTINGS_CHANGES_QUERY = "query SettingsChanges { settingsChanges(first: 50) { id subject actor before after changedAt } }";
+export const SETTINGS_CHANGES_QUERY =
+  "query SettingsChanges { settingsChanges(first: 50) { id subject title actor values { field label before after isDateTime } changedAt } }";
 
 export async function fetchSettingsChanges(token: string): Promise<SettingsChange[]> {
   return (await staffQuery<{ settingsChanges: SettingsChange[] }>(token, SETTINGS_CHANGES_QUERY)).settingsChanges;
@@ -404,7 +409,7 @@ const TIER_SETTINGS_SELECTION = "isActive basis windowKind windowDays graceDays"
 export const TIERS_QUERY = `query Tiers {
   tiers { ${TIER_SELECTION} }
   tierSettings { ${TIER_SETTINGS_SELECTION} }
-  tierMovements(weeks: 12) { week upgrades downgrades }  # 12: TiersTab's MOVEMENT_WEEKS
+  tierMovements(weeks: 12) { week upgrades downgrades }  # 12: MovementsChart's MOVEMENT_WEEKS
 }`;
 export const TIER_REVIEW_PREVIEW_QUERY = `query TierReviewPreview {
   tierReviewPreview { at upgrades downgrades moves { customerId email fromTier toTier isUpgrade } }
@@ -558,12 +563,12 @@ export function revokeApiKey(token: string, id: string): Promise<Payload<"apiKey
 // -- Emails ----------------------------------------------------------------------------------------------------
 
 export type EmailSettings = { fromEmail: string; fromName: string; kinds: { kind: string; label: string; enabled: boolean }[] };
-export type EmailPreview = { subject: string; text: string; html: string };
+export type EmailPreview = { sender: string; subject: string; text: string; html: string };
 
 const EMAIL_SETTINGS_SELECTION = "fromEmail fromName kinds { kind label enabled }";
 
 export const EMAIL_SETTINGS_QUERY = `query EmailSettings { emailSettings { ${EMAIL_SETTINGS_SELECTION} } }`;
-export const EMAIL_PREVIEW_QUERY = "query EmailPreview($kind: NotificationKind!) { emailPreview(kind: $kind) { subject text html } }";
+export const EMAIL_PREVIEW_QUERY = "query EmailPreview($kind: NotificationKind!) { emailPreview(kind: $kind) { sender subject text html } }";
 
 export async function fetchEmailSettings(token: string): Promise<EmailSettings> {
   return pick(await staffQuery(token, EMAIL_SETTINGS_QUERY), "emailSettings");
@@ -603,6 +608,12 @@ export type CatalogReward = {
   isActive: boolean;
 };
 export type RewardInput = Omit<CatalogReward, "id" | "isActive">;
+/** What may change in a reward (left out: unchanged; null: cleared). Never its kind or channel. */
+export type RewardUpdateInput = Partial<Omit<RewardInput, "kind" | "channel">>;
+/** A product or category of the store, named as Saleor names it now (null: unknown to the store). */
+export type StoreItem = { id: string; name: string | null; detail: string };
+/** SCHEDULED: not started; RUNNING; ENDED; STOPPED (switched off). Decides what can still be edited. */
+export type CampaignStatus = "SCHEDULED" | "RUNNING" | "ENDED" | "STOPPED";
 export type Campaign = {
   id: string;
   name: string;
@@ -613,13 +624,19 @@ export type Campaign = {
   channel: string | null;
   productIds: string[];
   categoryIds: string[];
+  products: StoreItem[];
+  categories: StoreItem[];
   tiers: string[];
   isActive: boolean;
+  status: CampaignStatus;
 };
-export type CampaignInput = Omit<Campaign, "id" | "isActive">;
+export type CampaignInput = Omit<Campaign, "id" | "isActive" | "status" | "products" | "categories">;
+/** What may change in a campaign (left out: unchanged; null: cleared). */
+export type CampaignUpdateInput = Partial<CampaignInput>;
 
 const REWARD_SELECTION = "id name description kind pointsCost channel value maxAmount variantId startsAt endsAt perShopperLimit isActive";
-const CAMPAIGN_SELECTION = "id name startsAt endsAt multiplier fixedBonus channel productIds categoryIds tiers isActive";
+const CAMPAIGN_SELECTION =
+  "id name startsAt endsAt multiplier fixedBonus channel productIds categoryIds products { id name detail } categories { id name detail } tiers isActive status";
 
 export const CATALOG_REWARDS_QUERY = `query CatalogRewards { catalogRewards { ${REWARD_SELECTION} } }`;
 export const CAMPAIGNS_QUERY = `query Campaigns { campaigns { ${CAMPAIGN_SELECTION} } }`;
@@ -651,4 +668,27 @@ export function createCampaign(token: string, input: CampaignInput): Promise<Pay
 
 export function deactivateCampaign(token: string, id: string): Promise<Payload<"campaign", Campaign>> {
   return mutate(token, "deactivateCampaign", DEACTIVATE_CAMPAIGN, { id });
+}
+
+const UPDATE_REWARD = `mutation UpdateReward($id: ID!, $input: RewardUpdateInput!) { updateReward(id: $id, input: $input) { reward { ${REWARD_SELECTION} } errors { field code message } } }`;
+const UPDATE_CAMPAIGN = `mutation UpdateCampaign($id: ID!, $input: CampaignUpdateInput!) { updateCampaign(id: $id, input: $input) { campaign { ${CAMPAIGN_SELECTION} } errors { field code message } } }`;
+
+export function updateReward(token: string, id: string, input: RewardUpdateInput): Promise<Payload<"reward", CatalogReward>> {
+  return mutate(token, "updateReward", UPDATE_REWARD, { id, input });
+}
+
+export function updateCampaign(token: string, id: string, input: CampaignUpdateInput): Promise<Payload<"campaign", Campaign>> {
+  return mutate(token, "updateCampaign", UPDATE_CAMPAIGN, { id, input });
+}
+
+export const SEARCH_PRODUCTS_QUERY = "query SearchProducts($search: String!) { searchProducts(search: $search, first: 20) { id name detail } }";
+export const SEARCH_CATEGORIES_QUERY = "query SearchCategories($search: String!) { searchCategories(search: $search, first: 20) { id name detail } }";
+
+/** The store's products matching `search` (the app asks Saleor; empty: the first ones). */
+export async function searchProducts(token: string, search: string): Promise<StoreItem[]> {
+  return pick(await staffQuery(token, SEARCH_PRODUCTS_QUERY, { search }), "searchProducts");
+}
+
+export async function searchCategories(token: string, search: string): Promise<StoreItem[]> {
+  return pick(await staffQuery(token, SEARCH_CATEGORIES_QUERY, { search }), "searchCategories");
 }

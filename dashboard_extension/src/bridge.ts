@@ -23,3 +23,28 @@ export function useDashboard(): AppBridgeState {
 export function contextParam(name: string): string | null {
   return new URLSearchParams(window.location.search).get(name);
 }
+
+// The customer popup and the customer widget are two iframes of this app on the same customer page: same origin,
+// same storage partition, so a BroadcastChannel reaches from one to the other (the dashboard relays nothing).
+const CUSTOMER_CHANNEL = "saleor-loyalty:customer";
+type CustomerChanged = { type: "customerChanged"; customerId: string };
+
+/** Tells the app's other frames (the customer widget under the popup) that this customer's loyalty changed. */
+export function announceCustomerChanged(customerId: string): void {
+  if (typeof BroadcastChannel === "undefined") return;
+  const channel = new BroadcastChannel(CUSTOMER_CHANNEL);
+  channel.postMessage({ type: "customerChanged", customerId } satisfies CustomerChanged);
+  channel.close(); // a message already posted is still delivered
+}
+
+/** Calls `onChanged` when another of the app's frames announces a change to this customer. */
+export function useCustomerChanged(customerId: string | null, onChanged: () => void): void {
+  useEffect(() => {
+    if (!customerId || typeof BroadcastChannel === "undefined") return;
+    const channel = new BroadcastChannel(CUSTOMER_CHANNEL);
+    channel.onmessage = (event: MessageEvent<CustomerChanged>) => {
+      if (event.data?.type === "customerChanged" && event.data.customerId === customerId) onChanged();
+    };
+    return () => channel.close();
+  }, [customerId, onChanged]);
+}

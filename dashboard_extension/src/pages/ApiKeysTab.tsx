@@ -11,7 +11,8 @@ import {
   setEarningAction,
 } from "../api";
 import { useDashboard } from "../bridge";
-import { Alert, Card, CheckboxField, Loading, Section, Status, TextField, useLoad, useSave, when, WHOLE } from "./ui";
+import { DataTable, FieldGrid, FormCard, Loaded, RowActions, useFormState } from "./blocks";
+import { CheckboxField, Section, Status, TextField, useLoad, useSave, when, WHOLE } from "./ui";
 
 // -- Earning actions -------------------------------------------------------------------------------------------
 
@@ -37,9 +38,8 @@ function cap(action: EarningAction): string {
 
 function EarningActions({ token }: { token: string | undefined }) {
   const { result, reload } = useLoad(token, fetchEarningActions);
-  const [form, setForm] = useState<ActionForm>(EMPTY_ACTION);
+  const { form, setForm, set } = useFormState<ActionForm>(EMPTY_ACTION);
   const save = useSave();
-  const set = (name: keyof ActionForm) => (value: string | boolean) => setForm((current) => ({ ...current, [name]: value }));
 
   const send = async (action: EarningAction, titles: { ok: string; failed: string }, done: string) => {
     if (!token) return;
@@ -74,25 +74,10 @@ function EarningActions({ token }: { token: string | undefined }) {
       title="Earning actions"
       description="Things shoppers do outside an order (a product review, a newsletter sign-up) that your services report with recordEvent and an API key below."
     >
-      {result.state === "loading" && <Loading what="earning actions" />}
-      {result.state === "error" && <Alert title="Earning actions could not be loaded" message={result.message} />}
-      {result.state === "ready" &&
-        (result.data.length ? (
-          <table className="loyalty-table" aria-labelledby="earning-actions-heading" data-testid="earning-actions">
-            <thead>
-              <tr>
-                <th scope="col">Code</th>
-                <th scope="col">Name</th>
-                <th scope="col">Points</th>
-                <th scope="col">Cap per customer</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span className="loyalty-visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {result.data.map((action) => (
+      <Loaded result={result} what="earning actions" failed="Earning actions could not be loaded" empty="No earning actions yet.">
+        {(actions) => (
+            <DataTable columns={["Code", "Name", "Points", "Cap per customer", "Status", ""]} labelledBy="earning-actions-heading" testId="earning-actions">
+              {actions.map((action) => (
                 <tr key={action.code} data-testid={`action-${action.code}`}>
                   <td>
                     <code>{action.code}</code>
@@ -102,7 +87,7 @@ function EarningActions({ token }: { token: string | undefined }) {
                   <td>{cap(action)}</td>
                   <td>{action.isActive ? "Active" : "Off"}</td>
                   <td>
-                    <Box display="flex" gap={2} justifyContent="flex-end">
+                    <RowActions>
                       <Button
                         type="button"
                         variant="secondary"
@@ -134,39 +119,30 @@ function EarningActions({ token }: { token: string | undefined }) {
                           Switch off
                         </Button>
                       )}
-                    </Box>
+                    </RowActions>
                   </td>
                 </tr>
               ))}
-            </tbody>
-          </table>
-        ) : (
-          <Text size={2} color="default2">
-            No earning actions yet.
-          </Text>
-        ))}
-      <Card>
-        <Box as="form" aria-labelledby="action-form-heading" onSubmit={submit} display="flex" flexDirection="column" gap={4} noValidate>
-          <Text as="h3" id="action-form-heading" size={4} fontWeight="bold">
-            Add or change an action
-          </Text>
-          {save.errors[""] && <Alert title="Not saved" message={save.errors[""]} />}
-          <Box display="grid" gridTemplateColumns={{ mobile: 1, desktop: 2 }} gap={4}>
-            <TextField id="action-code" label="Code" value={form.code} onChange={set("code")} error={save.errors.code} help="What recordEvent's action names, e.g. product_review." required />
-            <TextField id="action-name" label="Action name" value={form.name} onChange={set("name")} error={save.errors.name} required />
-            <TextField id="action-points" label="Points per action" value={form.points} onChange={set("points")} error={save.errors.points} inputMode="numeric" />
-            <TextField id="action-maxPerPeriod" label="Times per customer per period" value={form.maxPerPeriod} onChange={set("maxPerPeriod")} error={save.errors.maxPerPeriod} inputMode="numeric" help="Empty: no cap." />
-            <TextField id="action-periodDays" label="Period (days)" value={form.periodDays} onChange={set("periodDays")} error={save.errors.periodDays} inputMode="numeric" />
-            <CheckboxField id="action-isActive" label="Action active" checked={form.isActive} onChange={set("isActive")} error={save.errors.isActive} />
-          </Box>
-          <Box display="flex" gap={3} alignItems="center">
-            <Button type="submit" variant="primary" disabled={save.busy}>
-              Save action
-            </Button>
-            <Status testId="action-status">{save.status}</Status>
-          </Box>
-        </Box>
-      </Card>
+            </DataTable>
+        )}
+      </Loaded>
+      <FormCard
+        id="action-form"
+        title="Add or change an action"
+        onSubmit={submit}
+        save={save}
+        submitLabel="Save action"
+        statusTestId="action-status"
+      >
+        <FieldGrid>
+          <TextField id="action-code" label="Code" value={form.code} onChange={set("code")} error={save.errors.code} help="What recordEvent's action names, e.g. product_review." required />
+          <TextField id="action-name" label="Action name" value={form.name} onChange={set("name")} error={save.errors.name} required />
+          <TextField id="action-points" label="Points per action" value={form.points} onChange={set("points")} error={save.errors.points} inputMode="numeric" />
+          <TextField id="action-maxPerPeriod" label="Times per customer per period" value={form.maxPerPeriod} onChange={set("maxPerPeriod")} error={save.errors.maxPerPeriod} inputMode="numeric" help="Empty: no cap." />
+          <TextField id="action-periodDays" label="Period (days)" value={form.periodDays} onChange={set("periodDays")} error={save.errors.periodDays} inputMode="numeric" />
+          <CheckboxField id="action-isActive" label="Action active" checked={form.isActive} onChange={set("isActive")} error={save.errors.isActive} />
+        </FieldGrid>
+      </FormCard>
     </Section>
   );
 }
@@ -274,24 +250,10 @@ function ApiKeys({ token }: { token: string | undefined }) {
       description="Server keys your services send with recordEvent. Keep them on servers, never in a storefront. Revoking one stops it at once."
     >
       {created && <NewKey name={created.name} value={created.key} onDone={() => setCreated(null)} />}
-      {result.state === "loading" && <Loading what="API keys" />}
-      {result.state === "error" && <Alert title="API keys could not be loaded" message={result.message} />}
-      {result.state === "ready" &&
-        (result.data.length ? (
-          <table className="loyalty-table" aria-labelledby="api-keys-heading" data-testid="api-keys">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key starts with</th>
-                <th scope="col">Created</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span className="loyalty-visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {result.data.map((key) => (
+      <Loaded result={result} what="API keys" failed="API keys could not be loaded" empty="No API keys yet.">
+        {(keys) => (
+            <DataTable columns={["Name", "Key starts with", "Created", "Status", ""]} labelledBy="api-keys-heading" testId="api-keys">
+              {keys.map((key) => (
                 <tr key={key.id} data-testid={`api-key-${key.prefix}`}>
                   <td>{key.name}</td>
                   <td>
@@ -302,7 +264,7 @@ function ApiKeys({ token }: { token: string | undefined }) {
                   <td>
                     {!key.revokedAt &&
                       (confirming === key.id ? (
-                        <Box display="flex" gap={2} alignItems="center" justifyContent="flex-end" role="group" aria-label={`Confirm revoking ${key.name}`}>
+                        <RowActions label={`Confirm revoking ${key.name}`}>
                           <Text size={2}>Revoke? Services using it stop at once.</Text>
                           <Button type="button" variant="error" size="small" disabled={save.busy} onClick={() => revoke(key)}>
                             Yes, revoke
@@ -310,39 +272,32 @@ function ApiKeys({ token }: { token: string | undefined }) {
                           <Button type="button" variant="secondary" size="small" onClick={() => setConfirming(null)}>
                             Keep it
                           </Button>
-                        </Box>
+                        </RowActions>
                       ) : (
-                        <Box display="flex" justifyContent="flex-end">
+                        <RowActions>
                           <Button type="button" variant="tertiary" size="small" aria-label={`Revoke the key ${key.name} (${key.prefix})`} onClick={() => setConfirming(key.id)}>
                             Revoke
                           </Button>
-                        </Box>
+                        </RowActions>
                       ))}
                   </td>
                 </tr>
               ))}
-            </tbody>
-          </table>
-        ) : (
-          <Text size={2} color="default2">
-            No API keys yet.
-          </Text>
-        ))}
-      <Card>
-        <Box as="form" aria-labelledby="key-form-heading" onSubmit={submit} display="flex" flexDirection="column" gap={4} noValidate>
-          <Text as="h3" id="key-form-heading" size={4} fontWeight="bold">
-            Create a key
-          </Text>
-          {(save.errors[""] || save.errors.id) && <Alert title="Not done" message={save.errors[""] ?? save.errors.id} />}
-          <TextField id="api-key-name" label="What uses it" value={name} onChange={setName} error={save.errors.name} help="E.g. reviews service. Shown in this list." />
-          <Box display="flex" gap={3} alignItems="center">
-            <Button type="submit" variant="primary" disabled={save.busy}>
-              Create key
-            </Button>
-            <Status testId="api-key-status">{save.status}</Status>
-          </Box>
-        </Box>
-      </Card>
+            </DataTable>
+        )}
+      </Loaded>
+      <FormCard
+        id="key-form"
+        title="Create a key"
+        onSubmit={submit}
+        error={save.errors[""] ?? save.errors.id}
+        errorTitle="Not done"
+        save={save}
+        submitLabel="Create key"
+        statusTestId="api-key-status"
+      >
+        <TextField id="api-key-name" label="What uses it" value={name} onChange={setName} error={save.errors.name} help="E.g. reviews service. Shown in this list." />
+      </FormCard>
     </Section>
   );
 }

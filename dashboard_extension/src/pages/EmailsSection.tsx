@@ -64,8 +64,9 @@ function EmailsForm({ token, settings, onSaved }: { token: string | undefined; s
   );
 }
 
-/** One kind rendered with the store's templates and sample data, in an iframe with every sandbox restriction on. */
-function Preview({ token, kinds }: { token: string | undefined; kinds: EmailSettings["kinds"] }) {
+/** One kind rendered with the store's templates and sample data, in an iframe with every sandbox restriction on.
+ * `saved` counts the settings' saves: the preview is read again after each, so it shows the sender just set. */
+function Preview({ token, kinds, saved }: { token: string | undefined; kinds: EmailSettings["kinds"]; saved: number }) {
   const [kind, setKind] = useState(kinds[0]?.kind ?? "");
   const [preview, setPreview] = useState<{ state: "loading" } | { state: "error"; message: string } | { state: "ready"; data: EmailPreview }>({
     state: "loading",
@@ -80,7 +81,7 @@ function Preview({ token, kinds }: { token: string | undefined; kinds: EmailSett
     return () => {
       current = false;
     };
-  }, [token, kind]);
+  }, [token, kind, saved]);
   const label = kinds.find((entry) => entry.kind === kind)?.label ?? kind;
   return (
     <Card>
@@ -92,6 +93,12 @@ function Preview({ token, kinds }: { token: string | undefined; kinds: EmailSett
       {preview.state === "error" && <Alert title="The preview could not be loaded" message={preview.message} />}
       {preview.state === "ready" && (
         <Box display="flex" flexDirection="column" gap={2} data-testid="email-preview">
+          <Text size={2}>
+            <Text size={2} color="default2">
+              From:{" "}
+            </Text>
+            <span data-testid="email-preview-sender">{preview.data.sender}</span>
+          </Text>
           <Text size={2}>
             <Text size={2} color="default2">
               Subject:{" "}
@@ -108,14 +115,19 @@ function Preview({ token, kinds }: { token: string | undefined; kinds: EmailSett
 /** The program's shopper emails: which kinds go out, the sender, and a preview of each. */
 export function EmailsSection({ token, onSaved }: { token: string | undefined; onSaved: () => void }) {
   const { result } = useLoad(token, fetchEmailSettings);
+  const [saved, setSaved] = useState(0);
+  const afterSave = () => {
+    setSaved((count) => count + 1);
+    onSaved();
+  };
   return (
     <Section id="emails" title="Emails" description="The emails shoppers get. A kind switched off is not sent (the app still records that it would have been).">
       {result.state === "loading" && <Loading what="email settings" />}
       {result.state === "error" && <Alert title="Email settings could not be loaded" message={result.message} />}
       {result.state === "ready" && (
         <>
-          <EmailsForm token={token} settings={result.data} onSaved={onSaved} />
-          <Preview token={token} kinds={result.data.kinds} />
+          <EmailsForm token={token} settings={result.data} onSaved={afterSave} />
+          <Preview token={token} kinds={result.data.kinds} saved={saved} />
         </>
       )}
     </Section>

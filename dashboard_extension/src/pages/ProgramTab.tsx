@@ -388,63 +388,10 @@ function EarnRules({ token, onSaved }: { token: string | undefined; onSaved: () 
 
 // -- Change log ------------------------------------------------------------------------------------------------
 
-const RULE_LABELS: Record<string, string> = {
-  points_per_unit: "Points per unit",
-  include_tax: "Tax earns points",
-  include_shipping: "Shipping earns points",
-  min_order_amount: "Minimum order amount",
-  is_active: "Active",
-  multipliers: "Multipliers",
-};
-
-function camel(name: string): string {
-  return name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
-}
-
-function settingLabel(subject: string, key: string): string {
-  if (subject.startsWith("earn_rule:")) return RULE_LABELS[key] ?? key;
-  const label = subject === "program" ? PROGRAM_SETTINGS_FIELDS.find((field) => field.name === camel(key))?.label : undefined;
-  return label ?? key.charAt(0).toUpperCase() + key.slice(1).replace(/_/g, " ");
-}
-
-function shown(subject: string, key: string, value: unknown): string {
-  if (value === null || value === undefined) return "—";
-  if (typeof value === "boolean") return value ? "on" : "off";
-  if (typeof value === "object") return Object.keys(value as object).length ? JSON.stringify(value) : "none";
-  const field = subject === "program" ? PROGRAM_SETTINGS_FIELDS.find((f) => f.name === camel(key)) : undefined;
-  if (field?.type === "choice") {
-    return field.choices.find((choice) => choice.value.toLowerCase() === String(value).toLowerCase())?.label ?? String(value);
-  }
-  return typeof value === "string" && /^-?\d+\.\d+$/.test(value) ? decimal(value) : String(value);
-}
-
-function subjectLabel(subject: string): string {
-  if (subject === "program") return "Program settings";
-  if (subject.startsWith("earn_rule:")) {
-    const [channel, currency] = subject.slice("earn_rule:".length).split("/");
-    return `Earn rule of ${channel} (${currency})`;
-  }
-  const [kind, name] = [subject.split(":")[0], subject.slice(subject.indexOf(":") + 1)];
-  const labels: Record<string, string> = {
-    emails: "Emails",
-    tier_settings: "How tiers are reached",
-    referral_program: "Referral terms",
-    tier: `Tier ${name}`,
-    reward: `Reward ${name}`,
-    campaign: `Campaign ${name}`,
-    earning_action: `Earning action ${name}`,
-    api_key: `API key ${name}…`,
-  };
-  return labels[kind] ?? subject;
-}
-
-function parse(json: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(json);
-    return value && typeof value === "object" ? value : {};
-  } catch {
-    return {};
-  }
+/** A changed value as shown: the server's text, a date-time in the dashboard's locale, "—" for none. */
+function shown(value: string | null, isDateTime: boolean, locale: string): string {
+  if (value === null) return "—";
+  return isDateTime ? when(value, locale) : value;
 }
 
 function ChangeLog({ result }: { result: Load<SettingsChange[]> }) {
@@ -456,32 +403,27 @@ function ChangeLog({ result }: { result: Load<SettingsChange[]> }) {
       {result.state === "ready" &&
         (result.data.length ? (
           <ol className="loyalty-list" aria-label="Changes, newest first" data-testid="change-log">
-            {result.data.map((change) => {
-              const before = parse(change.before);
-              const after = parse(change.after);
-              const keys = Array.from(new Set([...Object.keys(before), ...Object.keys(after)]));
-              return (
-                <Box as="li" key={change.id} paddingBottom={3} borderBottomStyle="solid" borderBottomWidth={1} borderColor="default1">
-                  <Box display="flex" gap={2} flexWrap="wrap" alignItems="baseline">
-                    <Text size={3} fontWeight="bold">
-                      {subjectLabel(change.subject)}
-                    </Text>
-                    <Text size={2} color="default2">
-                      {when(change.changedAt, locale)} · {change.actor || "unknown"}
-                    </Text>
-                  </Box>
-                  <Box as="ul" margin={0} paddingLeft={4} marginTop={1}>
-                    {keys.map((key) => (
-                      <li key={key}>
-                        <Text size={2}>
-                          {settingLabel(change.subject, key)}: {shown(change.subject, key, before[key])} → {shown(change.subject, key, after[key])}
-                        </Text>
-                      </li>
-                    ))}
-                  </Box>
+            {result.data.map((change) => (
+              <Box as="li" key={change.id} paddingBottom={3} borderBottomStyle="solid" borderBottomWidth={1} borderColor="default1">
+                <Box display="flex" gap={2} flexWrap="wrap" alignItems="baseline">
+                  <Text size={3} fontWeight="bold">
+                    {change.title}
+                  </Text>
+                  <Text size={2} color="default2">
+                    {when(change.changedAt, locale)} · {change.actor || "unknown"}
+                  </Text>
                 </Box>
-              );
-            })}
+                <Box as="ul" margin={0} paddingLeft={4} marginTop={1}>
+                  {change.values.map((value) => (
+                    <li key={value.field}>
+                      <Text size={2}>
+                        {value.label}: {shown(value.before, value.isDateTime, locale)} → {shown(value.after, value.isDateTime, locale)}
+                      </Text>
+                    </li>
+                  ))}
+                </Box>
+              </Box>
+            ))}
           </ol>
         ) : (
           <Text size={2} color="default2">

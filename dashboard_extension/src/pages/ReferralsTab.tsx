@@ -13,16 +13,15 @@ import {
   updateReferralProgram,
 } from "../api";
 import { useDashboard } from "../bridge";
+import { DataTable, Empty, FieldGrid, Form, Loaded, useFormState } from "./blocks";
 import {
   Alert,
   Card,
   CheckboxField,
   errorsByField,
-  Loading,
   notify,
   points,
   Section,
-  Status,
   TextField,
   useLoad,
   useSave,
@@ -145,25 +144,9 @@ function Held({ referral, token, onDecided }: { referral: ReviewedReferral; toke
 
 function Decisions({ decisions }: { decisions: ReviewedReferral[] }) {
   const { locale } = useDashboard();
-  if (!decisions.length) {
-    return (
-      <Text size={2} color="default2">
-        No decisions yet.
-      </Text>
-    );
-  }
+  if (!decisions.length) return <Empty>No decisions yet.</Empty>;
   return (
-    <table className="loyalty-table" aria-labelledby="decisions-heading" data-testid="decisions">
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">Referral</th>
-          <th scope="col">Decision</th>
-          <th scope="col">By</th>
-          <th scope="col">Note</th>
-        </tr>
-      </thead>
-      <tbody>
+    <DataTable columns={["When", "Referral", "Decision", "By", "Note"]} labelledBy="decisions-heading" testId="decisions">
         {decisions.map((decision) => (
           <tr key={decision.id}>
             <td>{when(decision.reviewedAt, locale)}</td>
@@ -175,8 +158,7 @@ function Decisions({ decisions }: { decisions: ReviewedReferral[] }) {
             <td>{decision.reviewNote || "—"}</td>
           </tr>
         ))}
-      </tbody>
-    </table>
+    </DataTable>
   );
 }
 
@@ -200,9 +182,8 @@ function termsForm(program: ReferralProgram): TermsForm {
 
 function Terms({ token, program }: { token: string | undefined; program: ReferralProgram }) {
   const [saved, setSaved] = useState(program);
-  const [form, setForm] = useState<TermsForm>(termsForm(program));
+  const { form, setForm, set } = useFormState<TermsForm>(() => termsForm(program));
   const save = useSave();
-  const set = (name: keyof ReferralProgram) => (value: string | boolean) => setForm((current) => ({ ...current, [name]: value }));
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -241,9 +222,14 @@ function Terms({ token, program }: { token: string | undefined; program: Referra
 
   const id = (name: string) => `referral-program-${name}`;
   return (
-    <Box as="form" aria-labelledby="referral-terms-heading" onSubmit={submit} display="flex" flexDirection="column" gap={4} noValidate>
-      {save.errors[""] && <Alert title="Not saved" message={save.errors[""]} />}
-      <Box display="grid" gridTemplateColumns={{ mobile: 1, desktop: 2 }} gap={4}>
+    <Form
+      labelledBy="referral-terms-heading"
+      onSubmit={submit}
+      save={save}
+      submitLabel="Save referral terms"
+      statusTestId="referral-terms-status"
+    >
+      <FieldGrid>
         <CheckboxField id={id("isActive")} label="Referral program active" checked={form.isActive === true} onChange={set("isActive")} error={save.errors.isActive} help="Off: codes stop earning; referrals already started go on." />
         <TextField id={id("storefrontUrl")} label="Storefront page for links" value={String(form.storefrontUrl)} onChange={set("storefrontUrl")} error={save.errors.storefrontUrl} help="Links are this address with ?ref=<code>." />
         <TextField id={id("referrerRewardPoints")} label="Referrer's reward (points)" value={String(form.referrerRewardPoints)} onChange={set("referrerRewardPoints")} error={save.errors.referrerRewardPoints} inputMode="numeric" />
@@ -251,14 +237,8 @@ function Terms({ token, program }: { token: string | undefined; program: Referra
         <TextField id={id("maxRewardedPerPeriod")} label="Rewarded referrals per period (cap)" value={String(form.maxRewardedPerPeriod)} onChange={set("maxRewardedPerPeriod")} error={save.errors.maxRewardedPerPeriod} inputMode="numeric" help="Per referrer; more are held for review. Empty: no cap." />
         <TextField id={id("capPeriodDays")} label="Cap period (days)" value={String(form.capPeriodDays)} onChange={set("capPeriodDays")} error={save.errors.capPeriodDays} inputMode="numeric" />
         <TextField id={id("maxRewardedTotal")} label="Rewarded referrals ever (cap)" value={String(form.maxRewardedTotal)} onChange={set("maxRewardedTotal")} error={save.errors.maxRewardedTotal} inputMode="numeric" help="Per referrer. Empty: no cap." />
-      </Box>
-      <Box display="flex" gap={3} alignItems="center">
-        <Button type="submit" variant="primary" disabled={save.busy}>
-          Save referral terms
-        </Button>
-        <Status testId="referral-terms-status">{save.status}</Status>
-      </Box>
-    </Box>
+      </FieldGrid>
+    </Form>
   );
 }
 
@@ -266,9 +246,9 @@ function TermsSection({ token }: { token: string | undefined }) {
   const { result } = useLoad(token, fetchReferralProgram);
   return (
     <Section id="referral-terms" title="Referral terms" description="What each side earns, the caps, and the storefront page links point at. Changes apply to referrals started from now on.">
-      {result.state === "loading" && <Loading what="the referral terms" />}
-      {result.state === "error" && <Alert title="The referral terms could not be loaded" message={result.message} />}
-      {result.state === "ready" && <Terms token={token} program={result.data} />}
+      <Loaded result={result} what="the referral terms" failed="The referral terms could not be loaded">
+        {(program) => <Terms token={token} program={program} />}
+      </Loaded>
     </Section>
   );
 }
@@ -309,23 +289,9 @@ function Funnel({ funnel }: { funnel: ReferralFunnel }) {
 }
 
 function TopReferrers({ referrers }: { referrers: TopReferrer[] }) {
-  if (!referrers.length) {
-    return (
-      <Text size={2} color="default2">
-        Nobody has referred a friend yet.
-      </Text>
-    );
-  }
+  if (!referrers.length) return <Empty>Nobody has referred a friend yet.</Empty>;
   return (
-    <table className="loyalty-table" aria-labelledby="top-referrers-heading" data-testid="top-referrers">
-      <thead>
-        <tr>
-          <th scope="col">Member</th>
-          <th scope="col">Referrals</th>
-          <th scope="col">Rewarded</th>
-        </tr>
-      </thead>
-      <tbody>
+    <DataTable columns={["Member", "Referrals", "Rewarded"]} labelledBy="top-referrers-heading" testId="top-referrers">
         {referrers.map((referrer) => (
           <tr key={referrer.customerId ?? referrer.email}>
             <td>{referrer.email || referrer.customerId || "—"}</td>
@@ -333,8 +299,7 @@ function TopReferrers({ referrers }: { referrers: TopReferrer[] }) {
             <td>{referrer.rewarded}</td>
           </tr>
         ))}
-      </tbody>
-    </table>
+    </DataTable>
   );
 }
 
@@ -346,9 +311,9 @@ function Stats({ token, generation }: { token: string | undefined; generation: n
   return (
     <>
       <Section id="funnel" title="Funnel" description="All time: codes shared → friends who signed up → their first orders → referrals rewarded.">
-        {result.state === "loading" && <Loading what="the funnel" />}
-        {result.state === "error" && <Alert title="The funnel could not be loaded" message={result.message} />}
-        {result.state === "ready" && <Funnel funnel={result.data.referralFunnel} />}
+        <Loaded result={result} what="the funnel" failed="The funnel could not be loaded">
+          {(stats) => <Funnel funnel={stats.referralFunnel} />}
+        </Loaded>
       </Section>
       <Section id="top-referrers" title="Top referrers" description="The members with the most rewarded referrals.">
         {result.state === "ready" && <TopReferrers referrers={result.data.topReferrers} />}
@@ -373,20 +338,19 @@ export function ReferralsTab({ token }: { token: string | undefined }) {
         title="Review queue"
         description="Referrals the fraud checks held, oldest first. Approving pays both sides (pending through the order's return window); rejecting pays nothing."
       >
-        {result.state === "loading" && <Loading what="the review queue" />}
-        {result.state === "error" && <Alert title="The review queue could not be loaded" message={result.message} />}
-        {result.state === "ready" &&
-          (result.data.referralsToReview.length ? (
-            <ul className="loyalty-list" aria-label="Held referrals">
-              {result.data.referralsToReview.map((referral) => (
-                <Held key={referral.id} referral={referral} token={token} onDecided={reload} />
-              ))}
-            </ul>
-          ) : (
-            <Text size={2} color="default2" data-testid="queue-empty">
-              Nothing to review: no referral is held.
-            </Text>
-          ))}
+        <Loaded result={result} what="the review queue" failed="The review queue could not be loaded">
+          {(review) =>
+            review.referralsToReview.length ? (
+              <ul className="loyalty-list" aria-label="Held referrals">
+                {review.referralsToReview.map((referral) => (
+                  <Held key={referral.id} referral={referral} token={token} onDecided={reload} />
+                ))}
+              </ul>
+            ) : (
+              <Empty testId="queue-empty">Nothing to review: no referral is held.</Empty>
+            )
+          }
+        </Loaded>
       </Section>
       <Section id="decisions" title="Decisions" description="What reviewers decided, newest first.">
         {result.state === "ready" && <Decisions decisions={result.data.referralDecisions} />}

@@ -1,5 +1,5 @@
 import { Box, Button, Text } from "@saleor/macaw-ui";
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, lazy, Suspense, useEffect, useState } from "react";
 
 import {
   fetchTierReviewPreview,
@@ -13,11 +13,9 @@ import {
   updateTierSettings,
 } from "../api";
 import { useDashboard } from "../bridge";
+import { DataTable, Empty, FieldGrid, Form, FormCard, Loaded, useFormState } from "./blocks";
 import {
-  Alert,
-  Card,
   CheckboxField,
-  day,
   decimal,
   GroupError,
   lines,
@@ -25,7 +23,6 @@ import {
   NUMBER,
   Section,
   SelectField,
-  Status,
   TextAreaField,
   TextField,
   useLoad,
@@ -52,9 +49,8 @@ function settingsForm(settings: TierSettings): SettingsForm {
 }
 
 function TierSettingsForm({ token, settings, onSaved }: { token: string | undefined; settings: TierSettings; onSaved: () => void }) {
-  const [form, setForm] = useState<SettingsForm>(settingsForm(settings));
+  const { form, setForm, set } = useFormState<SettingsForm>(() => settingsForm(settings));
   const save = useSave();
-  const set = (name: keyof SettingsForm) => (value: string | boolean) => setForm((current) => ({ ...current, [name]: value }));
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -83,22 +79,21 @@ function TierSettingsForm({ token, settings, onSaved }: { token: string | undefi
   };
 
   return (
-    <Box as="form" aria-labelledby="tier-settings-heading" onSubmit={submit} display="flex" flexDirection="column" gap={4} noValidate>
-      {save.errors[""] && <Alert title="Not saved" message={save.errors[""]} />}
-      <Box display="grid" gridTemplateColumns={{ mobile: 1, desktop: 2 }} gap={4}>
+    <Form
+      labelledBy="tier-settings-heading"
+      onSubmit={submit}
+      save={save}
+      submitLabel="Save tier settings"
+      statusTestId="tier-settings-status"
+    >
+      <FieldGrid>
         <SelectField id="tier-settings-basis" label="Tiers are reached by" value={form.basis} options={BASES} onChange={set("basis")} error={save.errors.basis} />
         <SelectField id="tier-settings-windowKind" label="Counted over" value={form.windowKind} options={WINDOWS} onChange={set("windowKind")} error={save.errors.windowKind} />
         <TextField id="tier-settings-windowDays" label="Window (days)" value={form.windowDays} onChange={set("windowDays")} error={save.errors.windowDays} inputMode="numeric" help="With a rolling window." />
         <TextField id="tier-settings-graceDays" label="Grace before a downgrade (days)" value={form.graceDays} onChange={set("graceDays")} error={save.errors.graceDays} inputMode="numeric" help="How long a member may stay below their tier before the review moves them down." />
         <CheckboxField id="tier-settings-isActive" label="Tiers active" checked={form.isActive} onChange={set("isActive")} error={save.errors.isActive} />
-      </Box>
-      <Box display="flex" gap={3} alignItems="center">
-        <Button type="submit" variant="primary" disabled={save.busy}>
-          Save tier settings
-        </Button>
-        <Status testId="tier-settings-status">{save.status}</Status>
-      </Box>
-    </Box>
+      </FieldGrid>
+    </Form>
   );
 }
 
@@ -116,29 +111,9 @@ function thresholdText(tier: PanelTier): string {
 }
 
 function TiersTable({ tiers, onEdit }: { tiers: PanelTier[]; onEdit: (tier: PanelTier) => void }) {
-  if (!tiers.length) {
-    return (
-      <Text size={2} color="default2" data-testid="tiers-empty">
-        No tiers yet: add the first one below.
-      </Text>
-    );
-  }
+  if (!tiers.length) return <Empty testId="tiers-empty">No tiers yet: add the first one below.</Empty>;
   return (
-    <table className="loyalty-table" aria-labelledby="tiers-heading" data-testid="tiers">
-      <thead>
-        <tr>
-          <th scope="col">Rank</th>
-          <th scope="col">Tier</th>
-          <th scope="col">Reached at (keep at)</th>
-          <th scope="col">Multiplier</th>
-          <th scope="col">Bonus</th>
-          <th scope="col">Members now</th>
-          <th scope="col">
-            <span className="loyalty-visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
+    <DataTable columns={["Rank", "Tier", "Reached at (keep at)", "Multiplier", "Bonus", "Members now", ""]} labelledBy="tiers-heading" testId="tiers">
         {tiers.map((tier) => (
           <tr key={tier.name} data-testid={`tier-${tier.name}`}>
             <td>{tier.rank}</td>
@@ -162,8 +137,7 @@ function TiersTable({ tiers, onEdit }: { tiers: PanelTier[]; onEdit: (tier: Pane
             </td>
           </tr>
         ))}
-      </tbody>
-    </table>
+    </DataTable>
   );
 }
 
@@ -259,19 +233,19 @@ function TierEditor({ token, form, setForm, onSaved }: {
   };
 
   return (
-    <Card>
-      <Box as="form" aria-labelledby="tier-form-heading" onSubmit={submit} display="flex" flexDirection="column" gap={4} noValidate>
-        <Text as="h3" id="tier-form-heading" size={4} fontWeight="bold">
-          Add or change a tier
-        </Text>
-        <Text size={2} color="default2">
-          Saving a tier with the name of an existing one replaces it. Members move by their next order or the next review.
-        </Text>
-        {save.errors[""] && <Alert title="Not saved" message={save.errors[""]} />}
-        <Box display="grid" gridTemplateColumns={{ mobile: 1, desktop: 2 }} gap={4}>
+    <FormCard
+      id="tier-form"
+      title="Add or change a tier"
+      description="Saving a tier with the name of an existing one replaces it. Members move by their next order or the next review."
+      onSubmit={submit}
+      save={save}
+      submitLabel="Save tier"
+      statusTestId="tier-status"
+    >
+        <FieldGrid>
           <TextField id="tier-name" label="Tier name" value={form.name} onChange={set("name")} error={save.errors.name} required />
           <TextField id="tier-rank" label="Rank" value={form.rank} onChange={set("rank")} error={save.errors.rank} inputMode="numeric" help="1 is the lowest tier." />
-        </Box>
+        </FieldGrid>
         <Box as="fieldset" borderStyle="none" padding={0} margin={0} display="flex" flexDirection="column" gap={3} aria-describedby={save.errors.thresholds ? "tier-thresholds-error" : undefined}>
           <Box as="legend" marginBottom={2}>
             <Text size={3} fontWeight="bold">
@@ -310,138 +284,28 @@ function TierEditor({ token, form, setForm, onSaved }: {
             </Button>
           </Box>
         </Box>
-        <Box display="grid" gridTemplateColumns={{ mobile: 1, desktop: 2 }} gap={4}>
+        <FieldGrid>
           <TextField id="tier-multiplier" label="Earn multiplier" value={form.multiplier} onChange={set("multiplier")} error={save.errors.multiplier} inputMode="decimal" help="Members earn this many times the points." />
           <TextField id="tier-bonusPoints" label="Bonus on reaching it (points)" value={form.bonusPoints} onChange={set("bonusPoints")} error={save.errors.bonusPoints} inputMode="numeric" help="Given once per qualification period." />
           <TextAreaField id="tier-perks" label="Perks (one per line)" value={form.perks} onChange={set("perks")} error={save.errors.perks} help="Shown to shoppers." />
           <TextField id="tier-access" label="Access flags" value={form.access} onChange={set("access")} error={save.errors.access} help="Comma-separated, e.g. early_access. Set in the member's Saleor metadata." />
           <CheckboxField id="tier-isActive" label="Tier active" checked={form.isActive} onChange={set("isActive")} error={save.errors.isActive} />
-        </Box>
-        <Box display="flex" gap={3} alignItems="center">
-          <Button type="submit" variant="primary" disabled={save.busy}>
-            Save tier
-          </Button>
-          <Status testId="tier-status">{save.status}</Status>
-        </Box>
-      </Box>
-    </Card>
+        </FieldGrid>
+    </FormCard>
   );
 }
 
 // -- Movements -------------------------------------------------------------------------------------------------
 
-const WEEK = 7 * 24 * 3600 * 1000;
-export const MOVEMENT_WEEKS = 12;
+// The chart library is a chunk of its own, fetched when the Tiers tab shows the chart.
+const MovementsChart = lazy(() => import("./MovementsChart"));
 
-/** The last `count` weeks, oldest first, with the weeks nobody moved (the API lists only weeks with movements). */
-function everyWeek(moved: TierMovement[], count: number): TierMovement[] {
-  const now = new Date();
-  const monday = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - ((now.getUTCDay() + 6) % 7));
-  const first = monday - (count - 1) * WEEK;
-  const weeks = Array.from({ length: count }, (_, index) => ({
-    week: new Date(first + index * WEEK).toISOString(),
-    upgrades: 0,
-    downgrades: 0,
-  }));
-  for (const entry of moved) {
-    // the nearest week start: whatever time zone the server truncated weeks in
-    const index = Math.round((new Date(entry.week).getTime() - first) / WEEK);
-    if (index >= 0 && index < count) weeks[index] = { ...entry };
-  }
-  return weeks;
-}
-
-/** Upgrades (up) and downgrades (down) per week as an SVG bar chart, with the same numbers as a table. */
-function MovementsChart({ moved }: { moved: TierMovement[] }) {
-  const { locale } = useDashboard();
-  const weeks = everyWeek(moved, MOVEMENT_WEEKS);
-  if (!moved.length) {
-    return (
-      <Text size={2} color="default2" data-testid="movements-empty">
-        No member has moved between tiers yet.
-      </Text>
-    );
-  }
-  const width = 720;
-  const half = 70;
-  const top = 10;
-  const axis = top + half;
-  const height = axis + half + 24;
-  const peak = Math.max(1, ...weeks.map((week) => Math.max(week.upgrades, week.downgrades)));
-  const slot = (width - 40) / weeks.length;
-  const bar = Math.min(24, slot * 0.6);
-  const ups = weeks.reduce((sum, week) => sum + week.upgrades, 0);
-  const downs = weeks.reduce((sum, week) => sum + week.downgrades, 0);
-  const summary = `Over ${weeks.length} weeks: ${ups} upgrades and ${downs} downgrades.`;
+function Movements({ moved }: { moved: TierMovement[] }) {
+  if (!moved.length) return <Empty testId="movements-empty">No member has moved between tiers yet.</Empty>;
   return (
-    <Box display="flex" flexDirection="column" gap={2} data-testid="movements">
-      <svg viewBox={`0 0 ${width} ${height}`} width="100%" role="img" aria-label={`Tier movements per week. ${summary}`}>
-        <line x1={30} x2={width} y1={axis} y2={axis} className="loyalty-chart-axis" />
-        <text x={0} y={top + 10} className="loyalty-chart-label">
-          {peak}
-        </text>
-        <text x={0} y={axis + half} className="loyalty-chart-label">
-          {peak}
-        </text>
-        {weeks.map((week, index) => {
-          const x = 40 + index * slot + (slot - bar) / 2;
-          const up = (week.upgrades / peak) * half;
-          const down = (week.downgrades / peak) * half;
-          return (
-            <g key={week.week}>
-              <rect x={x} y={axis - up} width={bar} height={up} className="loyalty-chart-up">
-                <title>{`Week of ${day(week.week, locale)}: ${week.upgrades} upgrades`}</title>
-              </rect>
-              <rect x={x} y={axis} width={bar} height={down} className="loyalty-chart-down">
-                <title>{`Week of ${day(week.week, locale)}: ${week.downgrades} downgrades`}</title>
-              </rect>
-              {index % Math.ceil(weeks.length / 6) === 0 && (
-                <text x={x} y={height - 4} className="loyalty-chart-label">
-                  {day(week.week, locale).replace(/,? \d{4}$/, "")}
-                </text>
-              )}
-            </g>
-          );
-        })}
-      </svg>
-      <Box display="flex" gap={4}>
-        <Text size={2}>
-          <svg width="10" height="10" aria-hidden="true">
-            <rect width="10" height="10" className="loyalty-chart-up" />
-          </svg>{" "}
-          Upgrades (above the line): {ups}
-        </Text>
-        <Text size={2}>
-          <svg width="10" height="10" aria-hidden="true">
-            <rect width="10" height="10" className="loyalty-chart-down" />
-          </svg>{" "}
-          Downgrades (below): {downs}
-        </Text>
-      </Box>
-      <details>
-        <summary>
-          <Text size={2}>Show as a table</Text>
-        </summary>
-        <table className="loyalty-table" aria-label="Tier movements per week">
-          <thead>
-            <tr>
-              <th scope="col">Week of</th>
-              <th scope="col">Upgrades</th>
-              <th scope="col">Downgrades</th>
-            </tr>
-          </thead>
-          <tbody>
-            {weeks.map((week) => (
-              <tr key={week.week}>
-                <td>{day(week.week, locale)}</td>
-                <td>{week.upgrades}</td>
-                <td>{week.downgrades}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </details>
-    </Box>
+    <Suspense fallback={<Loading what="the chart" />}>
+      <MovementsChart moved={moved} />
+    </Suspense>
   );
 }
 
@@ -464,9 +328,9 @@ function ReviewPreview({ token, generation }: { token: string | undefined; gener
         </Button>
       }
     >
-      {result.state === "loading" && <Loading what="the preview" />}
-      {result.state === "error" && <Alert title="The preview could not be loaded" message={result.message} />}
-      {result.state === "ready" && <PreviewResult preview={result.data} locale={locale} />}
+      <Loaded result={result} what="the preview" failed="The preview could not be loaded">
+        {(preview) => <PreviewResult preview={preview} locale={locale} />}
+      </Loaded>
     </Section>
   );
 }
@@ -483,15 +347,7 @@ function PreviewResult({ preview, locale }: { preview: TierReviewPreview; locale
         </Text>
       </Text>
       {preview.moves.length > 0 ? (
-        <table className="loyalty-table" aria-label="Members the next review would move">
-          <thead>
-            <tr>
-              <th scope="col">Customer</th>
-              <th scope="col">From → to</th>
-              <th scope="col">Move</th>
-            </tr>
-          </thead>
-          <tbody>
+        <DataTable columns={["Customer", "From → to", "Move"]} label="Members the next review would move">
             {preview.moves.map((move, index) => (
               <tr key={`${move.customerId ?? move.email}-${index}`} data-testid="review-move">
                 <td>{move.email || move.customerId || "—"}</td>
@@ -501,12 +357,9 @@ function PreviewResult({ preview, locale }: { preview: TierReviewPreview; locale
                 <td>{move.isUpgrade ? "Upgrade" : "Downgrade"}</td>
               </tr>
             ))}
-          </tbody>
-        </table>
+        </DataTable>
       ) : (
-        <Text size={2} color="default2">
-          Nobody would move.
-        </Text>
+        <Empty>Nobody would move.</Empty>
       )}
       {preview.upgrades + preview.downgrades > preview.moves.length && (
         <Text size={2} color="default2">
@@ -540,16 +393,15 @@ export function TiersTab({ token }: { token: string | undefined }) {
   }, [result]);
   return (
     <Box display="flex" flexDirection="column" gap={10} __maxWidth="880px">
-      {result.state === "loading" && <Loading what="tiers" />}
-      {result.state === "error" && <Alert title="Tiers could not be loaded" message={result.message} />}
-      {result.state === "ready" && (
+      <Loaded result={result} what="tiers" failed="Tiers could not be loaded">
+        {(data) => (
         <>
           <Section id="tier-settings" title="How tiers are reached" description="What counts toward a tier, over which period, and how long a member keeps a tier they fell below.">
-            <TierSettingsForm token={token} settings={result.data.tierSettings} onSaved={refresh} />
+            <TierSettingsForm token={token} settings={data.tierSettings} onSaved={refresh} />
           </Section>
           <Section id="tiers" title="Tiers" description="Lowest first, with how many members each holds now (the base tier counts everyone in no higher tier).">
             <TiersTable
-              tiers={result.data.tiers}
+              tiers={data.tiers}
               onEdit={(tier) => {
                 setForm(tierForm(tier));
                 document.getElementById("tier-name")?.focus();
@@ -558,10 +410,11 @@ export function TiersTab({ token }: { token: string | undefined }) {
             <TierEditor token={token} form={form} setForm={setForm} onSaved={saved} />
           </Section>
           <Section id="movements" title="Upgrades and downgrades" description="Members moving between tiers, per week, over the last 12 weeks.">
-            <MovementsChart moved={result.data.tierMovements} />
+            <Movements moved={data.tierMovements} />
           </Section>
         </>
-      )}
+        )}
+      </Loaded>
       <ReviewPreview token={token} generation={generation} />
     </Box>
   );

@@ -1,11 +1,12 @@
 // The customer popup: opened from a customer's "more actions" menu (CUSTOMER_DETAILS_MORE_ACTIONS, target POPUP).
 // The same forms as the customer widget; after a successful save the form has already notified the dashboard, and
-// the popup asks the dashboard to close it (AppBridge `popupClose`).
+// the popup tells the customer widget on the same page to read the account again (a BroadcastChannel between the
+// app's two frames) and asks the dashboard to close it (AppBridge `popupClose`).
 import { actions } from "@saleor/app-sdk/app-bridge";
 import { Box, Button, Text } from "@saleor/macaw-ui";
 
 import { fetchCustomerLoyalty } from "../api";
-import { appBridge, contextParam, useDashboard } from "../bridge";
+import { announceCustomerChanged, appBridge, contextParam, useDashboard } from "../bridge";
 import { AdjustPoints, BalanceFacts, PinTier, pinnedTier, tierLabel } from "./customer";
 import { Alert, Fact, Loading, useLoad } from "./ui";
 
@@ -19,16 +20,16 @@ export function CustomerPopup() {
   const customerId = contextParam("customerId");
   const { result } = useLoad(token, (t) => (customerId ? fetchCustomerLoyalty(t, customerId) : Promise.resolve(null)));
   const loyalty = result.state === "ready" ? result.data : null;
+  const saved = () => {
+    if (customerId) announceCustomerChanged(customerId); // the customer card under the popup reads it again
+    closePopup();
+  };
   return (
     <Box as="main" aria-labelledby="popup-heading" padding={6} display="flex" flexDirection="column" gap={4}>
-      <Box display="flex" justifyContent="space-between" alignItems="center" gap={4}>
-        <Text as="h1" id="popup-heading" size={5} fontWeight="bold">
-          Loyalty points
-        </Text>
-        <Button type="button" variant="secondary" onClick={closePopup}>
-          Close
-        </Button>
-      </Box>
+      {/* The dashboard titles the dialog with the extension's label: this heading is for screen readers only. */}
+      <h1 id="popup-heading" className="loyalty-visually-hidden">
+        Loyalty points
+      </h1>
       {!customerId ? (
         <Text size={2} color="default2">
           Open this from a customer's page in the Saleor dashboard (more actions).
@@ -42,11 +43,7 @@ export function CustomerPopup() {
               <Box display="flex" flexDirection="column" gap={2}>
                 <BalanceFacts balance={loyalty.account.balance} />
                 <Box as="dl" margin={0}>
-                  <Fact
-                    label="Tier"
-                    value={tierLabel(loyalty.tier)}
-                    testId="tier"
-                  />
+                  <Fact label="Tier" value={tierLabel(loyalty.tier)} testId="tier" />
                 </Box>
               </Box>
             ) : (
@@ -54,12 +51,15 @@ export function CustomerPopup() {
                 No loyalty activity yet: this customer has not earned any points.
               </Text>
             ))}
-          {result.state !== "error" && <AdjustPoints token={token} customerId={customerId} onAdjusted={closePopup} />}
-          {result.state === "ready" && (
-            <PinTier token={token} customerId={customerId} pinned={pinnedTier(loyalty)} onChanged={closePopup} />
-          )}
+          {result.state !== "error" && <AdjustPoints token={token} customerId={customerId} onAdjusted={saved} />}
+          {result.state === "ready" && <PinTier token={token} customerId={customerId} pinned={pinnedTier(loyalty)} onChanged={saved} />}
         </>
       )}
+      <Box display="flex" justifyContent="flex-end">
+        <Button type="button" variant="secondary" onClick={closePopup}>
+          Close
+        </Button>
+      </Box>
     </Box>
   );
 }

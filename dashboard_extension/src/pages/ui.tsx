@@ -1,8 +1,8 @@
 // Small building blocks the pages share: labelled fields that show their error next to them, sections, alerts,
 // loading state, dates, and the dashboard's notifications.
 import { actions } from "@saleor/app-sdk/app-bridge";
-import { Box, Input, Skeleton, Text } from "@saleor/macaw-ui";
-import { type ReactNode, useCallback, useEffect, useState } from "react";
+import { Box, Button, Input, Skeleton, Text } from "@saleor/macaw-ui";
+import { type FormEvent, type KeyboardEvent, type MouseEvent, type ReactNode, useCallback, useEffect, useState } from "react";
 
 import type { FieldError } from "../api";
 import { appBridge } from "../bridge";
@@ -433,4 +433,295 @@ export function fromLocalInput(value: string): string | null | undefined {
   if (!value.trim()) return null;
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+// -- Lists of records with row actions, a form in a card, and a picker that searches the store -----------------
+
+/** A column of a `RecordsTable`: its header and what each row shows in it. */
+export type Column<T> = { header: string; cell: (row: T) => ReactNode };
+
+/** A table of records (rewards, campaigns…), one row each, with the row's buttons in a last, unlabelled column. */
+export function RecordsTable<T>({ labelledBy, testId, columns, rows, rowKey, rowTestId, actions }: {
+  labelledBy: string;
+  testId: string;
+  columns: Column<T>[];
+  rows: T[];
+  rowKey: (row: T) => string;
+  rowTestId: (row: T) => string;
+  actions: (row: T) => ReactNode;
+}) {
+  return (
+    <table className="loyalty-table" aria-labelledby={labelledBy} data-testid={testId}>
+      <thead>
+        <tr>
+          {columns.map((column) => (
+            <th key={column.header} scope="col">
+              {column.header}
+            </th>
+          ))}
+          <th scope="col">
+            <span className="loyalty-visually-hidden">Actions</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={rowKey(row)} data-testid={rowTestId(row)}>
+            {columns.map((column) => (
+              <td key={column.header}>{column.cell(row)}</td>
+            ))}
+            <td>
+              <Box display="flex" gap={1} justifyContent="flex-end">
+                {actions(row)}
+              </Box>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** A small button in a table row; `label` says what it does to which record (for screen readers). */
+export function RowButton({ label, busy, onClick, children }: { label: string; busy?: boolean; onClick: () => void; children: ReactNode }) {
+  return (
+    <Button type="button" variant="tertiary" size="small" disabled={busy} aria-label={label} onClick={onClick}>
+      {children}
+    </Button>
+  );
+}
+
+/** A form in a card: its heading, a form-wide error, its fields in a grid, and the submit (and cancel) buttons
+ * beside the status line of the last save. */
+export function FormCard({ id, heading, onSubmit, formError, note, children, submitLabel, busy, status, statusTestId, onCancel, cancelLabel = "Cancel" }: {
+  id: string;
+  heading: string;
+  onSubmit: (event: FormEvent) => void;
+  formError?: string;
+  note?: ReactNode;
+  children: ReactNode;
+  submitLabel: string;
+  busy: boolean;
+  status: ReactNode;
+  statusTestId: string;
+  onCancel?: () => void;
+  cancelLabel?: string;
+}) {
+  return (
+    <Card>
+      <Box as="form" id={id} aria-labelledby={`${id}-heading`} onSubmit={onSubmit} display="flex" flexDirection="column" gap={4} noValidate>
+        <Text as="h3" id={`${id}-heading`} size={4} fontWeight="bold">
+          {heading}
+        </Text>
+        {note && (
+          <Text size={2} color="default2" data-testid={`${id}-note`}>
+            {note}
+          </Text>
+        )}
+        {formError && <Alert title="Not done" message={formError} />}
+        <Box display="grid" gridTemplateColumns={{ mobile: 1, desktop: 2 }} gap={4}>
+          {children}
+        </Box>
+        <Box display="flex" gap={3} alignItems="center">
+          <Button type="submit" variant="primary" disabled={busy}>
+            {submitLabel}
+          </Button>
+          {onCancel && (
+            <Button type="button" variant="secondary" onClick={onCancel}>
+              {cancelLabel}
+            </Button>
+          )}
+          <Status testId={statusTestId}>{status}</Status>
+        </Box>
+      </Box>
+    </Card>
+  );
+}
+
+/** A value a form shows but does not let change (with why, in `help`). */
+export function ReadOnlyField({ id, label, value, help }: { id: string; label: string; value: ReactNode; help?: string }) {
+  return (
+    <Box display="flex" flexDirection="column" gap={1} data-testid={id}>
+      <Text size={1} color="default2">
+        {label}
+      </Text>
+      <Text size={3}>{value}</Text>
+      {help && (
+        <Text size={1} color="default2">
+          {help}
+        </Text>
+      )}
+    </Box>
+  );
+}
+
+/** Something the store has (a product, a category): its id, its name (null: unknown to the store now) and where it
+ * sits (its category, its parent). */
+export type PickedItem = { id: string; name: string | null; detail: string };
+
+const SEARCH_DELAY_MS = 250;
+
+/** A labelled combobox that searches the store as you type and keeps a list of picked items (their ids go to the
+ * API; their names are shown). Keyboard: type to search, ↓/↑ to move through the results, Enter to pick (or unpick),
+ * Escape to close the list; each picked item has its own Remove button. */
+export function StorePicker({ id, label, noun, help, error, picked, onChange, search }: {
+  id: string;
+  label: string;
+  noun: string; // "product": "Remove the product …", "No product matches …"
+  help?: string;
+  error?: string;
+  picked: PickedItem[];
+  onChange: (items: PickedItem[]) => void;
+  search: (text: string) => Promise<PickedItem[]>;
+}) {
+  const [text, setText] = useState("");
+  const [open, setOpen] = useState(false);
+  const [options, setOptions] = useState<PickedItem[]>([]);
+  const [active, setActive] = useState(-1);
+  const [state, setState] = useState<{ searching: boolean; failed?: string }>({ searching: false });
+  const listId = `${id}-listbox`;
+  const optionId = (index: number) => `${id}-option-${index}`;
+
+  useEffect(() => {
+    if (!open) return;
+    let current = true;
+    setState({ searching: true });
+    const timer = window.setTimeout(() => {
+      search(text.trim())
+        .then((found) => {
+          if (!current) return;
+          setOptions(found);
+          setActive(found.length ? 0 : -1);
+          setState({ searching: false });
+        })
+        .catch((failure: Error) => current && setState({ searching: false, failed: failure.message }));
+    }, SEARCH_DELAY_MS);
+    return () => {
+      current = false;
+      window.clearTimeout(timer);
+    };
+  }, [text, open]);
+
+  const isPicked = (item: PickedItem) => picked.some((entry) => entry.id === item.id);
+  const toggle = (item: PickedItem) => onChange(isPicked(item) ? picked.filter((entry) => entry.id !== item.id) : [...picked, item]);
+
+  const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!open) return setOpen(true);
+      if (!options.length) return;
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      setActive((index) => (index + step + options.length) % options.length);
+    } else if (event.key === "Enter" && open && active >= 0 && options[active]) {
+      event.preventDefault(); // picks; Enter with the list closed submits the form as usual
+      toggle(options[active]);
+    } else if (event.key === "Escape" && open) {
+      event.preventDefault();
+      setOpen(false);
+    }
+  };
+
+  const status = state.failed
+    ? `Could not search: ${state.failed}`
+    : state.searching
+      ? "Searching…"
+      : open && !options.length
+        ? `No ${noun} matches “${text.trim()}”.`
+        : "";
+
+  return (
+    <Box display="flex" flexDirection="column" gap={1} position="relative">
+      <Input
+        id={id}
+        label={label}
+        value={text}
+        role="combobox"
+        autoComplete="off"
+        aria-autocomplete="list"
+        aria-expanded={open}
+        aria-controls={listId}
+        aria-activedescendant={open && active >= 0 ? optionId(active) : undefined}
+        aria-invalid={Boolean(error)}
+        aria-describedby={describedBy(id, error, help)}
+        error={Boolean(error)}
+        onChange={(event) => {
+          setText(event.target.value);
+          setOpen(true);
+        }}
+        onFocus={() => setOpen(true)}
+        onBlur={() => setOpen(false)}
+        onKeyDown={onKeyDown}
+      />
+      <Box
+        as="ul"
+        id={listId}
+        role="listbox"
+        aria-label={`${label}: results`}
+        aria-multiselectable
+        display={open && options.length ? "flex" : "none"}
+        flexDirection="column"
+        margin={0}
+        padding={1}
+        borderRadius={3}
+        borderStyle="solid"
+        borderWidth={1}
+        borderColor="default1"
+        backgroundColor="default1"
+        boxShadow="defaultOverlay"
+        position="absolute"
+        __top="56px"
+        __left="0"
+        __right="0"
+        __maxHeight="240px"
+        overflowY="auto"
+        __zIndex="10"
+      >
+        {options.map((option, index) => (
+          <Box
+            as="li"
+            key={option.id}
+            id={optionId(index)}
+            role="option"
+            aria-selected={isPicked(option)}
+            listStyleType="none"
+            paddingX={2}
+            paddingY={1.5}
+            borderRadius={2}
+            cursor="pointer"
+            backgroundColor={index === active ? "default1Hovered" : "default1"}
+            onMouseDown={(event: MouseEvent) => event.preventDefault()} // keep the focus in the field
+            onMouseEnter={() => setActive(index)}
+            onClick={() => toggle(option)}
+          >
+            <Text size={3} fontWeight={isPicked(option) ? "bold" : "regular"}>
+              {isPicked(option) ? "✓ " : ""}
+              {option.name ?? option.id}
+            </Text>
+            {option.detail && (
+              <Text size={1} color="default2">
+                {" "}
+                · {option.detail}
+              </Text>
+            )}
+          </Box>
+        ))}
+      </Box>
+      <Text size={1} color="default2" aria-live="polite" data-testid={`${id}-search-status`}>
+        {status}
+      </Text>
+      {picked.length > 0 && (
+        <Box as="ul" display="flex" flexWrap="wrap" gap={1} margin={0} padding={0} aria-label={`${label}: picked`} data-testid={`${id}-picked`}>
+          {picked.map((item) => (
+            <Box as="li" key={item.id} listStyleType="none" display="flex" alignItems="center" gap={1} paddingLeft={2} borderRadius={3} backgroundColor="default1Hovered">
+              <Text size={2}>{item.name ?? `Unknown ${noun} (${item.id})`}</Text>
+              <RowButton label={`Remove the ${noun} ${item.name ?? item.id}`} onClick={() => onChange(picked.filter((entry) => entry.id !== item.id))}>
+                ×
+              </RowButton>
+            </Box>
+          ))}
+        </Box>
+      )}
+      <FieldNote id={id} error={error} help={help} />
+    </Box>
+  );
 }

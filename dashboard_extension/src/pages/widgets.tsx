@@ -3,7 +3,7 @@ import { Box, Text } from "@saleor/macaw-ui";
 import { type ReactNode, useRef } from "react";
 
 import { type Activity, type CustomerLoyalty, fetchCustomerLoyalty, fetchOrderLoyalty, type OrderLoyalty } from "../api";
-import { contextParam, useDashboard } from "../bridge";
+import { contextParam, useCustomerChanged, useDashboard } from "../bridge";
 import { AdjustPoints, BalanceFacts, PinTier, pinnedTier, tierLabel } from "./customer";
 import { Alert, day, decimal, Fact, Loading, money, points, useLoad, when } from "./ui";
 
@@ -30,15 +30,17 @@ function signed(value: number): string {
   return value > 0 ? `+${points(value)}` : points(value);
 }
 
-/** A details-page widget: a heading, its content, and its height reported to the dashboard as it changes. */
+/** A details-page widget: its content, named by a heading, and its height reported to the dashboard as it changes.
+ * The dashboard heads the widget's card with the extension's label and the app's logo, so the page's own heading is
+ * for screen readers only (shown, it would title the card twice), as in the popup. */
 function Widget({ title, children }: { title: string; children: ReactNode }) {
   const root = useRef<HTMLDivElement>(null);
   useWidgetAutoResize(root);
   return (
-    <Box ref={root} as="section" aria-labelledby="widget-heading" padding={4} display="flex" flexDirection="column" gap={4}>
-      <Text as="h2" id="widget-heading" size={4} fontWeight="bold">
+    <Box ref={root} as="main" aria-labelledby="widget-heading" padding={4} display="flex" flexDirection="column" gap={4}>
+      <h1 id="widget-heading" className="loyalty-visually-hidden">
         {title}
-      </Text>
+      </h1>
       {children}
     </Box>
   );
@@ -107,6 +109,7 @@ export function CustomerWidget() {
   const { token } = useDashboard();
   const customerId = contextParam("customerId");
   const { result, reload } = useLoad(token, (t) => (customerId ? fetchCustomerLoyalty(t, customerId) : Promise.resolve(null)));
+  useCustomerChanged(customerId, reload); // a save in the more-actions popup: read the account again
   return (
     <Widget title="Loyalty">
       {!customerId ? (
