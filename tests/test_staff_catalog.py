@@ -1,13 +1,18 @@
 """The Rewards and Campaigns tabs on the staff API: list, create (field errors), switch off; each change logged."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from saleor_loyalty.api.limits import SALEOR_CALLS
+from saleor_loyalty.program import configuration
 from saleor_loyalty.program.models import Campaign, SettingsChange
 from saleor_loyalty.redemption.models import Reward
+from saleor_loyalty.saleor import catalog
 from tests.test_staff_program_settings import error_codes, staff_call
 
 pytestmark = pytest.mark.django_db
@@ -410,3 +415,29 @@ def test_rewards_and_campaigns_of_another_store_or_unknown_ids_are_not_found(sto
     assert theirs.name == "Theirs"
     malformed = staff_call(UPDATE_CAMPAIGN, token(store), {"id": _gid("Reward", theirs.pk), "input": {"name": "x"}})
     assert error_codes(malformed) == ["INVALID"]
+
+
+def test_a_document_that_would_call_the_store_too_often_is_refused_before_any_call(store):
+    aliases = " ".join(f'p{n}: searchProducts(search: "a") {{ id }}' for n in range(9))
+    calls_before = len(store.saleor.calls)
+
+    response = Client().post(
+        "/dashboard/graphql/",
+        data=json.dumps({"query": f"{{ {aliases} }}"}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token(store)}"},
+    )
+
+    assert response.status_code == 400
+    assert error_codes(response.json()) == ["TOO_MANY_SALEOR_CALLS"]
+    assert len(store.saleor.calls) == calls_before  # refused up front, not after eight searches
+
+
+def test_the_call_limits_of_the_catalog_fields_match_what_they_can_make():
+    assert SALEOR_CALLS[("StaffQuery", "campaigns")] == catalog.MAX_NAME_CALLS
+    most_ids = -(-configuration.MAX_TARGETS // catalog.PER_CALL)
+    assert (
+        SALEOR_CALLS[("StaffMutation", "createCampaign")]
+        == SALEOR_CALLS[("StaffMutation", "updateCampaign")]
+        == most_ids
+    )

@@ -65,6 +65,13 @@ SALEOR_CALLS: dict[tuple[str, str], int] = {
     ("Mutation", "redeemReward"): 7,
     ("Mutation", "cancelRedemption"): 2,
     ("Mutation", "recordEvent"): 1,  # does the customer exist (program/custom_events.py)
+    # The staff API (saleor/catalog.py): a search is one call; the campaign list names its products and categories
+    # in at most MAX_NAME_CALLS; saving a campaign checks its new ids, up to MAX_TARGETS of each, 100 per call.
+    ("StaffQuery", "searchProducts"): 1,
+    ("StaffQuery", "searchCategories"): 1,
+    ("StaffQuery", "campaigns"): 2,
+    ("StaffMutation", "createCampaign"): 5,
+    ("StaffMutation", "updateCampaign"): 5,
 }
 # Fields that do more work than reading a row or two, beyond the cost of 1 every field has.
 FIELD_COST: dict[tuple[str, str], int] = {
