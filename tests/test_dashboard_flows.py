@@ -628,6 +628,15 @@ def test_a_merchant_creates_a_tier_and_sees_who_the_next_review_would_move(store
     assert not MemberTier.objects.filter(tier=tier).exists()
     assert {c.subject for c in SettingsChange.objects.all()} == {"tier:Bronze", "tier_settings"}
 
+    # saving what is already saved sends nothing and says so (the settings, and a tier opened with Edit)
+    logged = SettingsChange.objects.count()
+    frame.get_by_role("button", name="Save tier settings").click()
+    frame.get_by_text("Nothing changed.").first.wait_for()
+    frame.get_by_role("button", name="Edit the tier Bronze").click()
+    frame.get_by_role("button", name="Save tier", exact=True).click()
+    frame.get_by_test_id("tier-status").get_by_text("Nothing changed.").wait_for()
+    assert SettingsChange.objects.count() == logged
+
 
 def test_the_tiers_tab_shows_members_and_movements(store, open_dashboard):
     setup_tiers(store.install)

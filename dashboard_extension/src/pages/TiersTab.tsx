@@ -67,6 +67,12 @@ function TierSettingsForm({ token, settings, onSaved }: { token: string | undefi
       windowDays: Number(form.windowDays.trim()),
       graceDays: Number(form.graceDays.trim()),
     };
+    const unchanged = (Object.keys(input) as (keyof typeof input)[]).every((name) => input[name] === settings[name]);
+    if (unchanged) {
+      save.setErrors({});
+      save.setStatus("Nothing changed.");
+      return;
+    }
     const saved = await save.run(
       { ok: "Tier settings saved", failed: "Tier settings not saved" },
       () => updateTierSettings(token, input),
@@ -181,9 +187,29 @@ function tierForm(tier: PanelTier): TierForm {
   };
 }
 
-function TierEditor({ token, form, setForm, onSaved }: {
+function sameTier(a: TierForm, b: TierForm): boolean {
+  const rows = (form: TierForm) =>
+    form.thresholds
+      .filter((row) => row.unit.trim() || row.qualify.trim() || row.retain.trim())
+      .map((row) => [row.unit.trim().toUpperCase(), decimal(row.qualify.trim()), row.retain.trim() ? decimal(row.retain.trim()) : ""].join(" "))
+      .sort()
+      .join(";");
+  return (
+    a.name.trim() === b.name.trim() &&
+    Number(a.rank) === Number(b.rank) &&
+    rows(a) === rows(b) &&
+    decimal(a.multiplier.trim()) === decimal(b.multiplier.trim()) &&
+    Number(a.bonusPoints) === Number(b.bonusPoints) &&
+    lines(a.perks).join("\n") === lines(b.perks).join("\n") &&
+    lines(a.access, /[,\n]/).join(",") === lines(b.access, /[,\n]/).join(",") &&
+    a.isActive === b.isActive
+  );
+}
+
+function TierEditor({ token, form, setForm, existing, onSaved }: {
   token: string | undefined;
   form: TierForm;
+  existing: PanelTier | undefined; // the saved tier of the form's name, if there is one
   setForm: (update: (current: TierForm) => TierForm) => void;
   onSaved: () => void;
 }) {
@@ -210,6 +236,11 @@ function TierEditor({ token, form, setForm, onSaved }: {
       }
     }
     if (Object.keys(local).length) return save.refuse(local);
+    if (existing && sameTier(form, tierForm(existing))) {
+      save.setErrors({});
+      save.setStatus("Nothing changed.");
+      return;
+    }
     const input: TierInput = {
       name: form.name.trim(),
       rank: Number(form.rank.trim()),
@@ -407,7 +438,13 @@ export function TiersTab({ token }: { token: string | undefined }) {
                 document.getElementById("tier-name")?.focus();
               }}
             />
-            <TierEditor token={token} form={form} setForm={setForm} onSaved={saved} />
+            <TierEditor
+              token={token}
+              form={form}
+              setForm={setForm}
+              existing={data.tiers.find((tier) => tier.name === form.name.trim())}
+              onSaved={saved}
+            />
           </Section>
           <Section id="movements" title="Upgrades and downgrades" description="Members moving between tiers, per week, over the last 12 weeks.">
             <Movements moved={data.tierMovements} />
