@@ -421,6 +421,7 @@ def test_a_merchant_changes_the_referral_terms_and_sees_the_funnel(store, open_d
 
 
 def test_a_merchant_adds_a_reward_and_switches_it_off(store, open_dashboard):
+    set_earn_rule(store.install, channel_slug="default-channel", currency="USD", points_per_unit="1", actor=MERCHANT)
     dashboard = open_dashboard("MANAGE_DISCOUNTS")
     frame = dashboard.open("/app", theme="light")
     frame.get_by_role("tab", name="Rewards").click()
@@ -455,7 +456,7 @@ def test_a_merchant_adds_a_reward_and_switches_it_off(store, open_dashboard):
     )
     assert (reward.per_shopper_limit, reward.variant_id, reward.is_active) == (1, "", True)
     row = frame.get_by_test_id("reward-10% off")
-    assert "10% off (at most 25)" in row.inner_text() and "1 per shopper" in row.inner_text()
+    assert "10% off (at most $25.00)" in row.inner_text() and "1 per shopper" in row.inner_text()  # USD channel
 
     frame.get_by_role("button", name="Edit the reward 10% off").click()
     assert frame.get_by_label("Gives").count() == 0  # a reward's kind does not change

@@ -606,8 +606,9 @@ export type CatalogReward = {
   endsAt: string | null;
   perShopperLimit: number | null;
   isActive: boolean;
+  currency: string | null; // the channel's, when the app knows it (read only)
 };
-export type RewardInput = Omit<CatalogReward, "id" | "isActive">;
+export type RewardInput = Omit<CatalogReward, "id" | "isActive" | "currency">;
 /** What may change in a reward (left out: unchanged; null: cleared). Never its kind or channel. */
 export type RewardUpdateInput = Partial<Omit<RewardInput, "kind" | "channel">>;
 /** A product or category of the store, named as Saleor names it now (null: unknown to the store). */
@@ -634,7 +635,7 @@ export type CampaignInput = Omit<Campaign, "id" | "isActive" | "status" | "produ
 /** What may change in a campaign (left out: unchanged; null: cleared). */
 export type CampaignUpdateInput = Partial<CampaignInput>;
 
-const REWARD_SELECTION = "id name description kind pointsCost channel value maxAmount variantId startsAt endsAt perShopperLimit isActive";
+const REWARD_SELECTION = "id name description kind pointsCost channel value maxAmount variantId startsAt endsAt perShopperLimit isActive currency";
 const CAMPAIGN_SELECTION =
   "id name startsAt endsAt multiplier fixedBonus channel productIds categoryIds products { id name detail } categories { id name detail } tiers isActive status";
 

@@ -34,6 +34,7 @@ import {
   lines,
   Loading,
   localInput,
+  money,
   NUMBER,
   type PickedItem,
   ReadOnlyField,
@@ -63,9 +64,10 @@ function windowText(startsAt: string | null, endsAt: string | null, locale: stri
   return `${startsAt ? day(startsAt, locale) : "now"} – ${endsAt ? day(endsAt, locale) : "no end"}`;
 }
 
-function rewardValue(reward: CatalogReward): string {
-  if (reward.kind === "FIXED_AMOUNT") return `${decimal(reward.value)} off`;
-  if (reward.kind === "PERCENTAGE") return `${decimal(reward.value)}% off${reward.maxAmount ? ` (at most ${decimal(reward.maxAmount)})` : ""}`;
+function rewardValue(reward: CatalogReward, locale: string): string {
+  const amount = (value: string | null) => (value === null ? "—" : money(value, reward.currency ?? undefined, locale));
+  if (reward.kind === "FIXED_AMOUNT") return `${amount(reward.value)} off`;
+  if (reward.kind === "PERCENTAGE") return `${decimal(reward.value)}% off${reward.maxAmount ? ` (at most ${amount(reward.maxAmount)})` : ""}`;
   if (reward.kind === "FREE_PRODUCT") return `A free product (variant ${reward.variantId ?? "—"})`;
   return "Free shipping";
 }
@@ -219,7 +221,7 @@ export function RewardsTab({ token }: { token: string | undefined }) {
 
   const columns: Column<CatalogReward>[] = [
     { header: "Reward", cell: (reward) => reward.name },
-    { header: "Gives", cell: rewardValue },
+    { header: "Gives", cell: (reward) => rewardValue(reward, locale) },
     { header: "Cost", cell: (reward) => `${reward.pointsCost.toLocaleString("en-US")} points` },
     { header: "Channel", cell: (reward) => reward.channel },
     {
