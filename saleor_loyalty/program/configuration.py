@@ -13,7 +13,7 @@ from saleor_loyalty.core.refusals import FieldRefusal
 from saleor_loyalty.saleor.models import Install
 
 from .models import Campaign, EarnMultiplier, EarnRule, MultiplierTarget
-from .settings_changes import as_json, changed_only, record_change
+from .settings_changes import as_json, changed_only, record_change, save_fields
 
 MAX_RATE = Decimal(10_000)
 MAX_MULTIPLIER = Decimal(100)
@@ -246,12 +246,7 @@ def update_campaign(
         terms, changed = _updated_terms(locked, changes, moment)
         if not changed:
             return locked
-        before = _campaign_state(locked)
-        for field in changed:
-            setattr(locked, field, terms[field])
-        locked.save(update_fields=changed)
-        locked.refresh_from_db()  # as stored (decimals to their places), for the log and the answer
-        record_change(locked.install, f"campaign:{locked.pk}", *changed_only(before, _campaign_state(locked)), actor)
+        save_fields(locked, terms, changed, subject=f"campaign:{locked.pk}", state=_campaign_state, actor=actor)
     return locked
 
 

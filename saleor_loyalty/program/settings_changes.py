@@ -9,7 +9,7 @@ Changes apply from now on: orders keep the rule frozen on their award, points ke
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from django.db import transaction
 
@@ -17,6 +17,17 @@ from saleor_loyalty.saleor.models import Install
 
 from .models import ClawbackPolicy, ExpiryPolicy, GuestOrderPolicy, ProgramSettings, SettingsChange
 from .rules import program_settings
+
+
+class _InstallRow(Protocol):
+    install: Install
+
+    def save(self, *, update_fields: list[str]) -> None: ...
+
+    def refresh_from_db(self) -> None: ...
+
+
+Row = TypeVar("Row", bound=_InstallRow)
 
 SUBJECT = "program"
 MAX_DAYS = 3650
@@ -137,6 +148,25 @@ def record_change(install: Install, subject: str, before: dict[str, Any], after:
     """Append a change to the log, when anything changed (call inside the write's transaction)."""
     if before != after:
         SettingsChange.objects.create(install=install, subject=subject, actor=actor[:255], before=before, after=after)
+
+
+def save_fields(
+    row: Row,
+    values: Mapping[str, Any],
+    fields: list[str],
+    *,
+    subject: str,
+    state: Callable[[Row], dict[str, Any]],
+    actor: str,
+) -> None:
+    """Write ``fields`` of a locked ``row`` (a reward, a campaign) from ``values`` and log them as one change, with
+    ``state`` describing the row before and after (read back as stored: decimals at their places)."""
+    before = state(row)
+    for field in fields:
+        setattr(row, field, values[field])
+    row.save(update_fields=fields)
+    row.refresh_from_db()
+    record_change(row.install, subject, *changed_only(before, state(row)), actor)
 
 
 def parse_changes(changes: Mapping[str, Any], editable: Mapping[str, Editable]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
 from saleor_loyalty.core.refusals import FieldRefusal, about
 from saleor_loyalty.program.models import RedemptionRule
-from saleor_loyalty.program.settings_changes import as_json, changed_only, record_change
+from saleor_loyalty.program.settings_changes import as_json, record_change, save_fields
 from saleor_loyalty.saleor.models import Install
 
 from .models import Reward, RewardKind
@@ -331,12 +331,7 @@ def update_reward(reward: Reward, changes: Mapping[str, Any], *, actor: str = "o
             raise InvalidConfiguration("ends_at is in the past: to stop offering the reward, switch it off", "ends_at")
         if not changed:
             return locked
-        before = _reward_state(locked)
-        for field in changed:
-            setattr(locked, field, terms[field])
-        locked.save(update_fields=changed)
-        locked.refresh_from_db()  # as stored (decimals to their places), for the log and the answer
-        record_change(locked.install, f"reward:{locked.pk}", *changed_only(before, _reward_state(locked)), actor)
+        save_fields(locked, terms, changed, subject=f"reward:{locked.pk}", state=_reward_state, actor=actor)
     return locked
 
 
