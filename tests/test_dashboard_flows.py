@@ -213,7 +213,7 @@ def test_the_change_log_reads_as_names_labels_and_dates_in_the_dashboards_locale
     log = frame.get_by_test_id("change-log")
     log.get_by_text("Campaign Double week").first.wait_for()
     text = log.inner_text()
-    assert "Campaign 1" not in text and "Running: yes → no" in text  # the stop, named
+    assert "Campaign 1" not in text and "Switched on: yes → no" in text  # the stop, named
     assert "Multiplier: — → ×2" in text and "Channel: — → every channel" in text
     assert "Ends: — → Mar 15, 2030" in text and "T12:00:00" not in text  # no ISO dates
     assert "Emails switched off: — → Points about to expire" in text  # a kind by its label, not its code
@@ -554,6 +554,7 @@ def test_a_merchant_edits_a_running_campaign_and_picks_a_product_with_the_keyboa
     row.get_by_text("every channel · product: Dash Force sneakers · category: Shoes").wait_for()
     assert "×3" in row.inner_text()
     frame.get_by_role("heading", name="Start a campaign").wait_for()  # the form is back to a new campaign
+    assert frame.get_by_role("combobox", name="Products").input_value() == ""  # no search left from the last form
 
     # An end in the past is refused next to its field, and nothing changes.
     frame.get_by_role("button", name="Edit the campaign Double week").click()
@@ -651,7 +652,7 @@ def test_the_tiers_tab_shows_members_and_movements(store, open_dashboard):
     assert silver.locator("td").nth(5).inner_text() == "1"
     assert "450 EUR; 500 USD (keep at 400)" in silver.inner_text()
     chart = frame.get_by_role("img", name="Tier movements per week", exact=False)
-    assert "1 upgrades and 0 downgrades" in (chart.get_attribute("aria-label") or "")
+    assert "1 upgrade and 0 downgrades" in (chart.get_attribute("aria-label") or "")
     # the chart (recharts, loaded with the tab): labelled axes, a zero line, every week labelled, a legend
     chart.locator(".recharts-bar-rectangle").first.wait_for()
     y_ticks = chart.locator(".recharts-yAxis-tick-labels .recharts-cartesian-axis-tick-value").all_text_contents()

@@ -309,6 +309,15 @@ def test_the_change_log_names_what_changed_and_labels_each_value(store):
         store.install, name="Double week", starts_at=starts, ends_at=starts + timedelta(days=7), multiplier="2"
     )
     deactivate_campaign(campaign, actor="merchant@example.com")
+    sneakers = create_campaign(  # products and categories are Saleor ids: the log shows the store's names
+        store.install,
+        name="Sneaker days",
+        starts_at=starts,
+        ends_at=starts + timedelta(days=3),
+        multiplier="3",
+        product_ids=["UHJvZHVjdDoy", "UHJvZHVjdDo5OTk="],  # Product:2, and one the store does not have
+        category_ids=["Q2F0ZWdvcnk6Mjk="],  # Category:29
+    )
     reward = create_reward(
         store.install, name="$5 off", kind="FIXED_AMOUNT", points_cost=100, channel_slug="default-channel", value="5"
     )
@@ -333,7 +342,7 @@ def test_the_change_log_names_what_changed_and_labels_each_value(store):
     assert stopped["title"] == "Campaign Double week"
     assert stopped["values"]["is_active"] | {"field": ""} == {
         "field": "",
-        "label": "Running",
+        "label": "Switched on",
         "before": "yes",
         "after": "no",
         "isDateTime": False,
@@ -350,9 +359,14 @@ def test_the_change_log_names_what_changed_and_labels_each_value(store):
     assert values["channel_slug"]["after"] == "every channel"
     assert "product_ids" not in values  # empty before and after: nothing to say
 
+    targets = log[f"campaign:{sneakers.pk}"]["values"]
+    assert targets["product_ids"]["after"] == "Dash Force sneakers, UHJvZHVjdDo5OTk="
+    assert targets["category_ids"]["after"] == "Sneakers"
+    assert list(targets)[:3] == ["name", "starts_at", "ends_at"]  # in the order of the page's form
+
     new_reward = log[f"reward:{reward.pk}"]
     assert new_reward["title"] == "Reward $5 off"
-    assert new_reward["values"]["kind"]["after"] == "Fixed amount off"
+    assert new_reward["values"]["kind"]["after"] == "An amount off"  # as the Rewards tab offers it
     assert new_reward["values"]["value"]["after"] == "5"
     assert {"max_amount", "variant_id"}.isdisjoint(new_reward["values"])  # fields a fixed amount does not use
 

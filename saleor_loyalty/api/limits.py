@@ -70,6 +70,7 @@ SALEOR_CALLS: dict[tuple[str, str], int] = {
     ("StaffQuery", "searchProducts"): 1,
     ("StaffQuery", "searchCategories"): 1,
     ("StaffQuery", "campaigns"): 2,
+    ("StaffQuery", "settingsChanges"): 2,  # campaign changes name products and categories
     ("StaffMutation", "createCampaign"): 5,
     ("StaffMutation", "updateCampaign"): 5,
 }

@@ -17,6 +17,7 @@ from saleor_loyalty.notifications.configuration import EDITABLE as EMAIL_SETTING
 from saleor_loyalty.notifications.models import NotificationKind
 from saleor_loyalty.redemption.models import Reward, RewardKind
 from saleor_loyalty.referrals.configuration import EDITABLE as REFERRAL_TERMS
+from saleor_loyalty.saleor import catalog
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.tiers.models import POINTS_UNIT, Basis, WindowKind
 
@@ -115,7 +116,7 @@ _CAMPAIGN = {
     "product_ids": "Products",
     "category_ids": "Categories",
     "tiers": "Tiers",
-    "is_active": "Running",
+    "is_active": "Switched on",
 }
 _EARNING_ACTION = {
     "name": "Name",
@@ -150,6 +151,14 @@ _CHOICES: dict[str, type[Any]] = {
     "kind": RewardKind,
     "disabled_kinds": NotificationKind,
 }
+# A reward's kind as the Rewards tab offers it (the model's labels are the operators' words).
+_REWARD_KINDS = {
+    RewardKind.FIXED_AMOUNT: "An amount off",
+    RewardKind.PERCENTAGE: "A percentage off",
+    RewardKind.FREE_SHIPPING: "Free shipping",
+    RewardKind.FREE_PRODUCT: "A free product",
+}
+_STORE_IDS = {"product_ids", "category_ids"}  # Saleor ids, shown by the store's names for them
 _DATE_TIMES = {"starts_at", "ends_at"}
 _DECIMAL = re.compile(r"-?[0-9]+\.[0-9]+")
 _EVERY_CHANNEL = {"campaign"}  # an empty channel means every channel
@@ -196,12 +205,17 @@ def _multipliers(value: Mapping[str, Any]) -> str:
     return "; ".join(f"×{_number(str(factor))} {target.replace(':', ' ', 1)}" for target, factor in value.items())
 
 
-def shown(kind: str, field: str, value: Any) -> str | None:
-    """A value as the change log shows it; None for no value (null, empty text, an empty list)."""
+def shown(kind: str, field: str, value: Any, store_names: Mapping[str, str] | None = None) -> str | None:
+    """A value as the change log shows it; None for no value (null, empty text, an empty list). ``store_names``:
+    the store's names of products and categories, by Saleor id (an id without one is shown as it is)."""
     if value is None or value in ("", [], {}):
         return "every channel" if kind in _EVERY_CHANNEL and field == "channel_slug" and value == "" else None
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if field in _STORE_IDS and isinstance(value, list):
+        return ", ".join((store_names or {}).get(str(v)) or str(v) for v in value)
+    if kind == "reward" and field == "kind" and str(value).lower() in _REWARD_KINDS:
+        return _REWARD_KINDS[RewardKind(str(value).lower())]
     if field in _CHOICES:
         choices = _CHOICES[field]
         return ", ".join(_choice(choices, v) for v in value) if isinstance(value, list) else _choice(choices, value)
@@ -224,17 +238,35 @@ def _label(kind: str, field: str) -> str:
     return _LABELS.get(kind, {}).get(field) or field.replace("_", " ").capitalize()
 
 
-def _values(change: SettingsChange) -> list[ChangedValue]:
+def _values(change: SettingsChange, store_names: Mapping[str, str]) -> list[ChangedValue]:
     kind, _ = _kind(change.subject)
     before = change.before if isinstance(change.before, dict) else {}
     after = change.after if isinstance(change.after, dict) else {}
+    order = list(_LABELS.get(kind, {}))  # the order of the page's form; fields it does not know come last
+    fields = sorted(dict.fromkeys([*before, *after]), key=lambda f: order.index(f) if f in order else len(order))
     values = []
-    for field in dict.fromkeys([*before, *after]):
-        was, now = shown(kind, field, before.get(field)), shown(kind, field, after.get(field))
+    for field in fields:
+        was = shown(kind, field, before.get(field), store_names)
+        now = shown(kind, field, after.get(field), store_names)
         if was is None and now is None:
             continue  # a field the change left empty (a new reward's unused cap): nothing to say
         values.append(ChangedValue(field, _label(kind, field), was, now, is_date_time=field in _DATE_TIMES))
     return values
+
+
+def _store_names(install: Install, changes: Iterable[SettingsChange]) -> dict[str, str]:
+    """The store's names of the products and categories the changes name (cached; at most ``MAX_NAME_CALLS`` calls
+    to Saleor, none when no change names any; a store that cannot be asked leaves the ids as they are)."""
+    ids: dict[str, list[str]] = {"product_ids": [], "category_ids": []}
+    for change in changes:
+        for side in (change.before, change.after):
+            for field, found in ids.items():
+                value = side.get(field) if isinstance(side, dict) else None
+                found.extend(str(v) for v in value or () if isinstance(value, list))
+    if not ids["product_ids"] and not ids["category_ids"]:
+        return {}
+    items = catalog.names(install, ids["product_ids"], ids["category_ids"])
+    return {saleor_id: item.name for saleor_id, item in items.items() if item.name}
 
 
 # What a subject's key is, per kind named by its current name: the row's id, or the earning action's code.
@@ -288,5 +320,5 @@ def _title(change: SettingsChange, names: Mapping[str, str]) -> str:
 
 def describe_changes(install: Install, changes: list[SettingsChange]) -> list[DescribedChange]:
     """Each change with its title and its labelled values, in the same order."""
-    names = _names(install, changes)
-    return [DescribedChange(change, _title(change, names), _values(change)) for change in changes]
+    names, store_names = _names(install, changes), _store_names(install, changes)
+    return [DescribedChange(change, _title(change, names), _values(change, store_names)) for change in changes]

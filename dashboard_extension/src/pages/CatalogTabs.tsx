@@ -95,11 +95,14 @@ function changedFields<T extends Record<string, unknown>>(input: T, before: T, e
 function useEditor<R, F>(empty: F, toForm: (record: R) => F, formId: string) {
   const [editing, setEditing] = useState<R | null>(null);
   const [form, setForm] = useState<F>(empty);
+  // A new form (a record opened, a reset after saving or cancelling) starts its pickers afresh: no stale search.
+  const [session, setSession] = useState(0);
   const save = useSave();
   const set = (name: keyof F) => (value: F[keyof F]) => setForm((current) => ({ ...current, [name]: value }));
   const edit = (record: R) => {
     setEditing(record);
     setForm(toForm(record));
+    setSession((n) => n + 1);
     save.setErrors({});
     save.setStatus("");
     window.requestAnimationFrame(() => {
@@ -110,8 +113,9 @@ function useEditor<R, F>(empty: F, toForm: (record: R) => F, formId: string) {
   const reset = () => {
     setEditing(null);
     setForm(empty);
+    setSession((n) => n + 1);
   };
-  return { editing, form, set, save, edit, reset };
+  return { editing, form, set, save, edit, reset, session };
 }
 
 // -- Rewards ---------------------------------------------------------------------------------------------------
@@ -390,7 +394,7 @@ function targets(campaign: Campaign): string {
 export function CampaignsTab({ token }: { token: string | undefined }) {
   const { locale } = useDashboard();
   const { result, reload } = useLoad(token, fetchCampaigns);
-  const { editing, form, set, save, edit, reset } = useEditor<Campaign, CampaignForm>(EMPTY_CAMPAIGN, campaignForm, "campaign-form");
+  const { editing, form, set, save, edit, reset, session } = useEditor<Campaign, CampaignForm>(EMPTY_CAMPAIGN, campaignForm, "campaign-form");
   const editable = campaignEditable(editing?.status);
   const only = (field: keyof CampaignInput) => editable.includes(field);
   const pick = (name: "products" | "categories") => (items: PickedItem[]) => set(name)(items);
@@ -503,10 +507,10 @@ export function CampaignsTab({ token }: { token: string | undefined }) {
           {only("multiplier") && <TextField id="campaign-multiplier" label="Points multiplier" value={form.multiplier} onChange={set("multiplier")} error={save.errors.multiplier} inputMode="decimal" help="1: no multiplier (then give a fixed bonus)." />}
           {only("fixedBonus") && <TextField id="campaign-fixedBonus" label="Fixed bonus (points)" value={form.fixedBonus} onChange={set("fixedBonus")} error={save.errors.fixedBonus} inputMode="numeric" help="Added to each order with a targeted line." />}
           {only("productIds") && token && (
-            <StorePicker id="campaign-products" label="Products" noun="product" picked={form.products} onChange={pick("products")} search={(text) => searchProducts(token, text)} error={save.errors.productIds} help="Type to search your store. None picked: every product." />
+            <StorePicker key={`products-${session}`} id="campaign-products" label="Products" noun="product" picked={form.products} onChange={pick("products")} search={(text) => searchProducts(token, text)} error={save.errors.productIds} help="Type to search your store. None picked: every product." />
           )}
           {only("categoryIds") && token && (
-            <StorePicker id="campaign-categories" label="Categories" noun="category" picked={form.categories} onChange={pick("categories")} search={(text) => searchCategories(token, text)} error={save.errors.categoryIds} help="Type to search your store. None picked: every category." />
+            <StorePicker key={`categories-${session}`} id="campaign-categories" label="Categories" noun="category" picked={form.categories} onChange={pick("categories")} search={(text) => searchCategories(token, text)} error={save.errors.categoryIds} help="Type to search your store. None picked: every category." />
           )}
           {only("tiers") && <TextField id="campaign-tiers" label="Tiers" value={form.tiers} onChange={set("tiers")} error={save.errors.tiers} help="Comma-separated tier names. Empty: everyone." />}
         </FormCard>

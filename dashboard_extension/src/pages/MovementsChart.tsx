@@ -60,7 +60,8 @@ export default function MovementsChart({ moved }: { moved: TierMovement[] }) {
   const weeks = everyWeek(moved, MOVEMENT_WEEKS);
   const ups = weeks.reduce((sum, week) => sum + week.upgrades, 0);
   const downs = weeks.reduce((sum, week) => sum + week.downgrades, 0);
-  const summary = `Over ${weeks.length} weeks: ${ups} upgrades and ${downs} downgrades.`;
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+  const summary = `Over ${weeks.length} weeks: ${count(ups, "upgrade")} and ${count(downs, "downgrade")}.`;
   // downgrades are drawn below the zero line: negative values, shown as counts
   const rows: Row[] = weeks.map((week) => ({
     week: week.week,
@@ -107,6 +108,7 @@ export default function MovementsChart({ moved }: { moved: TierMovement[] }) {
                 return row ? `Week of ${day(row.week, locale)}` : "";
               }}
               formatter={(value) => Math.abs(Number(value))}
+              itemSorter={(item) => (item.dataKey === "upgrades" ? 0 : 1)}
             />
             <Legend
               verticalAlign="top"

@@ -367,7 +367,7 @@ function EarnRules({ token, onSaved }: { token: string | undefined; onSaved: () 
             <TextField id="earn-rule-channel" label="Channel (slug)" value={form.channel} onChange={set("channel")} error={errors.channel} required />
             <TextField id="earn-rule-currency" label="Currency" value={form.currency} onChange={set("currency")} error={errors.currency} help="ISO 4217, e.g. USD." required />
             <TextField id="earn-rule-pointsPerUnit" label="Points per currency unit" value={form.pointsPerUnit} onChange={set("pointsPerUnit")} error={errors.pointsPerUnit} inputMode="decimal" />
-            <TextField id="earn-rule-minOrderAmount" label="Minimum order amount" value={form.minOrderAmount} onChange={set("minOrderAmount")} error={errors.minOrderAmount} inputMode="decimal" help="Smaller orders earn nothing." />
+            <TextField id="earn-rule-minOrderAmount" label="Minimum order amount" value={form.minOrderAmount} onChange={set("minOrderAmount")} error={errors.minOrderAmount} inputMode="decimal" help="Smaller orders earn nothing; 0 for no minimum." />
             <CheckboxField id="earn-rule-includesTax" label="Tax earns points" checked={form.includesTax} onChange={set("includesTax")} error={errors.includesTax} />
             <CheckboxField id="earn-rule-includesShipping" label="Shipping earns points" checked={form.includesShipping} onChange={set("includesShipping")} error={errors.includesShipping} />
           </Box>
