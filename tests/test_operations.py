@@ -2,6 +2,8 @@
 
 import io
 import json
+import statistics
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -173,48 +175,96 @@ def test_the_embedded_beat_runs_the_periodic_work(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_redis_down_ingest_answers_at_once_and_the_backlog_drains_when_it_returns(settings):
-    """The inbox is the queue: a broker outage must not slow ingest down (Saleor waits on every delivery), and the
-    stored events are processed once the broker is back."""
+def test_with_redis_down_ingest_answers_at_once_and_stores_every_delivery():
+    """The inbox is the queue: a broker outage must not slow ingest down (Saleor waits on every delivery)."""
     import time
 
+    from saleor_loyalty.celery_app import app
+    from saleor_loyalty.webhooks import tasks
+
+    install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
+    previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.result_backend)
+    app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:1/0", result_backend=None)  # closed port
+    _drop_broker_connections(app)
+    try:
+        answered = []
+        for delivery in samples.subscribed():
+            tasks._last_signal = -1e9  # every delivery signals the drain: each would wait on the broker
+            started = time.monotonic()
+            response = Client().post(
+                f"/api/webhooks/{delivery.path}", data=delivery.body, content_type="application/json",
+                headers=delivery.headers,
+            )  # fmt: skip
+            answered.append(time.monotonic() - started)
+            assert response.status_code == 200, response.content
+        # ~1.3 s each while the publish waited for the broker to refuse; a busy machine may slow one, not all
+        assert statistics.median(answered) < 0.2, answered
+        stored = InboxEvent.objects.filter(install=install)
+        assert stored.count() == len(samples.subscribed())
+        assert not stored.exclude(status=InboxStatus.PENDING).exists()  # kept for the sweep
+    finally:
+        app.conf.update(task_always_eager=previous[0], broker_url=previous[1], result_backend=previous[2])
+        _drop_broker_connections(app)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_left_by_a_broker_outage_drains_through_the_sweep_once_redis_is_back(settings):
     from celery.contrib.testing.worker import start_worker
 
     from saleor_loyalty.celery_app import app
     from saleor_loyalty.webhooks import tasks
 
     install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
-    deliveries = list(samples.subscribed())
+    for delivery in samples.subscribed():  # stored while the broker was down: nothing was told to process them
+        InboxEvent.objects.create(
+            install=install,
+            event=delivery.event,
+            body=delivery.body.decode(),
+            body_sha256=delivery.name.ljust(64, "0")[:64],
+        )
+    stored = InboxEvent.objects.filter(install=install)
+    settings.CELERY_BROKER_URL = REDIS_URL
     previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.result_backend)
-    app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:1/0", result_backend=None)  # closed port
+    app.conf.update(task_always_eager=False, broker_url=REDIS_URL, result_backend=None)
     _drop_broker_connections(app)
     try:
-        answered = []
-        for delivery in deliveries:
-            tasks._last_signal = -1e9  # every delivery signals the drain: each would wait on the broker
-            started = time.monotonic()
-            response = Client().post(
-                f"/api/webhooks/{delivery.path}",
-                data=delivery.body,
-                content_type="application/json",
-                headers=delivery.headers,
-            )
-            answered.append(time.monotonic() - started)
-            assert response.status_code == 200, response.content
-        assert max(answered) < 0.5, answered  # ~1.3 s each while the publish waited for the broker
-        stored = InboxEvent.objects.filter(install=install)
-        assert stored.count() > 0 and not stored.exclude(status=InboxStatus.PENDING).exists()
-
-        app.conf.update(broker_url=REDIS_URL)
-        _drop_broker_connections(app)
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            tasks._last_signal = -1e9
-            tasks.signal_drain()  # the next delivery's signal (or the sweep) once the broker is back
-            for _ in range(100):
+            assert tasks.redeliver_stuck_events(older_than_seconds=0) == stored.count()  # beat's sweep
+            for _ in range(300):
                 if not stored.filter(status=InboxStatus.PENDING).exists():
                     break
                 time.sleep(0.1)
-        assert not stored.filter(status=InboxStatus.PENDING).exists()
+        assert set(stored.values_list("status", flat=True)) == {InboxStatus.PROCESSED}
     finally:
         app.conf.update(task_always_eager=previous[0], broker_url=previous[1], result_backend=previous[2])
         _drop_broker_connections(app)
+
+
+@pytest.mark.django_db
+def test_ingest_does_not_wait_for_a_broker_that_hangs(monkeypatch):
+    """A broker that never answers (packets dropped, not refused) must not hold a delivery either."""
+    import threading
+    import time
+
+    from saleor_loyalty.celery_app import app
+    from saleor_loyalty.webhooks import tasks
+
+    make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
+    released = threading.Event()
+    eager = app.conf.task_always_eager
+    app.conf.update(task_always_eager=False)
+    monkeypatch.setattr(tasks.drain_inbox, "apply_async", lambda *a, **k: released.wait(10))
+    monkeypatch.setattr(tasks, "_last_signal", -1e9)
+    delivery = next(d for d in samples.subscribed() if d.event == "order_fully_paid")
+    try:
+        started = time.monotonic()
+        response = Client().post(
+            f"/api/webhooks/{delivery.path}", data=delivery.body, content_type="application/json",
+            headers=delivery.headers,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        released.set()
+        app.conf.update(task_always_eager=eager)
+    assert response.status_code == 200 and InboxEvent.objects.get().status == InboxStatus.PENDING
+    assert elapsed < 5, elapsed  # the publish hangs 10 s: the answer did not wait for it
