@@ -13,12 +13,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.notifications import outbox
 from saleor_loyalty.notifications.actions import notify
 from saleor_loyalty.notifications.models import EmailPreference, Notification, NotificationKind, NotificationStatus
 from saleor_loyalty.notifications.tasks import (
     MAX_ATTEMPTS,
     requeue_stuck_notifications,
     retry_delay,
+    send_emails,
     send_notification,
 )
 from saleor_loyalty.program.enrolment import enrol_customer
@@ -104,6 +106,23 @@ def test_refunds_and_fraction_only_changes_send_nothing(install, committed):
     assert statuses() == [NotificationStatus.SENT]
 
 
+def test_earned_emails_of_a_drain_round_go_as_one_task(install, committed, monkeypatch):
+    published: list[list[dict]] = []
+    monkeypatch.setattr(send_emails, "delay", published.append)
+    with outbox.batched():
+        for number in range(3):
+            with committed():
+                reconcile_order(install, order(f"order-{number}"))
+        assert published == []  # nothing in the orders' transactions, nothing before the round ends
+    assert [[email["key"] for email in batch] for batch in published] == [[f"earned:order-{n}:1" for n in range(3)]]
+    assert not Notification.objects.exists()
+    send_emails(published[0])  # what the worker runs
+    assert statuses(NotificationKind.EARNED) == [NotificationStatus.SENT] * 3
+    assert len(mail.outbox) == 3
+    send_emails(published[0])  # delivered twice: recorded and sent once
+    assert len(mail.outbox) == 3
+
+
 def test_earned_email_has_the_html_part_and_a_stable_message_id(install, committed):
     with committed():
         reconcile_order(install, order())
@@ -174,8 +193,11 @@ def test_opting_out_after_the_email_was_queued_still_stops_it(install, committed
 
 
 def test_emails_go_to_the_customers_current_address(install, committed):
+    # The points-earned email is recorded once its order's transaction commits (``notifications.outbox``), so the
+    # address is the one current then: each order is its own transaction here, as each delivery is.
     with committed():
         reconcile_order(install, order("order-1", email="old@example.com"))
+    with committed():
         enrol_customer(install, customer(email="new@example.com"), event="customer_updated")
         reconcile_order(install, order("order-2", email="new@example.com"))
     assert [m.to for m in mail.outbox] == [["old@example.com"], ["new@example.com"]]

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from saleor_loyalty.core.logging import log_context
 from saleor_loyalty.core.metrics import WEBHOOKS_PROCESSED
+from saleor_loyalty.notifications import outbox
 
 from .handlers import SubscriptionAltered, handle
 from .models import InboxEvent, InboxStatus
@@ -148,11 +149,12 @@ def drain_inbox(batch_size: int = 100, max_events: int = 5000) -> int:
         ][:batch_size]
         if not ids:
             break
-        for event_id in ids:
-            if process_event(event_id) is None:
-                skipped.add(event_id)  # another worker holds it
-            else:
-                done += 1
+        with outbox.batched():  # the emails of this round of events: one task, published once the round is done
+            for event_id in ids:
+                if process_event(event_id) is None:
+                    skipped.add(event_id)  # another worker holds it
+                else:
+                    done += 1
     return done
 
 

@@ -13,6 +13,9 @@ and compiling an ORM query costs ~0.5 ms of CPU per statement, several times wha
 ``fetchall`` runs such a read; ``Row`` turns its columns back into model instances exactly as the ORM would (the
 column list comes from the model, and the backend's and field's converters are applied, so SQLite's strings become
 datetimes and decimals). Write such SQL in portable form (``CAST``, no ``::``): the embedded default is SQLite.
+
+``insert_new`` is ``create`` for a row a unique constraint may already hold (PostgreSQL): one statement that inserts
+it, or tells that it exists, instead of an INSERT that ignores the conflict and a SELECT to read the row back.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -108,3 +111,25 @@ class Row(Generic[M]):
             built = self.build(row, at)
             if built is not None:
                 yield built
+
+
+def insert_new(obj: Model) -> bool:
+    """INSERT ``obj`` unless a unique constraint holds its row already (``ON CONFLICT DO NOTHING``); True and
+    ``obj`` saved, as ``create`` leaves it, when inserted. PostgreSQL only. A row this transaction inserted is its own
+    until commit (a concurrent insert of the same key waits for it), so it needs no ``SELECT ... FOR UPDATE``."""
+    meta = obj._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608 - constant names
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {quote(str(meta.pk.column))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+    return True

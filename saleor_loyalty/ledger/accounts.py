@@ -1,6 +1,14 @@
-"""Finding (and lazily opening) member and program accounts."""
+"""Finding (and lazily opening) member and program accounts.
+
+A member's accounts are read in one statement (opened, on first use, by one more); a program account never changes
+once it exists (it keeps no running totals), so each process remembers it after the transaction that read it
+commits and never reads it again.
+"""
 
 from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
 
 from saleor_loyalty.members.models import Member
 
@@ -25,15 +33,14 @@ def member_accounts(member: Member) -> MemberAccounts:
     """The member's three points accounts, opened on first use (race-safe: conflicts are ignored)."""
     rows = {a.code: a for a in Account.objects.filter(member=member, unit=POINTS)}
     if len(rows) < len(_MEMBER_ACCOUNT_FLAGS):
-        Account.objects.bulk_create(
-            [
-                Account(install_id=member.install_id, member=member, code=code, unit=POINTS, no_overdraft=flag)
-                for code, flag in _MEMBER_ACCOUNT_FLAGS.items()
-                if code not in rows
-            ],
-            ignore_conflicts=True,
-        )
-        rows = {a.code: a for a in Account.objects.filter(member=member, unit=POINTS)}
+        missing = [
+            Account(install_id=member.install_id, member=member, code=code, unit=POINTS, no_overdraft=flag)
+            for code, flag in _MEMBER_ACCOUNT_FLAGS.items()
+            if code not in rows
+        ]
+        rows.update({a.code: a for a in _open(missing)})
+        if len(rows) < len(_MEMBER_ACCOUNT_FLAGS):  # another writer opened some of them meanwhile
+            rows = {a.code: a for a in Account.objects.filter(member=member, unit=POINTS)}
     return MemberAccounts(
         points=rows[AccountCode.POINTS],
         pending=rows[AccountCode.POINTS_PENDING],
@@ -41,8 +48,53 @@ def member_accounts(member: Member) -> MemberAccounts:
     )
 
 
+_OPEN_COLUMNS = (
+    "install_id",
+    "member_id",
+    "code",
+    "unit",
+    "no_overdraft",
+    "tracks_balance",
+    "debits_pending",
+    "debits_posted",
+    "credits_pending",
+    "credits_posted",
+    "created_at",
+)
+_OPEN_ROW = f"({', '.join(['%s'] * len(_OPEN_COLUMNS))})"
+
+
+def _open(accounts: list[Account]) -> list[Account]:
+    """INSERT the accounts, skipping any that exist; the ones inserted, as read back (PostgreSQL: one statement)."""
+    if connection.vendor != "postgresql":
+        Account.objects.bulk_create(accounts, ignore_conflicts=True)
+        return []
+    now = timezone.now()
+    for account in accounts:
+        account.created_at = now
+    values = [getattr(account, column) for account in accounts for column in _OPEN_COLUMNS]
+    sql = (
+        f"INSERT INTO ledger_account ({', '.join(_OPEN_COLUMNS)}) VALUES {', '.join([_OPEN_ROW] * len(accounts))} "  # noqa: S608 - constant names
+        f"ON CONFLICT DO NOTHING RETURNING id, {', '.join(_OPEN_COLUMNS)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        fetched = cursor.fetchall()
+    return [Account.from_db(connection.alias, ["id", *_OPEN_COLUMNS], tuple(row)) for row in fetched]
+
+
+# (install_id, code, unit) -> the program account, once a transaction that read it has committed (a row created
+# in a transaction that rolls back is never remembered).
+_program_accounts: dict[tuple[int, str, str], Account] = {}
+
+
 def program_account(install_id: int, code: AccountCode, unit: str = POINTS) -> Account:
-    """A program-side account. It keeps no running totals (see ledger.models), so it is never a hot row."""
+    """A program-side account. It keeps no running totals (see ledger.models), so it is never a hot row, and it
+    never changes: read once per process."""
+    cache_key = (install_id, str(code), unit)
+    remembered = _program_accounts.get(cache_key)
+    if remembered is not None:
+        return remembered
     account = Account.objects.filter(install_id=install_id, member__isnull=True, code=code, unit=unit).first()
     if account is None:
         Account.objects.bulk_create(
@@ -50,4 +102,5 @@ def program_account(install_id: int, code: AccountCode, unit: str = POINTS) -> A
             ignore_conflicts=True,
         )
         account = Account.objects.get(install_id=install_id, member__isnull=True, code=code, unit=unit)
+    transaction.on_commit(lambda: _program_accounts.setdefault(cache_key, account))
     return account

@@ -44,9 +44,6 @@ def earn(
     The transfer claims ``key`` and creates the lot in one statement, and lifetime points move only for the writer
     that claimed it: concurrent calls with one key issue one lot, counted once, and all get that lot back.
     """
-    existing = Transfer.objects.filter(install_id=member.install_id, idempotency_key=key).first()
-    if existing is not None and existing.lot_id is not None:
-        return Lot.objects.get(pk=existing.lot_id)
     accounts = member_accounts(member)
     now = timezone.now()
     locked = unlocks_at is not None and unlocks_at > now
@@ -71,8 +68,9 @@ def earn(
         order_id=order_id,
         memo={"source": source},
         new_lot=new_lot,
+        first_lot_wins=True,  # no SELECT of the key beforehand: the posting's ON CONFLICT answers a repeat
     )
-    if not posted.created:  # another writer claimed the key first: its lot is the answer, and nothing else moves
+    if not posted.created:  # the key was claimed before (a repeat, or a concurrent writer): its lot is the answer
         if posted.lot_id is None:
             raise IdempotencyConflict(f"idempotency key {key!r} was used for a transfer without a lot")
         return Lot.objects.get(pk=posted.lot_id)

@@ -167,9 +167,13 @@ def _move(account: Account, field_deltas: dict[str, int], overdraft_guard: int) 
 _IDENTITY = ("kind", "phase", "debit_account_id", "credit_account_id", "amount")
 
 
-def _existing(install_id: int, key: str, row: dict[str, Any]) -> Posted:
-    """The transfer posted earlier under this key, if it is the same transfer; else IdempotencyConflict."""
+def _existing(install_id: int, key: str, row: dict[str, Any], first_lot_wins: bool = False) -> Posted:
+    """The transfer posted earlier under this key, if it is the same transfer; else IdempotencyConflict.
+
+    ``first_lot_wins``: an earlier transfer that created a lot is the answer whatever this request says."""
     transfer = Transfer.objects.get(install_id=install_id, idempotency_key=key)
+    if first_lot_wins and transfer.lot_id is not None:
+        return Posted(transfer.pk, created=False, lot_id=transfer.lot_id)
     for name in _IDENTITY:
         value = row[name]
         if getattr(transfer, name) != value:
@@ -192,6 +196,7 @@ def post(
     reverses_id: int | None = None,
     memo: dict[str, Any] | None = None,
     new_lot: NewLot | None = None,
+    first_lot_wins: bool = False,
 ) -> Posted:
     """Post a transfer (or place a pending one with ``pending=True``).
 
@@ -199,6 +204,8 @@ def post(
     transfer and its lots, an order's award) must share the caller's ``transaction.atomic``. With ``new_lot`` the
     posting credits a new lot of ``amount`` points in ``credit``, written in the same statement and only if this
     transfer claims ``key`` (``Posted.lot_id`` names it; a repeat gets the first transfer's lot and writes nothing).
+    ``first_lot_wins``: a repeat whose first transfer created a lot gets that lot back even if this request differs
+    (an earn repeated after its return window moved, say); otherwise a differing repeat raises IdempotencyConflict.
     """
     _check(install_id, debit, credit, amount)
     if not key or len(key) > 255:
@@ -223,7 +230,7 @@ def post(
         "memo": memo,
     }
     if connection.vendor != "postgresql":
-        return _post_in_steps(row, debit, credit, new_lot)
+        return _post_in_steps(row, debit, credit, new_lot, first_lot_wins)
     params = {**row, "memo": json.dumps(memo or {}), "created_at": timezone.now()}
     sql = _POST_SQL_BY_PHASE[str(phase)]
     if new_lot is not None:
@@ -238,7 +245,7 @@ def post(
     assert result is not None  # the statement always returns its one row
     transfer_id, moved = result[0], result[1]
     if transfer_id is None:
-        return _existing(install_id, key, row)
+        return _existing(install_id, key, row, first_lot_wins)
     if moved != debit.tracks_balance + credit.tracks_balance:
         raise InvalidTransfer(f"accounts {debit.pk}/{credit.pk} are not both there to be moved")
     LEDGER_POSTINGS.labels(kind=str(kind)).inc()
@@ -257,7 +264,9 @@ def _lot_params(new_lot: NewLot, now: datetime) -> dict[str, Any]:
     }
 
 
-def _post_in_steps(row: dict[str, Any], debit: Account, credit: Account, new_lot: NewLot | None = None) -> Posted:
+def _post_in_steps(
+    row: dict[str, Any], debit: Account, credit: Account, new_lot: NewLot | None = None, first_lot_wins: bool = False
+) -> Posted:
     """The same posting as INSERT + two guarded UPDATEs, for databases without data-modifying CTEs (SQLite).
 
     A new lot is written first (its id goes on the transfer) and deleted again if the key was taken: SQLite has
@@ -284,7 +293,7 @@ def _post_in_steps(row: dict[str, Any], debit: Account, credit: Account, new_lot
     if transfer_id is None:
         if new_lot is not None:
             Lot.objects.filter(pk=row["lot_id"]).delete()
-        return _existing(row["install_id"], row["idempotency_key"], row)
+        return _existing(row["install_id"], row["idempotency_key"], row, first_lot_wins)
     amount = row["amount"]
     suffix = "pending" if row["phase"] == TransferPhase.PENDING else "posted"
     moves = [(debit, {f"debits_{suffix}": amount}, amount), (credit, {f"credits_{suffix}": amount}, 0)]

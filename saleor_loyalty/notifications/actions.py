@@ -10,6 +10,8 @@ the same key does nothing and returns ``None`` (so call it from receivers that m
 transaction that caused the email). A shopper who opted out, has no email address, or is a guest (no customer
 account, so no way to opt out) gets no email; the decision is still recorded, with that status. Otherwise the
 email is sent by the Celery task ``send_notification`` once the transaction commits — never if it rolls back.
+Hot paths (an order's settlement) use ``outbox.send_after_commit`` instead: nothing is read or written in their
+transaction, and the same decision (``record``) is taken after it commits, for a batch at once (``record_emails``).
 
 Context. Every email gets these, computed when ``notify`` is called (a caller's value of the same name wins):
 
@@ -36,7 +38,7 @@ theirs with the kind (``tier_up:...``, ``expiry:{lot_id}:{expires_at:%Y-%m-%d}``
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -47,6 +49,7 @@ from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.snapshots import CustomerSnapshot
+from saleor_loyalty.saleor.models import Install
 
 from .models import EmailPreference, Notification, NotificationKind, NotificationSettings, NotificationStatus
 
@@ -84,11 +87,77 @@ def notify(
     """Record the decision to email ``member`` and send it after commit. ``None``: ``key`` was already used."""
     member = members.current(member)
     preference = EmailPreference.objects.filter(member=member).first()
-    to_email = (preference.email if preference and preference.email else member.email).strip()
-    disabled = NotificationSettings.objects.filter(install_id=member.install_id).values_list(
-        "disabled_kinds", flat=True
+    notification = record(
+        member,
+        kind,
+        key,
+        context,
+        preference=preference,
+        disabled=disabled_kinds(member.install_id),
+        shop=shop_name(member.install),
     )
-    if str(kind) in next(iter(disabled), []):
+    if notification is not None and notification.status == NotificationStatus.QUEUED:
+        from .tasks import send_notification
+
+        pk = notification.pk
+        # robust: a broker that is down must not fail the webhook that caused the email (the row stays queued
+        # and ``requeue_stuck_notifications`` picks it up).
+        transaction.on_commit(lambda: send_notification.delay(pk), robust=True)
+    return notification
+
+
+def record_emails(emails: Iterable[Mapping[str, Any]]) -> list[int]:
+    """Record emails decided in transactions that have committed (``outbox``), in one transaction of their own:
+    the same decision and row as ``notify``, for many at once. Returns the ids of those to send now."""
+    emails = list(emails)
+    with transaction.atomic():
+        by_id = Member.objects.in_bulk({int(email["member_id"]) for email in emails})
+        disabled: dict[int, list[str]] = {}
+        queued = []
+        for email in emails:
+            found = by_id.get(int(email["member_id"]))
+            if found is None:  # pragma: no cover - members are never deleted
+                continue
+            member = members.current(found)
+            if member.install_id not in disabled:
+                disabled[member.install_id] = disabled_kinds(member.install_id)
+            notification = record(
+                member,
+                NotificationKind(email["kind"]),
+                email["key"],
+                email["context"],
+                preference=EmailPreference.objects.filter(member=member).first(),
+                disabled=disabled[member.install_id],
+                shop=email["shop_name"],
+            )
+            if notification is not None and notification.status == NotificationStatus.QUEUED:
+                queued.append(notification.pk)
+    return queued
+
+
+def disabled_kinds(install_id: int) -> list[str]:
+    """The kinds of email the merchant turned off."""
+    rows = NotificationSettings.objects.filter(install_id=install_id).values_list("disabled_kinds", flat=True)
+    return list(next(iter(rows), []))
+
+
+def shop_name(install: Install) -> str:
+    return install.saleor_domain or urlparse(install.saleor_api_url).hostname or ""
+
+
+def record(
+    member: Member,
+    kind: NotificationKind,
+    key: str,
+    context: Mapping[str, Any] | None,
+    *,
+    preference: EmailPreference | None,
+    disabled: list[str],
+    shop: str,
+) -> Notification | None:
+    """Write the decision about one email to ``member`` (already the current member); ``None``: key used."""
+    to_email = (preference.email if preference and preference.email else member.email).strip()
+    if str(kind) in disabled:
         status = NotificationStatus.SKIPPED_DISABLED
     elif member.is_guest:
         status = NotificationStatus.SKIPPED_GUEST
@@ -105,7 +174,7 @@ def notify(
         kind=kind,
         key=key,
         to_email=to_email,
-        context={**base_context(member, preference, to_email), **(context or {})},
+        context={**base_context(member, preference, to_email, shop), **(context or {})},
         status=status,
         created_at=now,
         updated_at=now,
@@ -114,12 +183,6 @@ def notify(
     if pk is None:
         return None
     notification.pk = pk
-    if status == NotificationStatus.QUEUED:
-        from .tasks import send_notification
-
-        # robust: a broker that is down must not fail the webhook that caused the email (the row stays queued
-        # and ``requeue_stuck_notifications`` picks it up).
-        transaction.on_commit(lambda: send_notification.delay(pk), robust=True)
     logger.info(
         "notification recorded",
         extra={"data": {"notification_id": pk, "kind": str(kind), "member_id": member.pk, "status": str(status)}},
@@ -127,11 +190,10 @@ def notify(
     return notification
 
 
-def base_context(member: Member, preference: EmailPreference | None, to_email: str) -> dict[str, Any]:
+def base_context(member: Member, preference: EmailPreference | None, to_email: str, shop: str) -> dict[str, Any]:
     balances = member_balances(member)
-    install = member.install
     return {
-        "shop_name": install.saleor_domain or urlparse(install.saleor_api_url).hostname or "",
+        "shop_name": shop,
         "balance": balances.net,
         "available_points": balances.available,
         "pending_points": balances.pending,

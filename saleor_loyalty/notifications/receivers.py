@@ -1,26 +1,25 @@
 """Emails the program sends on its own: points earned (per order change) and welcome, plus opt-out tracking.
 
 Receivers run inside the transaction of the action that sent the signal (see ``program.signals``); ``notify``
-defers the sending until it commits, and its idempotency keys make repeated events harmless.
+defers the sending until it commits, and its idempotency keys make repeated events harmless. The points-earned
+email, on every order's hot path, is decided from the settlement and recorded only after commit (``outbox``).
 """
 
-from datetime import datetime
 from typing import Any
 
-from django.db.models import Max, Q, Sum
 from django.dispatch import receiver
 from django.utils import timezone
 
-from saleor_loyalty.ledger.models import Lot, Transfer, TransferKind
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import OrderAward
-from saleor_loyalty.program.orders import Outcome
+from saleor_loyalty.program.orders import Outcome, Settlement
 from saleor_loyalty.program.signals import customer_changed, order_reconciled
 from saleor_loyalty.program.snapshots import CustomerSnapshot, OrderSnapshot
 from saleor_loyalty.saleor.models import Install
 
-from .actions import notify, update_preference
+from .actions import notify, shop_name, update_preference
 from .models import NotificationKind
+from .outbox import send_after_commit
 
 
 @receiver(order_reconciled, dispatch_uid="notifications.points_earned")
@@ -32,39 +31,25 @@ def points_earned(
     member: Member,
     award: OrderAward,
     outcome: Outcome,
+    settlement: Settlement,
     **kwargs: Any,
 ) -> None:
-    if outcome != Outcome.EARNED:
+    """No statement in the order's transaction: the settlement says what was earned, the email goes after commit."""
+    if outcome != Outcome.EARNED or settlement.earned <= 0:  # only a fraction changed: nothing the shopper can see
         return
-    points, unlocks_at = earned_by_revision(install, award)
-    if points <= 0:  # only a fraction changed: nothing the shopper can see
-        return
-    notify(
+    unlocks_at = settlement.unlocks_at
+    send_after_commit(
         member,
         NotificationKind.EARNED,
         key=f"earned:{award.order_id}:{award.revision}",
         context={
-            "points": points,
+            "points": settlement.earned,
             "order_number": order.number,
             "order_id": order.id,
             "unlocks_at": unlocks_at if unlocks_at and unlocks_at > timezone.now() else None,
         },
+        shop_name=shop_name(install),
     )
-
-
-def earned_by_revision(install: Install, award: OrderAward) -> tuple[int, datetime | None]:
-    """Whole points the order's latest change added (its own and carried fractions), and when they unlock."""
-    key = f"order:{award.order_id}:r{award.revision}"  # as program.orders._apply posts them
-    transfers = Transfer.objects.filter(install_id=install.pk)
-    earned = transfers.filter(idempotency_key__in=[key, f"{key}:carry"], kind=TransferKind.EARN)
-    # carried fractions can also shrink while the order's whole points grow
-    taken = transfers.filter(
-        Q(idempotency_key__startswith=f"{key}:carry:"),
-        kind__in=[TransferKind.CLAWBACK, TransferKind.DEBT, TransferKind.WRITE_OFF],
-    )
-    points = int(earned.aggregate(s=Sum("amount"))["s"] or 0) - int(taken.aggregate(s=Sum("amount"))["s"] or 0)
-    unlocks_at = Lot.objects.filter(pk__in=earned.values("lot_id")).aggregate(u=Max("unlocks_at"))["u"]
-    return points, unlocks_at
 
 
 @receiver(customer_changed, dispatch_uid="notifications.customer_changed")

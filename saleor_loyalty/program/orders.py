@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from saleor_loyalty.core import db
 from saleor_loyalty.core.logging import log_context
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.members import actions as members
@@ -41,6 +43,15 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class Settlement:
+    """What one reconcile settled, for the ``order_reconciled`` receivers to read instead of querying it again."""
+
+    program: ProgramSettings  # the settings this reconcile read (one read per event)
+    earned: int = 0  # whole points this change issued (the order's own and carried fractions, net of carry taken)
+    unlocks_at: datetime | None = None  # when the points issued by this change become spendable
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who caused the event (Saleor's ``issuingPrincipal``): a user id, an app id, or nobody (anonymous)."""
 
@@ -57,29 +68,38 @@ def placement_of(order: OrderSnapshot, principal: Principal) -> OrderPlacement:
     return OrderPlacement.STAFF_OR_APP
 
 
+_AWARD_FIELDS = [f for f in OrderAward._meta.concrete_fields if not f.primary_key]
+
+
 def _lock_award(install: Install, order: OrderSnapshot) -> OrderAward:
-    OrderAward.objects.bulk_create(
-        [
-            OrderAward(
-                install=install,
-                order_id=order.id,
-                order_number=order.number,
-                channel_slug=order.channel_slug,
-                currency=order.currency,
-            )
-        ],
-        ignore_conflicts=True,
+    """The order's award, locked: a new one inserted in one statement (it is this transaction's until commit), an
+    existing one read ``FOR UPDATE``."""
+    new = OrderAward(
+        install=install,
+        order_id=order.id,
+        order_number=order.number,
+        channel_slug=order.channel_slug,
+        currency=order.currency,
     )
+    if connection.vendor == "postgresql":
+        if db.insert_new(new):
+            return new
+    else:
+        OrderAward.objects.bulk_create([new], ignore_conflicts=True)
     return OrderAward.objects.select_for_update().get(install=install, order_id=order.id)
 
 
 def _member_for(install: Install, award: OrderAward, order: OrderSnapshot, program: ProgramSettings) -> Member | None:
+    """The order's member, locked (``FOR UPDATE``): the row the settlement updates, read once."""
     if award.member_id is not None:
-        return members.current(award.member) if award.member else None
+        member = Member.objects.select_for_update().get(pk=award.member_id)
+        if member.merged_into_id is not None:
+            member = Member.objects.select_for_update().get(pk=members.current(member).pk)
+        return member
     if order.user_id:
-        return members.member_for_user(install, order.user_id, order.user_email)
+        return members.member_for_user(install, order.user_id, order.user_email, lock=True)
     if order.user_email and program.guest_orders == GuestOrderPolicy.EARN:
-        return members.guest_member(install, order.user_email)
+        return members.guest_member(install, order.user_email, lock=True)
     return None
 
 
@@ -91,9 +111,12 @@ def reconcile_order(
     install: Install, order: OrderSnapshot, *, principal: Principal | None = None, is_creation: bool = False
 ) -> Outcome:
     """Bring the ledger in line with the order's state. ``principal`` matters only on ORDER_CREATED."""
-    with log_context(install_id=install.pk, order_id=order.id), transaction.atomic():
+    # No savepoint of its own: it joins the caller's transaction (``process_event`` runs each event in a savepoint),
+    # so an error here fails the caller's block.
+    with log_context(install_id=install.pk, order_id=order.id), transaction.atomic(savepoint=False):
         program = program_settings(install)
         award = _lock_award(install, order)
+        loaded = _values(award)
         if is_creation and principal is not None and award.placement == OrderPlacement.UNKNOWN:
             award.placement = placement_of(order, principal)
         stale = award.state_updated_at is not None and order.updated_at < award.state_updated_at
@@ -102,15 +125,16 @@ def reconcile_order(
             award.was_fully_paid = award.was_fully_paid or order.is_fully_charged
         member = _member_for(install, award, order, program)
         if member is None:
-            _record_state(install, order, award, stale)
+            _record_state(install, order, award, stale, program, loaded)
             return Outcome.NO_MEMBER
         award.member = member
-        member = Member.objects.select_for_update().get(pk=member.pk)
 
         rule = (
             RuleSnapshot.from_json(award.rule)
             if award.rule
-            else rule_for_order(install, order.channel_slug, order.currency, member=member, placed_at=order.created)
+            else rule_for_order(
+                install, order.channel_slug, order.currency, member=member, placed_at=order.created, program=program
+            )
         )
         if _excluded(award, program):
             desired = Decimal(0)
@@ -127,11 +151,17 @@ def reconcile_order(
                 desired = min(desired, award.exact_points)
         if desired > 0 and award.rule is None:
             award.rule = rule.to_json()
-        outcome = _apply(award, member, desired, program, order)
-        _record_state(install, order, award, stale)
+        outcome, settlement = _apply(award, member, desired, program, order)
+        _record_state(install, order, award, stale, program, loaded)
         if not stale:
             signals.order_reconciled.send(
-                sender=reconcile_order, install=install, order=order, member=member, award=award, outcome=outcome
+                sender=reconcile_order,
+                install=install,
+                order=order,
+                member=member,
+                award=award,
+                outcome=outcome,
+                settlement=settlement,
             )
         if stale and outcome == Outcome.UNCHANGED:
             return Outcome.STALE
@@ -149,15 +179,29 @@ def _redeemed_value(install: Install, order: OrderSnapshot, program: ProgramSett
     )
 
 
-def _record_state(install: Install, order: OrderSnapshot, award: OrderAward, stale: bool) -> None:
-    """Settle what depends on the newest state (points spent on the order) and remember that state."""
+def _values(award: OrderAward) -> dict[str, Any]:
+    return {f.attname: getattr(award, f.attname) for f in _AWARD_FIELDS}
+
+
+def _record_state(
+    install: Install,
+    order: OrderSnapshot,
+    award: OrderAward,
+    stale: bool,
+    program: ProgramSettings,
+    loaded: dict[str, Any],
+) -> None:
+    """Settle what depends on the newest state (points spent on the order) and remember that state: the award's
+    columns that changed since it was ``loaded``, and nothing if none did."""
     if not stale:
-        _return_redeemed_points(install, order, award)
+        _return_redeemed_points(install, order, award, program)
         award.spend = net_spend(order, award.was_fully_paid)
         if award.was_fully_paid and award.first_paid_at is None:
             award.first_paid_at = timezone.now()
         award.state_updated_at = order.updated_at
-    award.save()
+    changed = [name for name, value in loaded.items() if getattr(award, name) != value]
+    if changed:
+        award.save(update_fields=[*changed, "updated_at"])
 
 
 def _capture_redemption(install: Install, order: OrderSnapshot) -> None:
@@ -167,21 +211,25 @@ def _capture_redemption(install: Install, order: OrderSnapshot) -> None:
     redemption.capture_for_order(install, order_id=order.id, voucher_code=order.voucher_code)
 
 
-def _return_redeemed_points(install: Install, order: OrderSnapshot, award: OrderAward) -> None:
+def _return_redeemed_points(
+    install: Install, order: OrderSnapshot, award: OrderAward, program: ProgramSettings
+) -> None:
     """Points spent on this order come back as refunds and cancellation take the order back."""
     from saleor_loyalty.redemption import actions as redemption
 
-    redemption.settle_returns(install, order_id=order.id, kept_share=kept_share(order, award.was_fully_paid))
+    redemption.settle_returns(
+        install, order_id=order.id, kept_share=kept_share(order, award.was_fully_paid), program=program
+    )
 
 
 def _apply(
     award: OrderAward, member: Member, desired: Decimal, program: ProgramSettings, order: OrderSnapshot
-) -> Outcome:
+) -> tuple[Outcome, Settlement]:
     new_points = int(desired)  # floor: desired is never negative
     old_points = award.points
     fraction_change = (desired - new_points) - (award.exact_points - old_points)
     if new_points == old_points and fraction_change == 0:
-        return Outcome.UNCHANGED
+        return Outcome.UNCHANGED, Settlement(program)
     award.revision += 1
     key = f"order:{award.order_id}:r{award.revision}"
     write_off = program.clawback_policy == ClawbackPolicy.WRITE_OFF
@@ -205,9 +253,16 @@ def _apply(
             order_id=award.order_id,
             write_off=write_off,
         )
+    earned = max(0, new_points - old_points)
     if fraction_change:
-        Member.objects.filter(pk=member.pk).update(earn_accrual=F("earn_accrual") + fraction_change)
-        settle_carry(member, program, key=f"{key}:carry", order_id=award.order_id, unlocks_at=unlocks_at)
+        earned += settle_carry(
+            member,
+            program,
+            key=f"{key}:carry",
+            order_id=award.order_id,
+            unlocks_at=unlocks_at,
+            accrued=_accrue(member, fraction_change),
+        )
     outcome = Outcome.EARNED if desired > award.exact_points else Outcome.CLAWED_BACK
     award.exact_points = desired
     award.points = new_points
@@ -222,7 +277,23 @@ def _apply(
             }
         },
     )
-    return outcome
+    return outcome, Settlement(program, earned=earned, unlocks_at=unlocks_at)
+
+
+_ACCRUE_SQL = (
+    "UPDATE members_member SET earn_accrual = earn_accrual + %s WHERE id = %s RETURNING earn_accrual, carry_points"
+)
+
+
+def _accrue(member: Member, fraction_change: Decimal) -> tuple[Decimal, int] | None:
+    """Add to the member's accrued fractions; on PostgreSQL the new (accrual, carry) in the same statement."""
+    if connection.vendor != "postgresql":
+        Member.objects.filter(pk=member.pk).update(earn_accrual=F("earn_accrual") + fraction_change)
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_ACCRUE_SQL, [fraction_change, member.pk])
+        accrual, carried = cursor.fetchone()
+    return Decimal(accrual), int(carried)
 
 
 def settle_carry(
@@ -232,28 +303,36 @@ def settle_carry(
     key: str,
     order_id: str | None,
     unlocks_at: datetime | None = None,
-) -> None:
-    """Award (or take back) whole points accrued from carried fractions, so carry == floor(accrual)."""
-    member = Member.objects.select_for_update().get(pk=member.pk)
-    target = int(member.earn_accrual)
-    if target > member.carry_points:
+    accrued: tuple[Decimal, int] | None = None,
+) -> int:
+    """Award (or take back) whole points accrued from carried fractions, so carry == floor(accrual).
+
+    ``accrued``: the member's (accrual, carry) as just written under the caller's lock, else read here.
+    Returns the points awarded (negative: taken back)."""
+    if accrued is None:
+        member = Member.objects.select_for_update().get(pk=member.pk)
+        accrued = (member.earn_accrual, member.carry_points)
+    accrual, carried = accrued
+    target = int(accrual)
+    if target > carried:
         issue_points(
             member,
             program,
-            points=target - member.carry_points,
+            points=target - carried,
             key=key,
             source="carry",
             order_id=order_id,
             unlocks_at=unlocks_at,
         )
-    elif target < member.carry_points:
+    elif target < carried:
         ledger.claw_back(
             member=member,
-            points=member.carry_points - target,
+            points=carried - target,
             key=key,
             order_id=order_id,
             write_off=program.clawback_policy == ClawbackPolicy.WRITE_OFF,
         )
     else:
-        return
+        return 0
     Member.objects.filter(pk=member.pk).update(carry_points=target)
+    return target - carried

@@ -7,6 +7,7 @@ from saleor_loyalty.saleor.models import Install
 
 from . import bonuses, signals
 from .models import OrderAward
+from .orders import Settlement
 from .rules import program_settings
 from .snapshots import CustomerSnapshot
 
@@ -19,8 +20,10 @@ def on_customer_changed(
     bonuses.give_signup_bonus(member, customer, program)
 
 
-def on_order_reconciled(sender: object, *, install: Install, member: Member, award: OrderAward, **_: Any) -> None:
-    bonuses.settle_first_order_bonus(member, award, program_settings(install))
+def on_order_reconciled(
+    sender: object, *, install: Install, member: Member, award: OrderAward, settlement: Settlement, **_: Any
+) -> None:
+    bonuses.settle_first_order_bonus(member, award, settlement.program)
 
 
 signals.customer_changed.connect(on_customer_changed, dispatch_uid="program.bonuses.customer")

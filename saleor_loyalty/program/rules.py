@@ -50,20 +50,30 @@ def active_campaigns(install: Install, channel_slug: str, at: datetime, tier: st
 
 
 def rule_for_order(
-    install: Install, channel_slug: str, currency: str, *, member: Member | None, placed_at: datetime
+    install: Install,
+    channel_slug: str,
+    currency: str,
+    *,
+    member: Member | None,
+    placed_at: datetime,
+    program: ProgramSettings | None = None,
 ) -> RuleSnapshot:
     """Everything that decides an order's points, as of when it was placed: rule, tier, campaigns."""
     tier, tier_multiplier = member_tier(member)
     return replace(
-        current_rule(install, channel_slug, currency),
+        current_rule(install, channel_slug, currency, program=program),
         tier=tier,
         tier_multiplier=tier_multiplier,
         campaigns=active_campaigns(install, channel_slug, placed_at, tier),
     )
 
 
-def current_rule(install: Install, channel_slug: str, currency: str) -> RuleSnapshot:
-    """The channel's own rule for this currency, else the program default (points per unit, nothing extra)."""
+def current_rule(
+    install: Install, channel_slug: str, currency: str, *, program: ProgramSettings | None = None
+) -> RuleSnapshot:
+    """The channel's own rule for this currency, else the program default (points per unit, nothing extra).
+
+    ``program``: the settings the caller already read (one read per event), else they are read here."""
     rule = (
         EarnRule.objects.filter(install=install, channel_slug=channel_slug, currency=currency, is_active=True)
         .prefetch_related("multipliers")
@@ -73,7 +83,7 @@ def current_rule(install: Install, channel_slug: str, currency: str) -> RuleSnap
         return RuleSnapshot(
             rule_id=None,
             currency=currency,
-            points_per_unit=program_settings(install).default_points_per_unit,
+            points_per_unit=(program or program_settings(install)).default_points_per_unit,
             include_tax=False,
             include_shipping=False,
             min_order_amount=Decimal(0),

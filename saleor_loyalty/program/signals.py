@@ -8,7 +8,8 @@ receivers that talk to the outside world (emails, Saleor metadata) must defer th
 from django.dispatch import Signal
 
 # After an order's points were reconciled. kwargs: install, order (OrderSnapshot), member (Member),
-# award (OrderAward, saved), outcome (orders.Outcome).
+# award (OrderAward, saved), outcome (orders.Outcome), settlement (orders.Settlement: the program settings this
+# reconcile read and the points it issued — receivers read these instead of querying them again).
 order_reconciled = Signal()
 
 # After a customer event was applied. kwargs: install, customer (CustomerSnapshot), member (Member),

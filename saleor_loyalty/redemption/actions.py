@@ -32,6 +32,7 @@ from saleor_loyalty.ledger.errors import InsufficientBalance
 from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.program.models import ProgramSettings
 from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.saleor.client import SaleorError
 from saleor_loyalty.saleor.models import Install
@@ -387,9 +388,13 @@ def capture_for_order(install: Install, *, order_id: str, voucher_code: str | No
         return redemption
 
 
-def settle_returns(install: Install, *, order_id: str, kept_share: Decimal) -> int:
-    """State-based: after refunds the order keeps ``kept_share`` of its points-paid part; return the rest."""
-    if not program_settings(install).return_points_on_refund:
+def settle_returns(
+    install: Install, *, order_id: str, kept_share: Decimal, program: ProgramSettings | None = None
+) -> int:
+    """State-based: after refunds the order keeps ``kept_share`` of its points-paid part; return the rest.
+
+    ``program``: the settings the caller already read (one read per event), else they are read here."""
+    if not (program or program_settings(install)).return_points_on_refund:
         return 0
     returned = 0
     for redemption in Redemption.objects.select_for_update().filter(
