@@ -3,18 +3,25 @@
 import io
 import json
 import statistics
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 
+from saleor_loyalty.celery_app import app
 from saleor_loyalty.ledger import actions
 from saleor_loyalty.ledger.accounts import member_accounts
 from saleor_loyalty.ledger.models import Account
 from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.actions import member_for_user
+from saleor_loyalty.webhooks import tasks
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from tests import samples
 from tests.factories import make_install
@@ -31,7 +38,6 @@ def test_healthz_reports_database_and_eager_broker():
 
 def test_healthz_checks_a_real_redis_broker(settings):
     settings.CELERY_BROKER_URL = REDIS_URL
-    from saleor_loyalty.celery_app import app
 
     app.conf.broker_url = REDIS_URL
     try:
@@ -111,43 +117,44 @@ def test_rebuild_balances_finds_and_repairs_drift():
 @pytest.mark.django_db(transaction=True)
 def test_a_real_celery_worker_processes_the_inbox_over_redis(settings):
     """Ingest answers after storing; a worker fed through Redis does the processing."""
-    from celery.contrib.testing.worker import start_worker
-
-    from saleor_loyalty.celery_app import app
 
     install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
     settings.CELERY_BROKER_URL = REDIS_URL
-    previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.result_backend)
-    app.conf.update(task_always_eager=False, broker_url=REDIS_URL, result_backend=None)
-    _drop_broker_connections(app)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            delivery = next(d for d in samples.subscribed() if d.event == "order_fully_paid")
-            response = Client().post(
-                f"/api/webhooks/{delivery.path}",
-                data=delivery.body,
-                content_type="application/json",
-                headers=delivery.headers,
-            )
-            assert response.status_code == 200 and json.loads(response.content)["accepted"]
-            event = InboxEvent.objects.get(install=install)
-            for _ in range(100):
-                event.refresh_from_db()
-                if event.status != InboxStatus.PENDING:
-                    break
-                import time
-
-                time.sleep(0.1)
-            assert event.status == InboxStatus.PROCESSED
-    finally:
-        app.conf.update(task_always_eager=previous[0], broker_url=previous[1], result_backend=previous[2])
-        _drop_broker_connections(app)
+    with celery_through(REDIS_URL), start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        delivery = next(d for d in samples.subscribed() if d.event == "order_fully_paid")
+        response = Client().post(
+            f"/api/webhooks/{delivery.path}",
+            data=delivery.body,
+            content_type="application/json",
+            headers=delivery.headers,
+        )
+        assert response.status_code == 200 and json.loads(response.content)["accepted"]
+        event = InboxEvent.objects.get(install=install)
+        for _ in range(100):
+            event.refresh_from_db()
+            if event.status != InboxStatus.PENDING:
+                break
+            time.sleep(0.1)
+        assert event.status == InboxStatus.PROCESSED
 
 
 def _drop_broker_connections(app) -> None:
     """Celery caches broker connections per app; after changing the broker URL they must be reopened."""
     app.close()
     app.amqp._producer_pool = None
+
+
+@contextmanager
+def celery_through(broker_url: str) -> Iterator[Celery]:
+    """The app's Celery publishing to ``broker_url`` (no longer eagerly) inside, as it was afterwards."""
+    previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.result_backend)
+    app.conf.update(task_always_eager=False, broker_url=broker_url, result_backend=None)
+    _drop_broker_connections(app)
+    try:
+        yield app
+    finally:
+        app.conf.update(task_always_eager=previous[0], broker_url=previous[1], result_backend=previous[2])
+        _drop_broker_connections(app)
 
 
 def test_healthz_fails_while_migrations_are_pending(monkeypatch):
@@ -177,17 +184,10 @@ def test_the_embedded_beat_runs_the_periodic_work(settings):
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_down_ingest_answers_at_once_and_stores_every_delivery():
     """The inbox is the queue: a broker outage must not slow ingest down (Saleor waits on every delivery)."""
-    import time
-
-    from saleor_loyalty.celery_app import app
-    from saleor_loyalty.webhooks import tasks
 
     install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
-    previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.result_backend)
-    app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:1/0", result_backend=None)  # closed port
-    _drop_broker_connections(app)
-    try:
-        answered = []
+    answered = []
+    with celery_through("redis://127.0.0.1:1/0"):  # a closed port: the broker is down
         for delivery in samples.subscribed():
             tasks._last_signal = -1e9  # every delivery signals the drain: each would wait on the broker
             started = time.monotonic()
@@ -197,22 +197,15 @@ def test_with_redis_down_ingest_answers_at_once_and_stores_every_delivery():
             )  # fmt: skip
             answered.append(time.monotonic() - started)
             assert response.status_code == 200, response.content
-        # ~1.3 s each while the publish waited for the broker to refuse; a busy machine may slow one, not all
-        assert statistics.median(answered) < 0.2, answered
-        stored = InboxEvent.objects.filter(install=install)
-        assert stored.count() == len(samples.subscribed())
-        assert not stored.exclude(status=InboxStatus.PENDING).exists()  # kept for the sweep
-    finally:
-        app.conf.update(task_always_eager=previous[0], broker_url=previous[1], result_backend=previous[2])
-        _drop_broker_connections(app)
+    # ~1.3 s each while the publish waited for the broker to refuse; a busy machine may slow one, not all
+    assert statistics.median(answered) < 0.2, answered
+    stored = InboxEvent.objects.filter(install=install)
+    assert stored.count() == len(samples.subscribed())
+    assert not stored.exclude(status=InboxStatus.PENDING).exists()  # kept for the sweep
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_backlog_left_by_a_broker_outage_drains_through_the_sweep_once_redis_is_back(settings):
-    from celery.contrib.testing.worker import start_worker
-
-    from saleor_loyalty.celery_app import app
-    from saleor_loyalty.webhooks import tasks
 
     install = make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
     for delivery in samples.subscribed():  # stored while the broker was down: nothing was told to process them
@@ -224,31 +217,18 @@ def test_a_backlog_left_by_a_broker_outage_drains_through_the_sweep_once_redis_i
         )
     stored = InboxEvent.objects.filter(install=install)
     settings.CELERY_BROKER_URL = REDIS_URL
-    previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.result_backend)
-    app.conf.update(task_always_eager=False, broker_url=REDIS_URL, result_backend=None)
-    _drop_broker_connections(app)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            assert tasks.redeliver_stuck_events(older_than_seconds=0) == stored.count()  # beat's sweep
-            for _ in range(300):
-                if not stored.filter(status=InboxStatus.PENDING).exists():
-                    break
-                time.sleep(0.1)
-        assert set(stored.values_list("status", flat=True)) == {InboxStatus.PROCESSED}
-    finally:
-        app.conf.update(task_always_eager=previous[0], broker_url=previous[1], result_backend=previous[2])
-        _drop_broker_connections(app)
+    with celery_through(REDIS_URL), start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        assert tasks.redeliver_stuck_events(older_than_seconds=0) == stored.count()  # beat's sweep
+        for _ in range(300):
+            if not stored.filter(status=InboxStatus.PENDING).exists():
+                break
+            time.sleep(0.1)
+    assert set(stored.values_list("status", flat=True)) == {InboxStatus.PROCESSED}
 
 
 @pytest.mark.django_db
 def test_ingest_does_not_wait_for_a_broker_that_hangs(monkeypatch):
     """A broker that never answers (packets dropped, not refused) must not hold a delivery either."""
-    import threading
-    import time
-
-    from saleor_loyalty.celery_app import app
-    from saleor_loyalty.webhooks import tasks
-
     make_install(api_url=samples.SAMPLE_API_URL, jwks=samples.jwks())
     released = threading.Event()
     eager = app.conf.task_always_eager
