@@ -5,11 +5,8 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from django.core.management import CommandError, call_command
 from django.db import transaction
@@ -24,6 +21,7 @@ from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.webhooks import tasks
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from tests import samples
+from tests.brokers import celery_through
 from tests.factories import make_install
 
 pytestmark = pytest.mark.django_db
@@ -136,25 +134,6 @@ def test_a_real_celery_worker_processes_the_inbox_over_redis(settings):
                 break
             time.sleep(0.1)
         assert event.status == InboxStatus.PROCESSED
-
-
-def _drop_broker_connections(app) -> None:
-    """Celery caches broker connections per app; after changing the broker URL they must be reopened."""
-    app.close()
-    app.amqp._producer_pool = None
-
-
-@contextmanager
-def celery_through(broker_url: str) -> Iterator[Celery]:
-    """The app's Celery publishing to ``broker_url`` (no longer eagerly) inside, as it was afterwards."""
-    previous = (app.conf.task_always_eager, app.conf.broker_url, app.conf.result_backend)
-    app.conf.update(task_always_eager=False, broker_url=broker_url, result_backend=None)
-    _drop_broker_connections(app)
-    try:
-        yield app
-    finally:
-        app.conf.update(task_always_eager=previous[0], broker_url=previous[1], result_backend=previous[2])
-        _drop_broker_connections(app)
 
 
 def test_healthz_fails_while_migrations_are_pending(monkeypatch):
