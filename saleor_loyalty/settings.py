@@ -10,9 +10,10 @@ enforced on PostgreSQL.
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+
+from saleor_loyalty.schedule import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent
 env = environ.Env()
@@ -141,32 +142,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULE = {
-    "redeliver-stuck-inbox-events": {
-        "task": "saleor_loyalty.webhooks.tasks.redeliver_stuck_events",
-        "schedule": 60.0,
-    },
-    "unlock-due-lots": {"task": "saleor_loyalty.program.tasks.unlock_due_lots", "schedule": 300.0},
-    "birthday-bonuses": {"task": "saleor_loyalty.program.tasks.give_birthday_bonuses_everywhere", "schedule": 3600.0},
-    "requeue-stuck-notifications": {
-        "task": "saleor_loyalty.notifications.tasks.requeue_stuck_notifications",
-        "schedule": 900.0,
-    },
-    "expiry-reminders": {"task": "saleor_loyalty.program.tasks.queue_expiry_reminders_everywhere", "schedule": 3600.0},
-    "settle-due-referrals": {"task": "saleor_loyalty.referrals.tasks.settle_due_referrals", "schedule": 300.0},
-    "review-tiers": {"task": "saleor_loyalty.tiers.tasks.review_tiers", "schedule": crontab(hour=3, minute=0)},
-    "apply-tier-change-effects": {"task": "saleor_loyalty.tiers.tasks.apply_tier_change_effects", "schedule": 600.0},
-    "expire-points": {"task": "saleor_loyalty.program.tasks.expire_points_everywhere", "schedule": 3600.0},
-    "prune-inbox": {"task": "saleor_loyalty.webhooks.tasks.prune_inbox", "schedule": crontab(hour=4, minute=30)},
-    "audit-webhook-subscriptions": {
-        "task": "saleor_loyalty.saleor.tasks.audit_subscriptions_everywhere",
-        "schedule": 600.0,
-    },
-    "expire-abandoned-redemptions": {
-        "task": "saleor_loyalty.redemption.tasks.expire_abandoned_redemptions",
-        "schedule": 120.0,
-    },
-}
+CELERY_BEAT_SCHEDULE = beat_schedule()  # the periodic jobs: saleor_loyalty/schedule.py
 
 # Processed webhook deliveries are kept this many days (0 = forever), then pruned nightly.
 INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=30)

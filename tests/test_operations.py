@@ -8,6 +8,7 @@ import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
@@ -18,6 +19,7 @@ from saleor_loyalty.ledger.accounts import member_accounts
 from saleor_loyalty.ledger.models import Account
 from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.actions import member_for_user
+from saleor_loyalty.schedule import JOBS
 from saleor_loyalty.webhooks import tasks
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from tests import samples
@@ -227,3 +229,9 @@ def test_ingest_does_not_wait_for_a_broker_that_hangs(monkeypatch):
         app.conf.update(task_always_eager=eager)
     assert response.status_code == 200 and InboxEvent.objects.get().status == InboxStatus.PENDING
     assert elapsed < 5, elapsed  # the publish hangs 10 s: the answer did not wait for it
+
+
+def test_beat_and_the_embedded_beat_run_the_same_table_of_jobs_and_every_job_is_a_task():
+    app.loader.import_default_modules()
+    assert [name for name in settings.CELERY_BEAT_SCHEDULE] == [job.name for job in JOBS]
+    assert [job.task for job in JOBS if job.task not in app.tasks] == []

@@ -6,6 +6,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from saleor_loyalty.core import embedded_beat
+from saleor_loyalty.core.views import pending_migrations
+
 
 class Command(BaseCommand):
     help = "Serve the app (development server) and print the manifest URL for Saleor."
@@ -15,9 +18,6 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from saleor_loyalty.core import embedded_beat
-        from saleor_loyalty.core.views import pending_migrations
-
         pending = pending_migrations()
         if pending:
             raise CommandError(
