@@ -250,7 +250,7 @@ def test_a_worker_killed_mid_event_leaves_every_event_settled_exactly_once(tmp_p
             locker.execute("BEGIN")
             locker.execute("SELECT id FROM members_member WHERE id = %s FOR UPDATE", [member.pk])
             first.start()
-            publisher = Celery("fault-tests", broker=BROKER_URL)
+            publisher = Celery("fault-tests", broker=BROKER_URL, set_as_current=False)  # else shared tasks follow it
             try:
                 publisher.send_task(tasks.drain_inbox.name)
             finally:
