@@ -12,13 +12,16 @@ The one place that computes "points for an order": reconciliation, estimates and
 * The result is exact (6 decimal places, rounded down); the integer part is awarded and the fraction carried.
 """
 
+import math
 from dataclasses import asdict, dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from .snapshots import LineSnapshot, OrderSnapshot
 
 EXACT = Decimal("0.000001")
+_PER_POINT = 1_000_000  # EXACT's steps in one point
 ZERO = Decimal(0)
 NOT_EARNING_STATUSES = frozenset({"CANCELED", "EXPIRED", "DRAFT"})
 
@@ -120,13 +123,15 @@ def is_settled(order: OrderSnapshot, was_fully_paid: bool) -> bool:
     return was_fully_paid or order.is_fully_charged or order.total_refunded > 0
 
 
-def kept_share(order: OrderSnapshot, was_fully_paid: bool) -> Decimal:
-    """How much of the order the shopper keeps paying for: 0 when cancelled, less after refunds, else 1."""
+def kept_share(order: OrderSnapshot, was_fully_paid: bool) -> Fraction:
+    """How much of the order the shopper keeps paying for: 0 when cancelled, less after refunds, else 1. Exact (a
+    third is 1/3, not 0.333…): points are multiplied by it and only then rounded down."""
     if order.status in NOT_EARNING_STATUSES:
-        return ZERO
+        return Fraction(0)
     if not is_settled(order, was_fully_paid) or order.total_gross <= 0:
-        return Decimal(1)
-    return max(ZERO, min(Decimal(1), min(order.total_charged, order.total_gross) / order.total_gross))
+        return Fraction(1)
+    kept = Fraction(min(order.total_charged, order.total_gross)) / Fraction(order.total_gross)
+    return max(Fraction(0), min(Fraction(1), kept))
 
 
 def net_spend(order: OrderSnapshot, was_fully_paid: bool) -> Decimal:
@@ -150,26 +155,33 @@ def order_points(
     def basis(line: LineSnapshot) -> Decimal:
         return line.total_gross if rule.include_tax else line.total_net
 
+    # Exact arithmetic (fractions) to the end, then rounded down once: dividing first in Decimal lost a whole point
+    # whenever the true value was whole (two thirds of 21.00 earned 13.999999 points; found by tests/test_simulator).
     shipping = order.shipping_gross if rule.include_tax else order.shipping_net
     undiscounted = sum((basis(line) for line in order.lines), ZERO) + shipping
-    spread = min(Decimal(1), order_total / undiscounted) if undiscounted > 0 else ZERO
+    spread = min(Fraction(1), Fraction(order_total) / Fraction(undiscounted)) if undiscounted > 0 else Fraction(0)
 
-    weighted = ZERO
+    weighted = Fraction(0)
     attributed_refund = ZERO  # gross money refunded for specific lines
     for line in order.lines:
         refunded_qty = min(order.refunded_quantities.get(line.id, 0), line.quantity)
-        kept = Decimal(line.quantity - refunded_qty) / line.quantity if line.quantity > 0 else ZERO
-        weighted += basis(line) * kept * line_multiplier(line, rule)
+        kept = Fraction(line.quantity - refunded_qty, line.quantity) if line.quantity > 0 else Fraction(0)
+        weighted += Fraction(basis(line)) * kept * Fraction(line_multiplier(line, rule))
         attributed_refund += line.unit_gross * refunded_qty
     if rule.include_shipping:
-        weighted += shipping
-    weighted += redeemed_value  # only when the merchant lets the points-paid part earn
+        weighted += Fraction(shipping)
+    weighted += Fraction(redeemed_value)  # only when the merchant lets the points-paid part earn
 
     refunded_money = max(ZERO, order.total_gross - min(order.total_charged, order.total_gross))
     unattributed = max(ZERO, refunded_money - attributed_refund)
     remaining_money = order.total_gross - min(attributed_refund, order.total_gross)
-    kept_share = (remaining_money - unattributed) / remaining_money if remaining_money > 0 else ZERO
-    kept_share = max(ZERO, min(Decimal(1), kept_share))
+    share = Fraction(remaining_money - unattributed) / Fraction(remaining_money) if remaining_money > 0 else Fraction(0)
+    share = max(Fraction(0), min(Fraction(1), share))
 
-    points = (weighted * spread * rule.points_per_unit + campaign_bonus(order, rule)) * kept_share
-    return points.quantize(EXACT, rounding=ROUND_DOWN)
+    points = (weighted * spread * Fraction(rule.points_per_unit) + Fraction(campaign_bonus(order, rule))) * share
+    return exact_points(points)
+
+
+def exact_points(points: Fraction) -> Decimal:
+    """``points`` rounded down to the ledger's exact precision (6 decimals): the one rounding an order's worth gets."""
+    return (Decimal(math.floor(points * _PER_POINT)) / _PER_POINT).quantize(EXACT)

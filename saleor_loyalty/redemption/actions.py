@@ -15,11 +15,13 @@ The abandoned-redemption sweep also deletes vouchers of redemptions no longer op
 """
 
 import logging
+import math
 import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -389,7 +391,7 @@ def capture_for_order(install: Install, *, order_id: str, voucher_code: str | No
 
 
 def settle_returns(
-    install: Install, *, order_id: str, kept_share: Decimal, program: ProgramSettings | None = None
+    install: Install, *, order_id: str, kept_share: Fraction, program: ProgramSettings | None = None
 ) -> int:
     """State-based: after refunds the order keeps ``kept_share`` of its points-paid part; return the rest.
 
@@ -400,7 +402,7 @@ def settle_returns(
     for redemption in Redemption.objects.select_for_update().filter(
         install=install, order_id=order_id, status=RedemptionStatus.CAPTURED
     ):
-        target = redemption.points - int(redemption.points * kept_share)
+        target = redemption.points - math.floor(redemption.points * kept_share)  # exact: a third of 300 is 100
         delta = target - redemption.points_returned
         if delta > 0 and redemption.hold_id is not None:
             ledger.return_redeemed(
