@@ -17,11 +17,14 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db import DataError, connection, transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from saleor_loyalty.core.logging import log_context
 from saleor_loyalty.core.metrics import WEBHOOKS_PROCESSED
 from saleor_loyalty.notifications import outbox
+from saleor_loyalty.program import config
+from saleor_loyalty.program.models import ConfigVersion
 
 from .handlers import SubscriptionAltered, handle
 from .models import InboxEvent, InboxStatus
@@ -82,51 +85,76 @@ def _send_drain_signal() -> None:
         logger.warning("could not signal the inbox drain: the broker is unreachable", exc_info=True)
 
 
+_CONFIG_VERSION = Subquery(ConfigVersion.objects.filter(install_id=OuterRef("install_id")).values("version")[:1])
+
+
 def process_event(event_id: int, *, force: bool = False) -> str | None:
-    """Process one inbox event now. ``force`` re-runs a processed event (operator replay)."""
+    """Process one inbox event now. ``force`` re-runs a processed event (operator replay).
+
+    The event runs in one transaction with its row lock, and no savepoint of its own: when it fails, that
+    transaction is rolled back whole and the failure is recorded by a statement of its own (``_record_failure``),
+    so a settled event costs no SAVEPOINT and RELEASE. Between the two the row is unlocked: another worker may take
+    the event meanwhile, and the failure is then recorded only if the event is still unsettled."""
     statuses = [InboxStatus.PENDING, InboxStatus.FAILED]
     if force:
         statuses += [InboxStatus.PROCESSED, InboxStatus.IGNORED]
-    with transaction.atomic():
-        event = (
-            # ``of=("self",)``: lock the event only. Locking the joined install row too made every event of a store
-            # wait for the one being processed (a second worker skipped them all); events of one order are
-            # serialised by the order's own row lock in ``program.orders``.
-            InboxEvent.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("install")
-            .filter(pk=event_id, status__in=statuses)
-            .first()
-        )
-        if event is None:
-            return None
-        with log_context(install_id=event.install_id, inbox_event_id=event.pk, event=event.event):
-            event.attempts += 1
-            try:
-                with transaction.atomic():
-                    outcome = handle(event.install, event.event, event.body)
+    install_id, kind = None, ""
+    try:
+        with transaction.atomic():
+            event = (
+                # ``of=("self",)``: lock the event only. Locking the joined install row too made every event of a
+                # store wait for the one being processed (a second worker skipped them all); events of one order
+                # are serialised by the order's own row lock in ``program.orders``.
+                InboxEvent.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("install")
+                .annotate(config_version=_CONFIG_VERSION)  # what the store's configuration is cached by
+                .filter(pk=event_id, status__in=statuses)
+                .first()
+            )
+            if event is None:
+                return None
+            install_id, kind = event.install_id, event.event
+            with log_context(install_id=install_id, inbox_event_id=event.pk, event=kind):
+                with config.known_version(install_id, event.config_version):
+                    outcome = handle(event.install, kind, event.body)
+                event.attempts += 1
                 event.status = InboxStatus.PROCESSED
                 event.last_error = ""
-            except SubscriptionAltered as exc:
-                outcome = "held"
-                event.status = InboxStatus.FAILED
-                event.attempts = MAX_ATTEMPTS  # replayed by an operator once the store's webhooks are ours again
-                event.last_error = f"held: webhook subscriptions altered: {exc}"[:2000]
-                logger.error("inbox event held: webhook subscriptions altered")
-            except (MalformedPayload, DataError) as exc:  # DataError: a value no column holds (an id too long)
-                outcome = "malformed"
-                event.status = InboxStatus.FAILED
-                event.attempts = MAX_ATTEMPTS  # can never succeed: do not retry
-                event.last_error = f"malformed payload: {exc}"
-                logger.error("inbox event malformed", extra={"data": {"error": str(exc)}})
-            except Exception as exc:
-                outcome = "error"
-                event.status = InboxStatus.FAILED
-                event.last_error = f"{type(exc).__name__}: {exc}"
-                logger.exception("inbox event failed")
-            event.processed_at = timezone.now()
-            event.save(update_fields=["status", "attempts", "last_error", "processed_at"])
-        WEBHOOKS_PROCESSED.labels(event=event.event, outcome=outcome).inc()
-        return outcome
+                event.processed_at = timezone.now()
+                event.save(update_fields=["status", "attempts", "last_error", "processed_at"])
+    except SubscriptionAltered as exc:
+        outcome = "held"
+        with log_context(install_id=install_id, inbox_event_id=event_id, event=kind):
+            logger.error("inbox event held: webhook subscriptions altered")
+        # replayed by an operator once the store's webhooks are ours again
+        _record_failure(event_id, statuses, f"held: webhook subscriptions altered: {exc}"[:2000], final=True)
+    except (MalformedPayload, DataError) as exc:  # DataError: a value no column holds (an id too long)
+        outcome = "malformed"
+        with log_context(install_id=install_id, inbox_event_id=event_id, event=kind):
+            logger.error("inbox event malformed", extra={"data": {"error": str(exc)}})
+        _record_failure(event_id, statuses, f"malformed payload: {exc}", final=True)  # can never succeed
+    except Exception as exc:
+        if install_id is None:  # the event was never taken (the lock itself failed): nothing to record
+            raise
+        outcome = "error"
+        with log_context(install_id=install_id, inbox_event_id=event_id, event=kind):
+            logger.exception("inbox event failed")
+        _record_failure(event_id, statuses, f"{type(exc).__name__}: {exc}", final=False)
+    WEBHOOKS_PROCESSED.labels(event=kind, outcome=outcome).inc()
+    return outcome
+
+
+def _record_failure(event_id: int, statuses: list[InboxStatus], error: str, *, final: bool) -> None:
+    """Mark a failed event FAILED, counting the attempt (``final``: no retries left), in a transaction of its own
+    (the event's was rolled back). Only while it is still unsettled: a worker that took it since and settled it
+    wins (the UPDATE waits for its lock, then matches nothing)."""
+    with transaction.atomic():
+        InboxEvent.objects.filter(pk=event_id, status__in=statuses).update(
+            status=InboxStatus.FAILED,
+            attempts=MAX_ATTEMPTS if final else F("attempts") + 1,
+            last_error=error,
+            processed_at=timezone.now(),
+        )
 
 
 @shared_task(acks_late=True)

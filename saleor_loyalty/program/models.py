@@ -272,6 +272,9 @@ class OrderAward(models.Model):
     first_paid_at = models.DateTimeField(null=True)  # when the app first saw the order paid in full
     revision = models.PositiveIntegerField(default=0)  # bumps with every posting; part of idempotency keys
     state_updated_at = models.DateTimeField(null=True)
+    # A redemption was captured for this order (its code was on it): only then are redemptions looked up by the
+    # order's id (points returned on refunds, the points-paid part). Redemptions get an order id only there.
+    has_redemption = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -317,3 +320,22 @@ class SettingsChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} changed by {self.actor} at {self.changed_at}"
+
+
+class ConfigVersion(models.Model):
+    """The version of a store's configuration that event processing caches per process (``program.config``).
+
+    Written only by PostgreSQL triggers (migration ``program.0010``): every INSERT, UPDATE or DELETE of the program
+    settings, earn rules and their multipliers, campaigns and tier settings — by any writer, ORM ``update``, raw
+    SQL or admin — sets its store's version to the next value of one sequence, in the writer's own transaction. A
+    version is therefore never reused, and one that changed means the configuration may have. No foreign key: the
+    triggers must not stop an install's deletion."""
+
+    install_id = models.BigIntegerField(primary_key=True)
+    version = models.BigIntegerField()
+
+    class Meta:
+        db_table = "program_config_version"
+
+    def __str__(self) -> str:
+        return f"configuration of install {self.install_id}: version {self.version}"

@@ -120,7 +120,9 @@ def reconcile_order(
         if is_creation and principal is not None and award.placement == OrderPlacement.UNKNOWN:
             award.placement = placement_of(order, principal)
         stale = award.state_updated_at is not None and order.updated_at < award.state_updated_at
-        _capture_redemption(install, order)  # the code an order used never changes: even a stale payload says it
+        # the code an order used never changes: even a stale payload says it
+        if _capture_redemption(install, order):
+            award.has_redemption = True
         if not stale:
             award.was_fully_paid = award.was_fully_paid or order.is_fully_charged
         member = _member_for(install, award, order, program)
@@ -145,7 +147,7 @@ def reconcile_order(
                 order,
                 rule,
                 was_fully_paid=award.was_fully_paid,
-                redeemed_value=_redeemed_value(install, order, program),
+                redeemed_value=_redeemed_value(install, order, award, program),
             )
             if not program.is_active:
                 desired = min(desired, award.exact_points)
@@ -168,9 +170,9 @@ def reconcile_order(
         return outcome
 
 
-def _redeemed_value(install: Install, order: OrderSnapshot, program: ProgramSettings) -> Decimal:
+def _redeemed_value(install: Install, order: OrderSnapshot, award: OrderAward, program: ProgramSettings) -> Decimal:
     """The points-paid part of the order, when the merchant lets it earn too (off by default)."""
-    if not program.earn_on_redeemed_value:
+    if not program.earn_on_redeemed_value or not award.has_redemption:
         return Decimal(0)
     from saleor_loyalty.redemption.models import Redemption
 
@@ -204,17 +206,21 @@ def _record_state(
         award.save(update_fields=[*changed, "updated_at"])
 
 
-def _capture_redemption(install: Install, order: OrderSnapshot) -> None:
-    """An order that used a redemption code spends its points (whoever placed it, member or not)."""
+def _capture_redemption(install: Install, order: OrderSnapshot) -> bool:
+    """An order that used a redemption code spends its points (whoever placed it, member or not). True when the
+    order's code was a redemption's."""
     from saleor_loyalty.redemption import actions as redemption
 
-    redemption.capture_for_order(install, order_id=order.id, voucher_code=order.voucher_code)
+    return redemption.capture_for_order(install, order_id=order.id, voucher_code=order.voucher_code) is not None
 
 
 def _return_redeemed_points(
     install: Install, order: OrderSnapshot, award: OrderAward, program: ProgramSettings
 ) -> None:
-    """Points spent on this order come back as refunds and cancellation take the order back."""
+    """Points spent on this order come back as refunds and cancellation take the order back. Only an order that
+    had a redemption captured can have any (``has_redemption``): the others need no lookup."""
+    if not award.has_redemption:
+        return
     from saleor_loyalty.redemption import actions as redemption
 
     redemption.settle_returns(

@@ -1,19 +1,24 @@
 """Reading the merchant's program settings and the earning rule in force for a channel and currency."""
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-
-from django.db.models import Q
 
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
+from . import config
 from .earning import CampaignTerms, RuleSnapshot
 from .models import Campaign, EarnRule, ProgramSettings
 
 
 def program_settings(install: Install) -> ProgramSettings:
+    """The store's program settings (created with the defaults on first use); per process while an event is
+    processed (``config.cached``)."""
+    return config.cached(install.pk, "program", lambda: _read_program_settings(install))
+
+
+def _read_program_settings(install: Install) -> ProgramSettings:
     settings_row = ProgramSettings.objects.filter(install=install).first()
     if settings_row is None:
         ProgramSettings.objects.bulk_create([ProgramSettings(install=install)], ignore_conflicts=True)
@@ -31,21 +36,45 @@ def member_tier(member: Member | None) -> tuple[str | None, Decimal]:
     return (tier.name, tier.multiplier) if tier is not None else (None, Decimal(1))
 
 
-def active_campaigns(install: Install, channel_slug: str, at: datetime, tier: str | None) -> tuple[CampaignTerms, ...]:
-    campaigns = Campaign.objects.filter(install=install, is_active=True, starts_at__lte=at, ends_at__gt=at).filter(
-        Q(channel_slug="") | Q(channel_slug=channel_slug)
-    )
+@dataclass(frozen=True)
+class _CampaignWindow:
+    terms: CampaignTerms
+    starts_at: datetime
+    ends_at: datetime
+    channel_slug: str
+    tiers: tuple[str, ...]
+
+
+def _active_campaign_windows(install: Install) -> tuple[_CampaignWindow, ...]:
     return tuple(
-        CampaignTerms(
-            campaign_id=c.pk,
-            name=c.name,
-            multiplier=c.multiplier,
-            fixed_bonus=c.fixed_bonus,
-            product_ids=tuple(c.product_ids or ()),
-            category_ids=tuple(c.category_ids or ()),
+        _CampaignWindow(
+            terms=CampaignTerms(
+                campaign_id=c.pk,
+                name=c.name,
+                multiplier=c.multiplier,
+                fixed_bonus=c.fixed_bonus,
+                product_ids=tuple(c.product_ids or ()),
+                category_ids=tuple(c.category_ids or ()),
+            ),
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            channel_slug=c.channel_slug,
+            tiers=tuple(c.tiers or ()),
         )
-        for c in campaigns.order_by("pk")
-        if not c.tiers or (tier is not None and tier in c.tiers)
+        for c in Campaign.objects.filter(install=install, is_active=True).order_by("pk")
+    )
+
+
+def active_campaigns(install: Install, channel_slug: str, at: datetime, tier: str | None) -> tuple[CampaignTerms, ...]:
+    """The campaigns in force at ``at`` in the channel for the tier. The store's active campaigns are read once
+    (per process while an event is processed) and matched here."""
+    windows = config.cached(install.pk, "campaigns", lambda: _active_campaign_windows(install))
+    return tuple(
+        w.terms
+        for w in windows
+        if w.starts_at <= at < w.ends_at
+        and w.channel_slug in ("", channel_slug)
+        and (not w.tiers or (tier is not None and tier in w.tiers))
     )
 
 
@@ -74,6 +103,14 @@ def current_rule(
     """The channel's own rule for this currency, else the program default (points per unit, nothing extra).
 
     ``program``: the settings the caller already read (one read per event), else they are read here."""
+    return config.cached(
+        install.pk,
+        ("rule", channel_slug, currency),
+        lambda: _read_rule(install, channel_slug, currency, program=program),
+    )
+
+
+def _read_rule(install: Install, channel_slug: str, currency: str, *, program: ProgramSettings | None) -> RuleSnapshot:
     rule = (
         EarnRule.objects.filter(install=install, channel_slug=channel_slug, currency=currency, is_active=True)
         .prefetch_related("multipliers")

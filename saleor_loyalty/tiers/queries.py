@@ -14,6 +14,7 @@ from django.utils import timezone
 from saleor_loyalty.core import db
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.program import config
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.saleor.models import Install
 
@@ -23,8 +24,12 @@ ONE = Decimal(1)
 
 
 def active_settings(install_id: int) -> TierSettings | None:
-    settings_row = TierSettings.objects.filter(install_id=install_id, is_active=True).first()
-    return settings_row
+    """The store's tier settings when tiers are on; per process while an event is processed (``config.cached``)."""
+    return config.cached(install_id, "tiers", lambda: _read_active_settings(install_id))
+
+
+def _read_active_settings(install_id: int) -> TierSettings | None:
+    return TierSettings.objects.filter(install_id=install_id, is_active=True).first()
 
 
 def settings_or_defaults(install: Install) -> TierSettings:
