@@ -31,6 +31,7 @@ import cProfile
 import hashlib
 import io
 import json
+import math
 import os
 import pstats
 import random
@@ -45,7 +46,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +109,8 @@ class Order:
         not earning): the lines; less in proportion to money refunded; nothing once cancelled."""
         if self.cancelled:
             return Decimal(0)
-        kept = (self.total - (self.refund or 0)) / self.total
-        return (self.lines_total * kept).quantize(EXACT, rounding=ROUND_DOWN)
+        kept = Fraction(self.total - (self.refund or 0)) / Fraction(self.total)  # exact, as the app computes it
+        return Decimal(math.floor(Fraction(self.lines_total) * kept * 1_000_000)).scaleb(-6).quantize(EXACT)
 
 
 @dataclass
