@@ -2,7 +2,7 @@
 // customer popup (CUSTOMER_DETAILS_MORE_ACTIONS). Each form notifies the dashboard itself; the page decides what a
 // successful save does next (the widget reloads the account, the popup closes).
 import { Box, Button, Text } from "@saleor/macaw-ui";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, type ReactNode, useState } from "react";
 
 import { adjustPoints, type Balance, type CustomerLoyalty, freshKey, pinTier, unpinTier } from "../api";
 import { Alert, errorsByField, Fact, notify, points, Status, TextField, useSave } from "./ui";
@@ -19,6 +19,35 @@ export function BalanceFacts({ balance }: { balance: Balance }) {
 }
 
 /** The customer's tier as shown: its name, "(pinned)" when pinned, "None" without one. */
+/** A form of the card's actions (adjust, pin): a rule above it, a heading that names it. */
+function ActionForm({ headingId, title, onSubmit, children }: {
+  headingId: string;
+  title: string;
+  onSubmit: (event: FormEvent) => void;
+  children: ReactNode;
+}) {
+  return (
+    <Box
+      as="form"
+      aria-labelledby={headingId}
+      onSubmit={onSubmit}
+      display="flex"
+      flexDirection="column"
+      gap={3}
+      paddingTop={3}
+      borderTopStyle="solid"
+      borderTopWidth={1}
+      borderColor="default1"
+      noValidate
+    >
+      <Text as="h3" id={headingId} size={3} fontWeight="bold">
+        {title}
+      </Text>
+      {children}
+    </Box>
+  );
+}
+
 export function tierLabel(tier: CustomerLoyalty["tier"]): string {
   return tier.current ? `${tier.current.name}${tier.current.pinned ? " (pinned)" : ""}` : "None";
 }
@@ -73,22 +102,7 @@ export function AdjustPoints({ token, customerId, onAdjusted }: { token: string 
 
   const formError = errors[""] ?? errors.customerId ?? errors.idempotencyKey;
   return (
-    <Box
-      as="form"
-      aria-labelledby="adjust-heading"
-      onSubmit={submit}
-      display="flex"
-      flexDirection="column"
-      gap={3}
-      paddingTop={3}
-      borderTopStyle="solid"
-      borderTopWidth={1}
-      borderColor="default1"
-      noValidate
-    >
-      <Text as="h3" id="adjust-heading" size={3} fontWeight="bold">
-        Adjust points
-      </Text>
+    <ActionForm headingId="adjust-heading" title="Adjust points" onSubmit={submit}>
       <TextField
         id="adjust-points"
         label="Points (negative to deduct)"
@@ -107,7 +121,7 @@ export function AdjustPoints({ token, customerId, onAdjusted }: { token: string 
           {result}
         </Text>
       </Box>
-    </Box>
+    </ActionForm>
   );
 }
 
@@ -152,22 +166,7 @@ export function PinTier({ token, customerId, pinned, onChanged }: {
 
   const formError = save.errors[""] ?? save.errors.customerId;
   return (
-    <Box
-      as="form"
-      aria-labelledby="pin-heading"
-      onSubmit={submit}
-      display="flex"
-      flexDirection="column"
-      gap={3}
-      paddingTop={3}
-      borderTopStyle="solid"
-      borderTopWidth={1}
-      borderColor="default1"
-      noValidate
-    >
-      <Text as="h3" id="pin-heading" size={3} fontWeight="bold">
-        Pin a tier
-      </Text>
+    <ActionForm headingId="pin-heading" title="Pin a tier" onSubmit={submit}>
       <Text size={2} color="default2">
         The customer stays at this tier or above, whatever they spend, until unpinned.
       </Text>
@@ -185,6 +184,6 @@ export function PinTier({ token, customerId, pinned, onChanged }: {
         )}
         <Status testId="pin-result">{save.status}</Status>
       </Box>
-    </Box>
+    </ActionForm>
   );
 }
