@@ -19,6 +19,7 @@ it, or tells that it exists, instead of an INSERT that ignores the conflict and 
 """
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import psycopg
@@ -57,17 +58,18 @@ def fetchall(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[
         return rows
 
 
-def _converters(field: "Field[Any, Any]") -> list[Any]:
-    """What the ORM applies to a value of ``field`` read from this connection's database (usually none on
-    PostgreSQL)."""
+@lru_cache(maxsize=512)
+def _conversion(field: "Field[Any, Any]", vendor: str) -> tuple[Any, tuple[Any, ...]]:
+    """The column expression of ``field`` and what the ORM applies to its values read from a ``vendor`` database
+    (usually nothing on PostgreSQL), worked out once per field (``convert`` runs per value on hot reads)."""
     column = field.get_col(field.model._meta.db_table)
-    return connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    return column, tuple(connection.ops.get_db_converters(column) + column.get_db_converters(connection))
 
 
 def convert(field: "Field[Any, Any]", value: Any) -> Any:
     """A value of (or aggregated from) ``field`` as the ORM would return it."""
-    column = field.get_col(field.model._meta.db_table)
-    for converter in _converters(field):
+    column, converters = _conversion(field, connection.vendor)
+    for converter in converters:
         value = converter(value, column, connection)
     return value
 
@@ -82,18 +84,16 @@ class Row(Generic[M]):
         self.fields = list(model._meta.concrete_fields)
         self.width = len(self.fields)
         self._names = [field.attname for field in self.fields]
-        self._converted: dict[str, list[tuple[int, Any, list[Any]]]] = {}
+        self._converted: dict[str, list[tuple[int, Any, tuple[Any, ...]]]] = {}
 
     def columns(self, alias: str) -> str:
         return ", ".join(f'{alias}."{field.column}"' for field in self.fields)
 
-    def _conversions(self) -> list[tuple[int, Any, list[Any]]]:
+    def _conversions(self) -> list[tuple[int, Any, tuple[Any, ...]]]:
         vendor = connection.vendor
         if vendor not in self._converted:
             self._converted[vendor] = [
-                (i, field.get_col(self.model._meta.db_table), found)
-                for i, field in enumerate(self.fields)
-                if (found := _converters(field))
+                (i, *_conversion(field, vendor)) for i, field in enumerate(self.fields) if _conversion(field, vendor)[1]
             ]
         return self._converted[vendor]
 
