@@ -763,19 +763,20 @@ def _rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
 
 def explain(install_id: int, moment: datetime, today: date) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the jobs' heavy statements, each in a rolled-back transaction."""
-    from saleor_loyalty.ledger import bulk
     from saleor_loyalty.ledger import expiry as ledger_expiry
+    from saleor_loyalty.program import bonuses
+    from saleor_loyalty.program import expiry as program_expiry
     from saleor_loyalty.tiers import review
 
     plans: list[tuple[str, str, dict[str, Any]]] = [
         (
             "expiry: find a batch of due accounts (runs once per batch of 5,000 accounts)",
-            ledger_expiry._FIND_ACCOUNTS.format(due=ledger_expiry.DUE_AFTER_EARNING),
+            ledger_expiry._FIND_ACCOUNTS.format(due=program_expiry.DUE_AFTER_EARNING),
             {"install": install_id, "cutoff": moment, "batch": 5000},
         ),
         (
             "birthday: the due members",
-            bulk._BIRTHDAYS_DUE,
+            bonuses._BIRTHDAYS_DUE,
             {"install": install_id, "month": today.month, "day": today.day, "year": today.year, "leap_fallback": False},
         ),
         (
@@ -790,7 +791,7 @@ def explain(install_id: int, moment: datetime, today: date) -> None:
             1,
             (
                 "expiry: one batch (due lots of 5,000 accounts: transfers, movements, lots, balances)",
-                ledger_expiry._EXPIRE.format(due=ledger_expiry.DUE_AFTER_EARNING),
+                ledger_expiry._EXPIRE.format(due=program_expiry.DUE_AFTER_EARNING),
                 {"install": install_id, "cutoff": moment, "accounts": accounts, "run": "explain", "expired_account": 3},
             ),
         )

@@ -14,12 +14,12 @@ from django.utils import timezone
 
 from saleor_loyalty.ledger import actions
 from saleor_loyalty.ledger.accounts import member_accounts, program_account
-from saleor_loyalty.ledger.bulk import award_birthdays
 from saleor_loyalty.ledger.models import AccountCode, Lot, Transfer
 from saleor_loyalty.ledger.queries import integrity_problems, member_balances
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.adjustments import adjust_points
+from saleor_loyalty.program.bonuses import award_birthdays
 from saleor_loyalty.program.expiry import expire_points
 from saleor_loyalty.program.models import ExpiryPolicy
 from saleor_loyalty.program.rules import program_settings

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from saleor_loyalty.core import db
 from saleor_loyalty.members.models import Member
 
 from .models import POINTS, Account, AccountCode
@@ -29,9 +30,12 @@ class MemberAccounts:
     debt: Account
 
 
-def member_accounts(member: Member) -> MemberAccounts:
-    """The member's three points accounts, opened on first use (race-safe: conflicts are ignored)."""
-    rows = {a.code: a for a in Account.objects.filter(member=member, unit=POINTS)}
+def member_accounts(member: Member, *, new_member: bool = False) -> MemberAccounts:
+    """The member's three points accounts, opened on first use (race-safe: conflicts are ignored).
+
+    ``new_member``: the caller enrolled the member in this transaction, so it has none yet: open them at once
+    (one statement, not a read that finds nothing and then the insert)."""
+    rows = {} if new_member else {a.code: a for a in _points_accounts(member)}
     if len(rows) < len(_MEMBER_ACCOUNT_FLAGS):
         missing = [
             Account(install_id=member.install_id, member=member, code=code, unit=POINTS, no_overdraft=flag)
@@ -40,12 +44,21 @@ def member_accounts(member: Member) -> MemberAccounts:
         ]
         rows.update({a.code: a for a in _open(missing)})
         if len(rows) < len(_MEMBER_ACCOUNT_FLAGS):  # another writer opened some of them meanwhile
-            rows = {a.code: a for a in Account.objects.filter(member=member, unit=POINTS)}
+            rows = {a.code: a for a in _points_accounts(member)}
     return MemberAccounts(
         points=rows[AccountCode.POINTS],
         pending=rows[AccountCode.POINTS_PENDING],
         debt=rows[AccountCode.POINTS_DEBT],
     )
+
+
+_ACCOUNT = db.Row(Account)
+_POINTS_ACCOUNTS = f"SELECT {_ACCOUNT.columns('a')} FROM ledger_account a WHERE a.member_id = %s AND a.unit = %s"  # noqa: S608
+
+
+def _points_accounts(member: Member) -> list[Account]:
+    """A prepared statement: every posting reads the member's accounts first."""
+    return list(_ACCOUNT.each(db.fetchall(_POINTS_ACCOUNTS, [member.pk, POINTS])))
 
 
 _OPEN_COLUMNS = (

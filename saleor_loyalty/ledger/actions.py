@@ -15,7 +15,7 @@ from django.utils import timezone
 from saleor_loyalty.members.models import Member
 
 from . import lots
-from .accounts import member_accounts, program_account
+from .accounts import MemberAccounts, member_accounts, program_account
 from .errors import IdempotencyConflict, LedgerError
 from .models import Account, AccountCode, Lot, Transfer, TransferKind
 from .posting import NewLot, Posted, post, resolve_pending
@@ -25,6 +25,26 @@ logger = logging.getLogger(__name__)
 
 def _fresh(account: Account) -> Account:
     return Account.objects.get(pk=account.pk)
+
+
+@dataclass
+class MemberTotals:
+    """What postings move on the member's own row (points earned over its lifetime, last activity), gathered for a
+    caller that writes the row once for several postings (an order's settlement) instead of once per posting."""
+
+    lifetime_points: int = 0
+    active_at: datetime | None = None
+
+
+def _count(member: Member, totals: MemberTotals | None, lifetime_points: int, active_at: datetime | None) -> None:
+    if totals is not None:
+        totals.lifetime_points += lifetime_points
+        totals.active_at = active_at or totals.active_at
+        return
+    changes: dict[str, Any] = {"lifetime_points": F("lifetime_points") + lifetime_points}
+    if active_at is not None:
+        changes["last_activity_at"] = active_at
+    Member.objects.filter(pk=member.pk).update(**changes)
 
 
 def earn(
@@ -38,13 +58,17 @@ def earn(
     rule: dict[str, Any] | None = None,
     unlocks_at: datetime | None = None,
     expires_at: datetime | None = None,
+    accounts: MemberAccounts | None = None,
+    totals: MemberTotals | None = None,
 ) -> Lot:
     """Issue ``points`` to the member as a new lot: pending until ``unlocks_at``, else available at once.
 
     The transfer claims ``key`` and creates the lot in one statement, and lifetime points move only for the writer
     that claimed it: concurrent calls with one key issue one lot, counted once, and all get that lot back.
+    ``accounts``: the member's, when the caller has them; ``totals``: gather the member row's moves there for the
+    caller to write (else written here).
     """
-    accounts = member_accounts(member)
+    accounts = accounts or member_accounts(member)
     now = timezone.now()
     locked = unlocks_at is not None and unlocks_at > now
     target = accounts.pending if locked else accounts.points
@@ -74,7 +98,7 @@ def earn(
         if posted.lot_id is None:
             raise IdempotencyConflict(f"idempotency key {key!r} was used for a transfer without a lot")
         return Lot.objects.get(pk=posted.lot_id)
-    Member.objects.filter(pk=member.pk).update(lifetime_points=F("lifetime_points") + points, last_activity_at=now)
+    _count(member, totals, points, now)
     if not locked:
         repay_debt(member, key=f"{key}:repay")
     return _created_lot(posted, new_lot, member=member, account=target, points=points, order_id=order_id)
@@ -136,7 +160,16 @@ class Clawback:
     shortfall: int  # recorded as the member's debt, or written off, by policy
 
 
-def claw_back(*, member: Member, points: int, key: str, order_id: str | None, write_off: bool) -> Clawback:
+def claw_back(
+    *,
+    member: Member,
+    points: int,
+    key: str,
+    order_id: str | None,
+    write_off: bool,
+    accounts: MemberAccounts | None = None,
+    totals: MemberTotals | None = None,
+) -> Clawback:
     """Take back points an order no longer earns.
 
     First this order's own pending lots, then available points (this order's lots first, then the soonest
@@ -145,7 +178,7 @@ def claw_back(*, member: Member, points: int, key: str, order_id: str | None, wr
     """
     install_id = member.install_id
     clawed_back = program_account(install_id, AccountCode.CLAWED_BACK)
-    accounts = member_accounts(member)
+    accounts = accounts or member_accounts(member)
     left = points
 
     from_pending = min(left, lots.order_lot_points(accounts.pending, order_id)) if order_id else 0
@@ -200,7 +233,7 @@ def claw_back(*, member: Member, points: int, key: str, order_id: str | None, wr
             member_id=member.pk,
             order_id=order_id,
         )
-    Member.objects.filter(pk=member.pk).update(lifetime_points=F("lifetime_points") - points)
+    _count(member, totals, -points, None)
     return Clawback(from_pending=from_pending, from_points=from_points, shortfall=left)
 
 

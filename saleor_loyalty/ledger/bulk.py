@@ -1,5 +1,5 @@
-"""Set-based earning: the same points for many members in one statement (birthday bonuses, campaigns to a
-segment), instead of a Python loop per member.
+"""Set-based earning: the same points for many members in one statement (the program's birthday bonuses, campaigns
+to a segment), instead of a Python loop per member. Which members are due is the caller's rule (``due_sql``).
 
 Each due member gets a lot, an EARN transfer from the program's issued account (idempotency key
 ``<key_prefix>:<member id>``) and the running totals of their available points account, exactly what
@@ -97,43 +97,3 @@ def bulk_earn(
         members = [row[0] for row in cursor.fetchall()]
     LEDGER_POSTINGS.labels(kind="earn").inc(len(members))
     return members
-
-
-_BIRTHDAYS_DUE = """
-SELECT m.id AS member_id FROM members_member m
-WHERE m.install_id = %(install)s AND m.merged_into_id IS NULL AND m.saleor_user_id IS NOT NULL
-  AND ((m.birthday_month = %(month)s AND m.birthday_day = %(day)s)
-       OR (%(leap_fallback)s AND m.birthday_month = 2 AND m.birthday_day = 29))
-  AND (m.birthday_bonus_year IS NULL OR m.birthday_bonus_year < %(year)s)
-"""
-
-
-def award_birthdays(
-    *,
-    install_id: int,
-    points: int,
-    month: int,
-    day: int,
-    year: int,
-    leap_fallback: bool,
-    now: datetime,
-    expires_at: datetime | None = None,
-) -> int:
-    """The birthday bonus for every member whose birthday is (month, day), once in ``year``."""
-    params = {"month": month, "day": day, "year": year, "leap_fallback": leap_fallback}
-    members = bulk_earn(
-        install_id=install_id,
-        due_sql=_BIRTHDAYS_DUE,
-        params=params,
-        points=points,
-        key_prefix=f"birthday:{year}",
-        source="birthday",
-        now=now,
-        expires_at=expires_at,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE members_member SET birthday_bonus_year = %(year)s WHERE id = ANY(%(ids)s)",
-            {"year": year, "ids": members},
-        )
-    return len(members)

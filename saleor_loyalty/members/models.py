@@ -36,6 +36,10 @@ class Member(models.Model):
     birthday_month = models.PositiveSmallIntegerField(null=True, blank=True)
     birthday_day = models.PositiveSmallIntegerField(null=True, blank=True)
     birthday_bonus_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Flags that spare every order's settlement a lookup (issue #10): a referral names this member (or a guest
+    # merged into it) as its referee; the order that earned the first-order bonus (None: not given).
+    is_referee = models.BooleanField(default=False)
+    first_order_bonus_order_id = models.CharField(max_length=255, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,11 +11,11 @@
 import logging
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from saleor_loyalty.ledger import actions as ledger
-from saleor_loyalty.ledger.bulk import award_birthdays
+from saleor_loyalty.ledger.bulk import bulk_earn
 from saleor_loyalty.ledger.models import Transfer
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
@@ -54,16 +54,19 @@ def give_signup_bonus(member: Member, customer: CustomerSnapshot, program: Progr
 
 
 def settle_first_order_bonus(member: Member, award: OrderAward, program: ProgramSettings) -> None:
-    """Give the bonus for the member's first fully paid order; take it back if that order is undone."""
+    """Give the bonus for the member's first fully paid order; take it back if that order is undone.
+
+    The member's row (locked by the order's settlement) says which order had the bonus, if any: no lookup on the
+    orders of a member who has it, or of a program without it."""
     key = f"first-order:{member.pk}"
-    given = Transfer.objects.filter(install_id=member.install_id, idempotency_key=key).first()
-    if given is None:
+    given_for = member.first_order_bonus_order_id
+    if given_for is None:
         if not program.first_order_bonus_points or award.spend <= 0 or award.first_paid_at is None:
             return
         earlier = OrderAward.objects.filter(member=member, first_paid_at__lt=award.first_paid_at).exists()
         if earlier:
             return
-        issue_points(
+        lot = issue_points(
             member,
             program,
             points=program.first_order_bonus_points,
@@ -72,7 +75,10 @@ def settle_first_order_bonus(member: Member, award: OrderAward, program: Program
             order_id=award.order_id,
             unlocks_at=timezone.now() + timedelta(days=program.return_window_days),
         )
-    elif given.order_id == award.order_id and award.spend <= 0 and not _revoked(member, key):
+        member.first_order_bonus_order_id = lot.order_id
+        Member.objects.filter(pk=member.pk).update(first_order_bonus_order_id=lot.order_id)
+    elif given_for == award.order_id and award.spend <= 0 and not _revoked(member, key):
+        given = Transfer.objects.get(install_id=member.install_id, idempotency_key=key)
         ledger.claw_back(
             member=member,
             points=given.amount,
@@ -108,3 +114,43 @@ def give_birthday_bonuses(install: Install, today: date | None = None) -> int:
 
 def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+_BIRTHDAYS_DUE = """
+SELECT m.id AS member_id FROM members_member m
+WHERE m.install_id = %(install)s AND m.merged_into_id IS NULL AND m.saleor_user_id IS NOT NULL
+  AND ((m.birthday_month = %(month)s AND m.birthday_day = %(day)s)
+       OR (%(leap_fallback)s AND m.birthday_month = 2 AND m.birthday_day = 29))
+  AND (m.birthday_bonus_year IS NULL OR m.birthday_bonus_year < %(year)s)
+"""
+
+
+def award_birthdays(
+    *,
+    install_id: int,
+    points: int,
+    month: int,
+    day: int,
+    year: int,
+    leap_fallback: bool,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> int:
+    """The birthday bonus for every member whose birthday is (month, day), once in ``year``."""
+    params = {"month": month, "day": day, "year": year, "leap_fallback": leap_fallback}
+    members = bulk_earn(
+        install_id=install_id,
+        due_sql=_BIRTHDAYS_DUE,
+        params=params,
+        points=points,
+        key_prefix=f"birthday:{year}",
+        source="birthday",
+        now=now,
+        expires_at=expires_at,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE members_member SET birthday_bonus_year = %(year)s WHERE id = ANY(%(ids)s)",
+            {"year": year, "ids": members},
+        )
+    return len(members)

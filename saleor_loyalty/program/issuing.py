@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from saleor_loyalty.ledger import actions as ledger
+from saleor_loyalty.ledger.accounts import MemberAccounts
 from saleor_loyalty.ledger.models import Lot
 from saleor_loyalty.members.models import Member
 
@@ -28,6 +29,8 @@ def issue_points(
     order_id: str | None = None,
     rule: dict[str, Any] | None = None,
     unlocks_at: datetime | None = None,
+    accounts: MemberAccounts | None = None,
+    totals: ledger.MemberTotals | None = None,
 ) -> Lot:
     """Earn ``points`` for the member as a lot expiring by the program's policy (see ``ledger.actions.earn``)."""
     return ledger.earn(
@@ -39,4 +42,6 @@ def issue_points(
         rule=rule,
         unlocks_at=unlocks_at,
         expires_at=lot_expiry(program, timezone.now()),
+        accounts=accounts,
+        totals=totals,
     )

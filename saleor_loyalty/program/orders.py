@@ -20,12 +20,14 @@ from django.utils import timezone
 from saleor_loyalty.core import db
 from saleor_loyalty.core.logging import log_context
 from saleor_loyalty.ledger import actions as ledger
+from saleor_loyalty.ledger.accounts import MemberAccounts, member_accounts
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
 from . import signals
 from .earning import RuleSnapshot, kept_share, net_spend, order_points
+from .extensions import order_redemptions
 from .issuing import issue_points
 from .models import ClawbackPolicy, GuestOrderPolicy, OrderAward, OrderPlacement, ProgramSettings
 from .rules import program_settings, rule_for_order
@@ -89,18 +91,21 @@ def _lock_award(install: Install, order: OrderSnapshot) -> OrderAward:
     return OrderAward.objects.select_for_update().get(install=install, order_id=order.id)
 
 
-def _member_for(install: Install, award: OrderAward, order: OrderSnapshot, program: ProgramSettings) -> Member | None:
-    """The order's member, locked (``FOR UPDATE``): the row the settlement updates, read once."""
+def _member_for(
+    install: Install, award: OrderAward, order: OrderSnapshot, program: ProgramSettings
+) -> tuple[Member | None, bool]:
+    """The order's member, locked (``FOR UPDATE``): the row the settlement updates, read once; and whether it was
+    enrolled just now (it has no ledger accounts yet)."""
     if award.member_id is not None:
         member = Member.objects.select_for_update().get(pk=award.member_id)
         if member.merged_into_id is not None:
             member = Member.objects.select_for_update().get(pk=members.current(member).pk)
-        return member
+        return member, False
     if order.user_id:
-        return members.member_for_user(install, order.user_id, order.user_email, lock=True)
+        return members.find_or_enrol_user(install, order.user_id, order.user_email, lock=True)
     if order.user_email and program.guest_orders == GuestOrderPolicy.EARN:
-        return members.guest_member(install, order.user_email, lock=True)
-    return None
+        return members.find_or_enrol_guest(install, order.user_email, lock=True)
+    return None, False
 
 
 def _excluded(award: OrderAward, program: ProgramSettings) -> bool:
@@ -125,7 +130,7 @@ def reconcile_order(
             award.has_redemption = True
         if not stale:
             award.was_fully_paid = award.was_fully_paid or order.is_fully_charged
-        member = _member_for(install, award, order, program)
+        member, enrolled = _member_for(install, award, order, program)
         if member is None:
             _record_state(install, order, award, stale, program, loaded)
             return Outcome.NO_MEMBER
@@ -153,7 +158,7 @@ def reconcile_order(
                 desired = min(desired, award.exact_points)
         if desired > 0 and award.rule is None:
             award.rule = rule.to_json()
-        outcome, settlement = _apply(award, member, desired, program, order)
+        outcome, settlement = _apply(award, member, enrolled, desired, program, order)
         _record_state(install, order, award, stale, program, loaded)
         if not stale:
             signals.order_reconciled.send(
@@ -174,11 +179,7 @@ def _redeemed_value(install: Install, order: OrderSnapshot, award: OrderAward, p
     """The points-paid part of the order, when the merchant lets it earn too (off by default)."""
     if not program.earn_on_redeemed_value or not award.has_redemption:
         return Decimal(0)
-    from saleor_loyalty.redemption.models import Redemption
-
-    return sum(
-        Redemption.objects.filter(install=install, order_id=order.id).values_list("amount", flat=True), Decimal(0)
-    )
+    return order_redemptions().redeemed_value(install, order_id=order.id)
 
 
 def _values(award: OrderAward) -> dict[str, Any]:
@@ -203,15 +204,13 @@ def _record_state(
         award.state_updated_at = order.updated_at
     changed = [name for name, value in loaded.items() if getattr(award, name) != value]
     if changed:
-        award.save(update_fields=[*changed, "updated_at"])
+        db.update_fields(award, [*changed, "updated_at"])
 
 
 def _capture_redemption(install: Install, order: OrderSnapshot) -> bool:
     """An order that used a redemption code spends its points (whoever placed it, member or not). True when the
     order's code was a redemption's."""
-    from saleor_loyalty.redemption import actions as redemption
-
-    return redemption.capture_for_order(install, order_id=order.id, voucher_code=order.voucher_code) is not None
+    return order_redemptions().capture(install, order_id=order.id, voucher_code=order.voucher_code)
 
 
 def _return_redeemed_points(
@@ -221,16 +220,16 @@ def _return_redeemed_points(
     had a redemption captured can have any (``has_redemption``): the others need no lookup."""
     if not award.has_redemption:
         return
-    from saleor_loyalty.redemption import actions as redemption
-
-    redemption.settle_returns(
+    order_redemptions().settle_returns(
         install, order_id=order.id, kept_share=kept_share(order, award.was_fully_paid), program=program
     )
 
 
 def _apply(
-    award: OrderAward, member: Member, desired: Decimal, program: ProgramSettings, order: OrderSnapshot
+    award: OrderAward, member: Member, enrolled: bool, desired: Decimal, program: ProgramSettings, order: OrderSnapshot
 ) -> tuple[Outcome, Settlement]:
+    """Post the change from what the order held to ``desired`` (its whole points, and its fraction carried on the
+    member), then write the member's row once: lifetime points, last activity, accrued fractions and carry."""
     new_points = int(desired)  # floor: desired is never negative
     old_points = award.points
     fraction_change = (desired - new_points) - (award.exact_points - old_points)
@@ -238,37 +237,29 @@ def _apply(
         return Outcome.UNCHANGED, Settlement(program)
     award.revision += 1
     key = f"order:{award.order_id}:r{award.revision}"
-    write_off = program.clawback_policy == ClawbackPolicy.WRITE_OFF
     unlocks_at = timezone.now() + timedelta(days=program.return_window_days)
-    if new_points > old_points:
-        issue_points(
-            member,
-            program,
-            points=new_points - old_points,
-            key=key,
-            source="order",
-            order_id=award.order_id,
-            rule=award.rule,
-            unlocks_at=unlocks_at,
-        )
-    elif new_points < old_points:
-        ledger.claw_back(
-            member=member,
-            points=old_points - new_points,
-            key=key,
-            order_id=award.order_id,
-            write_off=write_off,
-        )
+    accounts = member_accounts(member, new_member=enrolled)
+    totals = ledger.MemberTotals()
+    _post_points(
+        member,
+        program,
+        new_points - old_points,
+        "order",
+        key,
+        award.order_id,
+        unlocks_at,
+        accounts,
+        totals,
+        rule=award.rule,
+    )
     earned = max(0, new_points - old_points)
+    carry = member.carry_points
     if fraction_change:
-        earned += settle_carry(
-            member,
-            program,
-            key=f"{key}:carry",
-            order_id=award.order_id,
-            unlocks_at=unlocks_at,
-            accrued=_accrue(member, fraction_change),
-        )
+        carry = int(member.earn_accrual + fraction_change)  # the member's row is locked: its accrual is current
+        carried = carry - member.carry_points
+        _post_points(member, program, carried, "carry", f"{key}:carry", award.order_id, unlocks_at, accounts, totals)
+        earned += carried
+    _write_member(member, totals, fraction_change, carry)
     outcome = Outcome.EARNED if desired > award.exact_points else Outcome.CLAWED_BACK
     award.exact_points = desired
     award.points = new_points
@@ -286,59 +277,79 @@ def _apply(
     return outcome, Settlement(program, earned=earned, unlocks_at=unlocks_at)
 
 
-_ACCRUE_SQL = (
-    "UPDATE members_member SET earn_accrual = earn_accrual + %s WHERE id = %s RETURNING earn_accrual, carry_points"
-)
-
-
-def _accrue(member: Member, fraction_change: Decimal) -> tuple[Decimal, int] | None:
-    """Add to the member's accrued fractions; on PostgreSQL the new (accrual, carry) in the same statement."""
-    if connection.vendor != "postgresql":
-        Member.objects.filter(pk=member.pk).update(earn_accrual=F("earn_accrual") + fraction_change)
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(_ACCRUE_SQL, [fraction_change, member.pk])
-        accrual, carried = cursor.fetchone()
-    return Decimal(accrual), int(carried)
-
-
-def settle_carry(
+def _post_points(
     member: Member,
     program: ProgramSettings,
-    *,
+    points: int,
+    source: str,
     key: str,
     order_id: str | None,
-    unlocks_at: datetime | None = None,
-    accrued: tuple[Decimal, int] | None = None,
-) -> int:
-    """Award (or take back) whole points accrued from carried fractions, so carry == floor(accrual).
-
-    ``accrued``: the member's (accrual, carry) as just written under the caller's lock, else read here.
-    Returns the points awarded (negative: taken back)."""
-    if accrued is None:
-        member = Member.objects.select_for_update().get(pk=member.pk)
-        accrued = (member.earn_accrual, member.carry_points)
-    accrual, carried = accrued
-    target = int(accrual)
-    if target > carried:
+    unlocks_at: datetime | None,
+    accounts: MemberAccounts | None = None,
+    totals: ledger.MemberTotals | None = None,
+    *,
+    rule: dict[str, Any] | None = None,
+) -> None:
+    """Issue ``points`` (an order's or its carried fractions'), or take them back when negative."""
+    if points > 0:
         issue_points(
             member,
             program,
-            points=target - carried,
+            points=points,
             key=key,
-            source="carry",
+            source=source,
             order_id=order_id,
+            rule=rule,
             unlocks_at=unlocks_at,
+            accounts=accounts,
+            totals=totals,
         )
-    elif target < carried:
+    elif points < 0:
         ledger.claw_back(
             member=member,
-            points=carried - target,
+            points=-points,
             key=key,
             order_id=order_id,
             write_off=program.clawback_policy == ClawbackPolicy.WRITE_OFF,
+            accounts=accounts,
+            totals=totals,
         )
-    else:
-        return 0
-    Member.objects.filter(pk=member.pk).update(carry_points=target)
-    return target - carried
+
+
+def _write_member(member: Member, totals: ledger.MemberTotals, fraction_change: Decimal, carry: int) -> None:
+    """The settlement's one write of the member's row (nothing when nothing on it moved)."""
+    changes: dict[str, tuple[str, Any]] = {}  # column: (SQL assignment, value)
+    if totals.lifetime_points:
+        changes["lifetime_points"] = ("lifetime_points + %s", totals.lifetime_points)
+    if totals.active_at is not None:
+        changes["last_activity_at"] = ("%s", totals.active_at)
+    if fraction_change:
+        changes["earn_accrual"] = ("earn_accrual + %s", fraction_change)
+        member.earn_accrual += fraction_change
+    if carry != member.carry_points:
+        changes["carry_points"] = ("%s", carry)
+        member.carry_points = carry
+    if not changes:
+        return
+    if connection.vendor != "postgresql":  # the ORM's arithmetic on SQLite's decimals
+        Member.objects.filter(pk=member.pk).update(
+            **{column: F(column) + value if "+" in sql else value for column, (sql, value) in changes.items()}
+        )
+        return
+    assignments = ", ".join(f"{column} = {sql}" for column, (sql, _) in changes.items())
+    db.execute(
+        f"UPDATE members_member SET {assignments} WHERE id = %s",  # noqa: S608 - constant column names
+        [*(value for _, value in changes.values()), member.pk],
+    )
+
+
+def settle_carry(member: Member, program: ProgramSettings, *, key: str, order_id: str | None) -> int:
+    """Award (or take back) whole points accrued from carried fractions, so carry == floor(accrual), for a member
+    whose accrual moved outside an order's settlement (a guest's merged in). Returns the points awarded
+    (negative: taken back)."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    carried = int(member.earn_accrual) - member.carry_points
+    _post_points(member, program, carried, "carry", key, order_id, None)
+    if carried:
+        Member.objects.filter(pk=member.pk).update(carry_points=member.carry_points + carried)
+    return carried

@@ -9,10 +9,11 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from saleor_loyalty.core import db
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
@@ -124,6 +125,9 @@ def _attach(member: Member, code: ReferralCode, source: str) -> Referral:
     )
     Referral.objects.bulk_create([new], ignore_conflicts=True)
     referral = Referral.objects.get(referee=member)
+    if not member.is_referee:
+        member.is_referee = True
+        Member.objects.filter(pk=member.pk).update(is_referee=True)
     logger.info(
         "referee attached",
         extra={"data": {"referral_id": referral.pk, "referrer_id": code.member_id, "source": source}},
@@ -171,7 +175,11 @@ def _attach_from_metadata(
 
 
 def on_customer_changed(install: Install, customer: CustomerSnapshot, member: Member) -> Referral | None:
-    """A storefront that registers shoppers with ``metadata: [{key: "loyalty_referral_code", ...}]``."""
+    """A storefront that registers shoppers with ``metadata: [{key: "loyalty_referral_code", ...}]``; and a
+    referee guest just merged into this member makes it a referee too (``Member.is_referee``)."""
+    if not member.is_referee and Referral.objects.filter(referee__merged_into=member).exists():
+        member.is_referee = True
+        Member.objects.filter(pk=member.pk).update(is_referee=True)
     return _attach_from_metadata(install, member, customer.metadata, ReferralSource.CUSTOMER_METADATA)
 
 
@@ -179,17 +187,36 @@ def on_customer_changed(install: Install, customer: CustomerSnapshot, member: Me
 
 
 def record_fingerprints(install: Install, member: Member, order: OrderSnapshot) -> None:
+    """Every paid order's traces (address, email, device digests), for the self-referral checks to compare: one
+    prepared statement on PostgreSQL, on every order's hot path."""
     prints = fraud.order_fingerprints(install.pk, order)
-    if prints:
+    if not prints:
+        return
+    if connection.vendor != "postgresql":
         Fingerprint.objects.bulk_create(
             [Fingerprint(install=install, member=member, kind=kind, digest=value) for kind, value in prints.items()],
             ignore_conflicts=True,
         )
+        return
+    kinds, digests = list(prints), list(prints.values())
+    db.execute(_RECORD_FINGERPRINTS, [install.pk, member.pk, timezone.now(), kinds, digests])
+
+
+_RECORD_FINGERPRINTS = (
+    "INSERT INTO referrals_fingerprint (install_id, member_id, kind, digest, created_at) "
+    "SELECT %s, %s, f.kind, f.digest, %s FROM unnest(%s::varchar[], %s::varchar[]) AS f(kind, digest) "
+    "ON CONFLICT DO NOTHING"
+)
 
 
 def on_order_reconciled(install: Install, order: OrderSnapshot, member: Member, award: OrderAward) -> None:
-    """Everything an order means for referrals. Runs inside the order's reconciliation (its row is locked)."""
+    """Everything an order means for referrals. Runs inside the order's reconciliation (its row is locked).
+
+    Only a referee's orders, or an order carrying a code, can qualify a referral: for the others (nearly every
+    order) the member's flag spares the lookup."""
     record_fingerprints(install, member, order)
+    if not member.is_referee and not (order.metadata.get(METADATA_KEY) or "").strip():
+        return
     referral = referral_of(member)
     if referral is None:
         referral = _attach_from_metadata(install, member, order.metadata, ReferralSource.ORDER_METADATA, order.id)

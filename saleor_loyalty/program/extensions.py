@@ -1,0 +1,82 @@
+"""What the features above the program supply to an order's settlement, without the program importing them.
+
+The layers go installs → Saleor client → members → ledger → program → features: the program never imports a
+feature. Yet settling an order needs two answers only features have: the shopper's tier (its name, which campaigns
+target, and its earn multiplier, frozen into the order's rule snapshot) and the order's redemptions (points spent
+on it: spent when the order arrives with the redemption's code, partly given back as it is refunded, and worth
+points themselves where the merchant lets the points-paid part earn). Each feature supplies its answer when Django
+starts (its ``AppConfig.ready``); until one does, the program has no tiers and no redemptions.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Protocol
+
+from saleor_loyalty.members.models import Member
+from saleor_loyalty.saleor.models import Install
+
+from .models import ProgramSettings
+
+
+class TierOf(Protocol):
+    def __call__(self, member: Member) -> tuple[str | None, Decimal]:
+        """The member's tier name and earn multiplier (no tier: ``(None, Decimal(1))``)."""
+        ...
+
+
+class OrderRedemptions(Protocol):
+    def capture(self, install: Install, *, order_id: str, voucher_code: str | None) -> bool:
+        """Spend the points of the redemption whose code the order used; True when the code was a redemption's."""
+        ...
+
+    def redeemed_value(self, install: Install, *, order_id: str) -> Decimal:
+        """The money the order's redemptions took off it."""
+        ...
+
+    def settle_returns(self, install: Install, *, order_id: str, kept_share: Fraction, program: ProgramSettings) -> int:
+        """Give back the points spent on the share of the order no longer kept; returns the points given back."""
+        ...
+
+
+def _no_tier(member: Member) -> tuple[str | None, Decimal]:
+    return None, Decimal(1)
+
+
+class _NoRedemptions:
+    def capture(self, install: Install, *, order_id: str, voucher_code: str | None) -> bool:
+        return False
+
+    def redeemed_value(self, install: Install, *, order_id: str) -> Decimal:
+        return Decimal(0)
+
+    def settle_returns(self, install: Install, *, order_id: str, kept_share: Fraction, program: ProgramSettings) -> int:
+        return 0
+
+
+@dataclass
+class _Supplied:
+    tier_of: TierOf = _no_tier
+    redemptions: OrderRedemptions = field(default_factory=_NoRedemptions)
+
+
+_supplied = _Supplied()
+
+
+def supply_tiers(tier_of: TierOf) -> None:
+    _supplied.tier_of = tier_of
+
+
+def supply_redemptions(redemptions: OrderRedemptions) -> None:
+    _supplied.redemptions = redemptions
+
+
+def member_tier(member: Member | None) -> tuple[str | None, Decimal]:
+    """The member's tier name and earn multiplier (no member, or no tiers: ``(None, Decimal(1))``)."""
+    if member is None:
+        return None, Decimal(1)
+    return _supplied.tier_of(member)
+
+
+def order_redemptions() -> OrderRedemptions:
+    return _supplied.redemptions
