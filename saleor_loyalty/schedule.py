@@ -27,7 +27,9 @@ JOBS = (
     PeriodicJob("audit-webhook-subscriptions", "saleor_loyalty.saleor.tasks.audit_subscriptions_everywhere", 600.0),
     PeriodicJob("prune-inbox", "saleor_loyalty.webhooks.tasks.prune_inbox", crontab(hour=4, minute=30)),
     PeriodicJob("birthday-bonuses", "saleor_loyalty.program.tasks.give_birthday_bonuses_everywhere", 3600.0, True),
-    PeriodicJob("expiry-reminders", "saleor_loyalty.program.tasks.queue_expiry_reminders_everywhere", 3600.0, True),
+    PeriodicJob(
+        "expiry-reminders", "saleor_loyalty.notifications.reminders.queue_expiry_reminders_everywhere", 3600.0, True
+    ),
     PeriodicJob("expire-points", "saleor_loyalty.program.tasks.expire_points_everywhere", 3600.0, True),
     PeriodicJob("settle-due-referrals", "saleor_loyalty.referrals.tasks.settle_due_referrals", 300.0, True),
     PeriodicJob("review-tiers", "saleor_loyalty.tiers.tasks.review_tiers", crontab(hour=3, minute=0), True),

@@ -11,6 +11,7 @@ from saleor_loyalty.ledger.models import AccountCode, Lot, Transfer, TransferKin
 from saleor_loyalty.ledger.queries import integrity_problems, member_balances, program_totals
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.notifications.reminders import queue_expiry_reminders
 from saleor_loyalty.program.expiry import expire_points
 from saleor_loyalty.program.models import ExpiryPolicy
 from saleor_loyalty.program.orders import reconcile_order
@@ -120,7 +121,6 @@ def test_reminders_go_out_once_before_points_expire_and_respect_opt_out():
     from django.core import mail
 
     from saleor_loyalty.notifications.models import EmailPreference, Notification
-    from saleor_loyalty.program.reminders import queue_expiry_reminders
 
     install = make_install()
     policy(install, ExpiryPolicy.AFTER_EARNING, points_expire_after_days=365, expiry_reminder_days=14)

@@ -16,11 +16,11 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.notifications import outbox
 from saleor_loyalty.notifications.actions import notify
 from saleor_loyalty.notifications.models import EmailPreference, Notification, NotificationKind, NotificationStatus
+from saleor_loyalty.notifications.outbox import send_emails
 from saleor_loyalty.notifications.tasks import (
     MAX_ATTEMPTS,
     requeue_stuck_notifications,
     retry_delay,
-    send_emails,
     send_notification,
 )
 from saleor_loyalty.program.enrolment import enrol_customer

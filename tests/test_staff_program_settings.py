@@ -14,9 +14,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from saleor_loyalty.change_log.descriptions import describe_changes
 from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.notifications.configuration import update_notification_settings
-from saleor_loyalty.program.change_log import describe_changes
 from saleor_loyalty.program.configuration import create_campaign, deactivate_campaign
 from saleor_loyalty.program.earning_actions import set_earning_action
 from saleor_loyalty.program.models import EarningAction, ProgramSettings, SettingsChange

@@ -22,9 +22,10 @@ from saleor_loyalty.tiers.configuration import (
     set_tier,
     unpin_tier,
 )
+from saleor_loyalty.tiers.metadata import mirror_tier_metadata
 from saleor_loyalty.tiers.models import MemberTier, Tier, TierChange
 from saleor_loyalty.tiers.queries import earn_multiplier, tier_name
-from saleor_loyalty.tiers.tasks import mirror_tier_metadata, review_tiers
+from saleor_loyalty.tiers.tasks import review_tiers
 from tests.factories import later, line, order
 from tests.storefront import gql
 

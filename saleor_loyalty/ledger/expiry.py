@@ -18,10 +18,6 @@ from saleor_loyalty.core.metrics import LEDGER_POSTINGS
 from .accounts import program_account
 from .models import AccountCode
 
-# The WHERE clauses that make a lot due, by policy (parameters: install, cutoff).
-DUE_AFTER_EARNING = "l.expires_at IS NOT NULL AND l.expires_at <= %(cutoff)s"
-DUE_AFTER_INACTIVITY = "m.last_activity_at IS NOT NULL AND m.last_activity_at <= %(cutoff)s"
-
 _FIND_ACCOUNTS = """
 SELECT DISTINCT l.account_id
 FROM ledger_lot l

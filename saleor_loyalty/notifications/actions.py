@@ -52,6 +52,7 @@ from saleor_loyalty.program.snapshots import CustomerSnapshot
 from saleor_loyalty.saleor.models import Install
 
 from .models import EmailPreference, Notification, NotificationKind, NotificationSettings, NotificationStatus
+from .tasks import send_notification
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +98,6 @@ def notify(
         shop=shop_name(member.install),
     )
     if notification is not None and notification.status == NotificationStatus.QUEUED:
-        from .tasks import send_notification
-
         pk = notification.pk
         # robust: a broker that is down must not fail the webhook that caused the email (the row stays queued
         # and ``requeue_stuck_notifications`` picks it up).

@@ -11,3 +11,4 @@ class NotificationsConfig(AppConfig):
         # Signal receivers live in receivers.py (see saleor_loyalty.program.signals).
         if find_spec(f"{self.name}.receivers") is not None:
             __import__(f"{self.name}.receivers")
+        __import__(f"{self.name}.reminders")  # its periodic task (Celery discovers only ``tasks`` modules)

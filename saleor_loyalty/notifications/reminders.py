@@ -10,14 +10,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
-from saleor_loyalty.notifications.tasks import send_notification
+from saleor_loyalty.program.models import ExpiryPolicy
+from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.saleor.models import Install
 
-from .models import ExpiryPolicy
-from .rules import program_settings
+from .tasks import send_notification
 
 # (member_id, points, expires_at) due for a reminder, by policy. Parameters: install, now, horizon, inactivity.
 _DUE_BY_LOT_DATE = """
@@ -88,3 +89,9 @@ def queue_expiry_reminders(install: Install, now: datetime | None = None) -> int
         for pk in created:
             transaction.on_commit(_sender(pk), robust=True)
     return len(created)
+
+
+@shared_task
+def queue_expiry_reminders_everywhere() -> int:
+    """Hourly: expiry reminders for every active install (set-based; each reminder sent once)."""
+    return sum(queue_expiry_reminders(install) for install in Install.objects.filter(is_active=True))

@@ -14,7 +14,6 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from .actions import record_emails
 from .models import EmailPreference, Notification, NotificationStatus
 from .rendering import build_message
 
@@ -35,19 +34,6 @@ def send_notification(self: Any, notification_id: int) -> str:
     if outcome == RETRY:
         raise self.retry(countdown=retry_delay(attempts))
     return outcome
-
-
-@shared_task(acks_late=True)
-def send_emails(emails: list[dict[str, Any]]) -> int:
-    """Record a batch of emails decided in committed transactions (``outbox``) and send those queued; a failed
-    send is retried by ``send_notification``, as any other. Safe to run twice: records and sends are keyed."""
-    sent = 0
-    for notification_id in record_emails(emails):
-        outcome, attempts = deliver(notification_id)
-        if outcome == RETRY:
-            send_notification.apply_async((notification_id,), countdown=retry_delay(attempts))
-        sent += outcome == NotificationStatus.SENT
-    return sent
 
 
 def deliver(notification_id: int) -> tuple[str, int]:

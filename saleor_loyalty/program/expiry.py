@@ -9,12 +9,17 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from saleor_loyalty.ledger.expiry import DUE_AFTER_EARNING, DUE_AFTER_INACTIVITY, ExpiryRun, expire_due_lots
+from saleor_loyalty.ledger.expiry import ExpiryRun, expire_due_lots
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
 from .models import ExpiryPolicy, ProgramSettings
 from .rules import program_settings
+
+# The WHERE clauses that make a lot due, by policy (the ledger's ``expire_due_lots`` runs them over lots ``l`` and
+# their members ``m``; parameters: install, cutoff).
+DUE_AFTER_EARNING = "l.expires_at IS NOT NULL AND l.expires_at <= %(cutoff)s"
+DUE_AFTER_INACTIVITY = "m.last_activity_at IS NOT NULL AND m.last_activity_at <= %(cutoff)s"
 
 
 def lot_expiry(program: ProgramSettings, earned_at: datetime) -> datetime | None:

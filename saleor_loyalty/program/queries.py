@@ -16,6 +16,7 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.models import Install
 
 from .earning import order_points
+from .expiry import inactivity_deadline
 from .models import Campaign, EarningAction, EarnRule, OrderAward, RedemptionRule, ServerApiKey, SettingsChange
 from .rules import current_rule, program_settings
 from .snapshots import LineSnapshot, OrderSnapshot
@@ -50,8 +51,6 @@ def pending_lots(member: Member) -> list[PendingLot]:
 
 def expiring_points(member: Member, within_days: int) -> list[ExpiringPoints]:
     """What expires when, within the horizon, under the program's policy."""
-    from .expiry import inactivity_deadline
-
     horizon = timezone.now() + timedelta(days=within_days)
     deadline = inactivity_deadline(program_settings(member.install), member)
     if deadline is not None:

@@ -9,6 +9,7 @@ from saleor_loyalty.saleor.models import Install
 
 from . import config
 from .earning import CampaignTerms, RuleSnapshot
+from .extensions import member_tier
 from .models import Campaign, EarnRule, ProgramSettings
 
 
@@ -24,16 +25,6 @@ def _read_program_settings(install: Install) -> ProgramSettings:
         ProgramSettings.objects.bulk_create([ProgramSettings(install=install)], ignore_conflicts=True)
         settings_row = ProgramSettings.objects.get(install=install)
     return settings_row
-
-
-def member_tier(member: Member | None) -> tuple[str | None, Decimal]:
-    """The member's tier name and earn multiplier (no tier: ``(None, 1)``)."""
-    if member is None:
-        return None, Decimal(1)
-    from saleor_loyalty.tiers import queries as tiers
-
-    tier = tiers.current_tier(member)
-    return (tier.name, tier.multiplier) if tier is not None else (None, Decimal(1))
 
 
 @dataclass(frozen=True)

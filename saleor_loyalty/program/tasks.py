@@ -8,6 +8,7 @@ from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.ledger.models import Lot
 from saleor_loyalty.saleor.models import Install
 
+from .bonuses import give_birthday_bonuses
 from .expiry import expire_points
 
 
@@ -31,14 +32,4 @@ def expire_points_everywhere() -> int:
 @shared_task
 def give_birthday_bonuses_everywhere() -> int:
     """Daily: birthday bonuses in every active install (set-based, once a year per member)."""
-    from .bonuses import give_birthday_bonuses
-
     return sum(give_birthday_bonuses(install) for install in Install.objects.filter(is_active=True))
-
-
-@shared_task
-def queue_expiry_reminders_everywhere() -> int:
-    """Daily: expiry reminders for every active install (set-based; each reminder sent once)."""
-    from .reminders import queue_expiry_reminders
-
-    return sum(queue_expiry_reminders(install) for install in Install.objects.filter(is_active=True))

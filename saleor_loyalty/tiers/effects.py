@@ -15,9 +15,12 @@ from django.utils import timezone
 
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.notifications.actions import notify
+from saleor_loyalty.notifications.models import NotificationKind
 from saleor_loyalty.program.issuing import issue_points
 from saleor_loyalty.program.rules import program_settings
 
+from .metadata import mirror_tier_metadata
 from .models import ChangeReason, Tier, TierChange, TierSettings, WindowKind
 from .queries import base_tier
 
@@ -103,12 +106,6 @@ def _grant_bonuses(change: TierChange) -> None:
 
 def _announce_tier_change(change: TierChange) -> None:
     """Email the shopper about the change (TIER_UP / TIER_DOWN), once per change."""
-    try:
-        from saleor_loyalty.notifications.actions import notify
-        from saleor_loyalty.notifications.models import NotificationKind
-    except ImportError:  # pragma: no cover - the notifications app ships with the program
-        logger.warning("notifications unavailable: tier change not announced", extra={"data": {"id": change.pk}})
-        return
     kind = NotificationKind.TIER_UP if change.is_upgrade else NotificationKind.TIER_DOWN
     base = base_tier(change.install_id)  # "no tier" is the base tier, when the program has one
     to_tier, from_tier = change.to_tier or base, change.from_tier or base
@@ -125,8 +122,6 @@ def _announce_tier_change(change: TierChange) -> None:
 
 
 def _enqueue_mirror(member_id: int) -> None:
-    from .tasks import mirror_tier_metadata
-
     mirror_tier_metadata.delay(member_id)
 
 

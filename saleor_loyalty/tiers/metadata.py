@@ -12,6 +12,8 @@ import json
 import logging
 from typing import Any
 
+from celery import shared_task
+
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.client import SaleorClient, SaleorError
 
@@ -49,3 +51,18 @@ def mirror(member_id: int) -> bool:
         raise SaleorError(f"Saleor refused the tier metadata: {detail}", errors=errors)
     logger.info("tier mirrored to Saleor", extra={"data": {"member_id": member.pk}})
     return True
+
+
+# Named as when it lived in ``tasks``: messages queued before an upgrade still find it.
+@shared_task(
+    name="saleor_loyalty.tiers.tasks.mirror_tier_metadata",
+    autoretry_for=(SaleorError,),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+    acks_late=True,
+)
+def mirror_tier_metadata(member_id: int) -> bool:
+    """Write the member's current tier into their Saleor customer's private metadata (retried on failure)."""
+    return mirror(member_id)

@@ -62,6 +62,12 @@ def current_tier(member: Member) -> Tier | None:
     return state.tier if state is not None else base_tier(member.install_id)
 
 
+def tier_and_multiplier(member: Member) -> tuple[str | None, Decimal]:
+    """The member's tier name and earn multiplier (no tier: ``(None, Decimal(1))``), for the program's rules."""
+    tier = current_tier(member)
+    return (tier.name, tier.multiplier) if tier is not None else (None, Decimal(1))
+
+
 def tier_name(member: Member) -> str | None:
     """The name of the member's current tier (None without a tier, or when tiers are off)."""
     tier = current_tier(member)

@@ -1,4 +1,4 @@
-"""Scheduled tier work (Celery beat) and the Saleor metadata mirror."""
+"""Scheduled tier work (Celery beat); the Saleor metadata mirror's task is in ``metadata``."""
 
 import logging
 
@@ -6,9 +6,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from saleor_loyalty.saleor.client import SaleorError
-
-from . import effects, metadata, review
+from . import effects, review
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +28,3 @@ def review_tiers(install_id: int | None = None) -> int:
 def apply_tier_change_effects(batch_size: int = 500) -> int:
     """Safety net: bonuses, emails and mirrors of tier changes not applied yet (e.g. after a crash)."""
     return effects.apply_pending_effects(batch_size)
-
-
-@shared_task(
-    autoretry_for=(SaleorError,),
-    retry_backoff=10,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
-    acks_late=True,
-)
-def mirror_tier_metadata(member_id: int) -> bool:
-    """Write the member's current tier into their Saleor customer's private metadata (retried on failure)."""
-    return metadata.mirror(member_id)

@@ -5,8 +5,8 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from saleor_loyalty.change_log.descriptions import DescribedChange, describe_changes
 from saleor_loyalty.program import queries
-from saleor_loyalty.program.change_log import DescribedChange, describe_changes
 from saleor_loyalty.program.models import EarnRule, ProgramSettings
 from saleor_loyalty.program.rules import current_rule, program_settings
 from saleor_loyalty.redemption.pricing import Terms

@@ -2,8 +2,8 @@
 
 import graphene
 
+from saleor_loyalty.change_log.descriptions import DescribedChange
 from saleor_loyalty.program import models
-from saleor_loyalty.program.change_log import DescribedChange
 from saleor_loyalty.program.models import ClawbackPolicy, ExpiryPolicy, GuestOrderPolicy
 
 from ..core.ids import global_id
