@@ -13,12 +13,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.notifications.configuration import EDITABLE as EMAIL_SETTINGS
 from saleor_loyalty.notifications.models import NotificationKind
 from saleor_loyalty.redemption.models import Reward, RewardKind
 from saleor_loyalty.referrals.configuration import EDITABLE as REFERRAL_TERMS
 from saleor_loyalty.saleor import catalog
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.tiers.models import POINTS_UNIT, Basis, WindowKind
 
 from .models import Campaign, ClawbackPolicy, EarningAction, ExpiryPolicy, GuestOrderPolicy, SettingsChange

@@ -13,8 +13,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.notifications.tasks import send_notification
-from saleor_loyalty.saleor.models import Install
 
 from .models import ExpiryPolicy
 from .rules import program_settings
