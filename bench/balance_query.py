@@ -528,7 +528,7 @@ def _django() -> None:
 def create_install(jwks: dict[str, Any]) -> int:
     from django.db import connections
 
-    from saleor_loyalty.saleor.models import Install
+    from saleor_loyalty.installs.models import Install
 
     install = Install(saleor_api_url=API_URL, app_id="QXBwOjE=", saleor_domain="bench-shop.example", jwks=jwks)
     install.set_auth_token("bench-token")

@@ -174,7 +174,7 @@ def configure_tiers(install_id: int) -> tuple[int, dict[str, int]]:
     from django.db import connection, connections, transaction
     from django.utils import timezone
 
-    from saleor_loyalty.saleor.models import Install
+    from saleor_loyalty.installs.models import Install
     from saleor_loyalty.tiers import configuration, review
 
     install = Install.objects.get(pk=install_id)

@@ -206,7 +206,7 @@ def setup_database(jwks: dict[str, Any]) -> None:
 
 _CREATE_INSTALL = """
 import json, os
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.installs.models import Install
 install = Install(saleor_api_url=os.environ["BENCH_API_URL"], app_id="QXBwOjE=", saleor_domain="bench-shop.example",
                   jwks=json.loads(os.environ["BENCH_JWKS"]))
 install.set_auth_token("bench-token")

@@ -57,11 +57,11 @@ def setup_ledger(members: int) -> Fixture:
     """An install, ``members`` members each with a no-overdraft points account, funded from the program account."""
     from django.db import connections, transaction
 
+    from saleor_loyalty.installs.models import Install
     from saleor_loyalty.ledger.accounts import program_account
     from saleor_loyalty.ledger.models import POINTS, Account, AccountCode, TransferKind
     from saleor_loyalty.ledger.posting import post
     from saleor_loyalty.members.models import Member
-    from saleor_loyalty.saleor.models import Install
 
     install = Install(saleor_api_url="https://bench-shop.example/graphql/", app_id="QXBwOjE=", jwks={"keys": []})
     install.set_auth_token("bench-token")

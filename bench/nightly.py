@@ -453,7 +453,7 @@ def _django() -> None:
 def create_install() -> int:
     from django.db import connections
 
-    from saleor_loyalty.saleor.models import Install
+    from saleor_loyalty.installs.models import Install
 
     install = Install(
         saleor_api_url="https://bench-shop.example/graphql/",
@@ -472,8 +472,8 @@ def configure_program(install_id: int, clock: Clock) -> float:
     seconds the initial (all-members) review statement took."""
     from django.db import connection, transaction
 
+    from saleor_loyalty.installs.models import Install
     from saleor_loyalty.program.models import ExpiryPolicy, ProgramSettings
-    from saleor_loyalty.saleor.models import Install
     from saleor_loyalty.tiers import configuration, review
 
     install = Install.objects.get(pk=install_id)
@@ -531,9 +531,9 @@ def _scalar(sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
 
 
 def make_jobs(install_id: int, moment: datetime, today: date, totals: Totals) -> list[Job]:
+    from saleor_loyalty.installs.models import Install
     from saleor_loyalty.program.bonuses import give_birthday_bonuses
     from saleor_loyalty.program.expiry import expire_points
-    from saleor_loyalty.saleor.models import Install
     from saleor_loyalty.tiers.tasks import review_tiers
 
     install = Install.objects.get(pk=install_id)

@@ -303,10 +303,10 @@ def build_template(stored: list[Stored]) -> int:
         common.drop_database(db)
     common.create_database(WORK_DB)
     common.migrate(common.app_env(DATABASE_URL=WORK_URL))
+    from saleor_loyalty.installs.models import Install
     from saleor_loyalty.ledger.accounts import program_account
     from saleor_loyalty.ledger.models import AccountCode
     from saleor_loyalty.program.rules import program_settings
-    from saleor_loyalty.saleor.models import Install
     from saleor_loyalty.webhooks import payloads
 
     for entry in stored:  # every body is one the app parses (a malformed one would be a cheap failure)

@@ -144,10 +144,10 @@ def setup(count: int) -> Fixture:
     """An install and ``count`` members, each earning three available lots through the ledger's own ``earn``."""
     from django.db import connections, transaction
 
+    from saleor_loyalty.installs.models import Install
     from saleor_loyalty.ledger import actions as ledger
     from saleor_loyalty.members.models import Member
     from saleor_loyalty.program.rules import program_settings
-    from saleor_loyalty.saleor.models import Install
 
     install = Install(saleor_api_url=API_URL, app_id="QXBwOjE=", saleor_domain="bench-shop.example", jwks={"keys": []})
     install.set_auth_token("bench-app-token")

@@ -26,7 +26,7 @@ SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 APP_URL = env.str("APP_URL", default="http://127.0.0.1:8000").rstrip("/")
-# The Saleor stores this deployment serves (saleor/allowlist.py): exact API URLs, `https://*.example.com/graphql/`
+# The Saleor stores this deployment serves (installs/allowlist.py): exact API URLs, `https://*.example.com/graphql/`
 # patterns, or `*` for any public store. Required in production; empty = any store only under DEBUG.
 ALLOWED_SALEOR_URLS = env.list("ALLOWED_SALEOR_URLS", default=[])
 # Private networks (CIDRs) the app may call Saleor on, e.g. a self-hosted Saleor at 10.0.0.0/8 or an egress
@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "saleor_loyalty.core",
+    "saleor_loyalty.installs",
     "saleor_loyalty.saleor",
     "saleor_loyalty.members",
     "saleor_loyalty.ledger",

@@ -24,13 +24,14 @@ def _fresh_process_caches():
     rolled-back rows)."""
     from django.core.cache import cache
 
-    from saleor_loyalty.saleor import installs, tokens
+    from saleor_loyalty.installs import lookup
+    from saleor_loyalty.saleor import tokens
 
-    installs._cache.clear()
+    lookup._cache.clear()
     tokens.verified_tokens.clear()
     cache.clear()
     yield
-    installs._cache.clear()
+    lookup._cache.clear()
     tokens.verified_tokens.clear()
 
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.test import Client
 
 from saleor_loyalty.core import crypto
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.snapshots import LineSnapshot, OrderSnapshot
-from saleor_loyalty.saleor.models import Install
 from tests.saleor_harness import FakeSaleor
 
 _seq = itertools.count(1)

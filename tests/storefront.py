@@ -10,11 +10,11 @@ from typing import Any
 from django.db import transaction
 from django.test import Client
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger import actions
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor.manifest import PERMISSIONS
-from saleor_loyalty.saleor.models import Install
 from tests.factories import make_install
 from tests.fake_store import FakeStore
 from tests.saleor_harness import FakeSaleor

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.queries import integrity_problems, member_balances
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program import models as program_models
 from saleor_loyalty.program.configuration import set_earn_rule
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.subscriptions import SUBSCRIPTIONS, Subscription
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from tests.factories import installed_from

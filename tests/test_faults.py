@@ -28,11 +28,11 @@ from celery import Celery
 from django.db import connection
 
 from bench.processing import API_URL, Stored, generate
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.models import Transfer, TransferKind
 from saleor_loyalty.ledger.queries import integrity_problems
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.program.models import OrderAward
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.webhooks import tasks
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from tests import samples

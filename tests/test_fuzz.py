@@ -39,6 +39,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from saleor_loyalty.installs import lookup
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.ledger.models import Transfer
 from saleor_loyalty.ledger.queries import integrity_problems, member_balances
@@ -50,7 +51,6 @@ from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.redemption.configuration import create_reward
 from saleor_loyalty.redemption.models import Redemption, RedemptionStatus
 from saleor_loyalty.referrals.models import Referral, ReferralCode, ReferralProgram
-from saleor_loyalty.saleor import installs
 from saleor_loyalty.saleor.subscriptions import SUBSCRIPTIONS
 from saleor_loyalty.webhooks import tasks
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
@@ -183,7 +183,7 @@ def rolled_back(*stores: Store) -> Iterator[None]:
         for shop, checkouts, vouchers in saved:
             shop.checkouts, shop.vouchers = checkouts, vouchers
         cache.clear()
-        installs._cache.clear()
+        lookup._cache.clear()
 
 
 def _fund(store: Store, user_id: str, email: str, points: int) -> Member:

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from saleor_loyalty.core.logging import JsonFormatter
-from saleor_loyalty.saleor.installs import active_install
+from saleor_loyalty.installs.lookup import active_install
 from saleor_loyalty.webhooks import tasks
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from tests import samples

@@ -15,12 +15,12 @@ from django.db import connection
 from django.test import Client
 from django.test.testcases import LiveServerThread
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.saleor import documents
 from saleor_loyalty.saleor.manifest import PERMISSIONS
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.webhooks.models import InboxEvent
 from tests.saleor_harness import SALEOR_VERSIONS, FakeSaleor, build_webhook_body, validate_manifest
 from tests.saleor_harness import fixtures as fx

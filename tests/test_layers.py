@@ -1,7 +1,7 @@
 """The packages' layers, bottom to top, each importing only those below it (STYLE.md, issue #10):
 
-    core (with the Celery app and the job table) → saleor → members → ledger → program
-    → redemption, referrals, tiers, notifications → change_log → api, webhooks, dashboard
+    core (with the Celery app and the job table) → installs (the tenant) → saleor (the Saleor client) → members
+    → ledger → program → redemption, referrals, tiers, notifications → change_log → api, webhooks, dashboard
 
 Checked from the source (module-level imports and imports inside functions alike). What still breaks the order
 is listed below as debt, edge by edge: a new upward import fails this test, and so does paying off a debt
@@ -15,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     {"__init__", "core", "celery_app", "schedule", "settings", "wsgi", "cli"},
+    {"installs"},
     {"saleor"},
     {"members"},
     {"ledger"},
@@ -98,3 +99,16 @@ def test_the_job_table_and_the_celery_app_import_no_package_of_the_app():
     for name in ("schedule.py", "celery_app.py"):
         tree = ast.parse((ROOT / "saleor_loyalty" / name).read_text())
         assert [p for node in ast.walk(tree) for p in _imported_packages(node)] == [], name
+
+
+def test_members_and_the_ledger_need_no_saleor_client():
+    """They name their store by its ``Install`` row (``saleor_loyalty.installs``) and never talk to Saleor, so
+    nothing in them, management commands included, imports ``saleor_loyalty.saleor``."""
+    found = set()
+    for package in ("ledger", "members"):
+        for path in (ROOT / "saleor_loyalty" / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                relative = (node.module or "") if isinstance(node, ast.ImportFrom) and node.level >= 2 else ""
+                if "saleor" in _imported_packages(node) or relative.split(".")[0] == "saleor":
+                    found.add(str(path.relative_to(ROOT)))
+    assert found == set()

@@ -25,11 +25,11 @@ from django.core.management import call_command
 from django.test import Client
 
 from saleor_loyalty.core.email import MaskedLogBackend, mask_email
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.saleor import documents
 from saleor_loyalty.saleor.manifest import build_manifest
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.network import is_allowed_address
 from saleor_loyalty.saleor.subscription_audit import audit_subscriptions
 from saleor_loyalty.saleor.tasks import audit_subscriptions_everywhere
@@ -190,7 +190,7 @@ def test_without_debug_an_empty_allow_list_accepts_no_store(settings, saleor):
 
 
 def test_an_allow_list_pattern_matches_subdomains_only(settings):
-    from saleor_loyalty.saleor.allowlist import is_allowed
+    from saleor_loyalty.installs.allowlist import is_allowed
 
     settings.ALLOWED_SALEOR_URLS = ["https://*.saleor.cloud/graphql/"]
     assert is_allowed("https://shop.saleor.cloud/graphql/")

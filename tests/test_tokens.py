@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.saleor import tokens
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.registration import deactivate_install
 from saleor_loyalty.saleor.tokens import InvalidToken, verify_dashboard_token, verify_shopper_token
 from tests.factories import installed_from

@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives import serialization
 from django.core.cache import cache
 from django.test import Client
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.models import Transfer
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.saleor import documents
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.webhooks.models import InboxEvent
 from tests.factories import installed_from
 from tests.saleor_harness import FakeSaleor, SaleorKeys, build_webhook_body, forge_alg_none, forge_hs256

@@ -4,10 +4,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.enrolment import enrol_customer
 from saleor_loyalty.program.orders import reconcile_order
 from saleor_loyalty.redemption.actions import checkout_changed
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.registration import deactivate_install
 
 from . import payloads

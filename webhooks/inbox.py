@@ -13,8 +13,8 @@ from typing import Any
 from django.utils import timezone
 
 from saleor_loyalty.core import db
-from saleor_loyalty.saleor.installs import active_install
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.installs.lookup import active_install
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.saleor.signatures import InvalidSignature, SigningKeyUnavailable, verify_webhook
 from saleor_loyalty.saleor.subscriptions import EVENT_TYPENAMES, Subscription
 

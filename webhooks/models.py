@@ -7,7 +7,7 @@ processing is state-based, so two different deliveries about the same order are 
 from django.db import models
 from django.db.models import Q
 
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.installs.models import Install
 
 
 class InboxStatus(models.TextChoices):

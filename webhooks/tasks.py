@@ -23,9 +23,9 @@ from django.utils import timezone
 from saleor_loyalty.core import db
 from saleor_loyalty.core.logging import log_context
 from saleor_loyalty.core.metrics import WEBHOOKS_PROCESSED
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.notifications import outbox
 from saleor_loyalty.program import config
-from saleor_loyalty.saleor.models import Install
 
 from .handlers import SubscriptionAltered, handle
 from .models import InboxEvent, InboxStatus

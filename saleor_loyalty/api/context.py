@@ -6,10 +6,10 @@ from typing import Any
 from django.http import HttpRequest
 from graphql import GraphQLError
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.custom_events import KEY_PREFIX, install_for_api_key
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.tokens import (
     DashboardUser,
     InvalidToken,

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.notifications.configuration import EDITABLE as EMAIL_SETTINGS
 from saleor_loyalty.notifications.models import NotificationKind
 from saleor_loyalty.program.models import (
@@ -27,7 +28,6 @@ from saleor_loyalty.program.settings_changes import EDITABLE as PROGRAM_SETTINGS
 from saleor_loyalty.redemption.models import Reward, RewardKind
 from saleor_loyalty.referrals.configuration import EDITABLE as REFERRAL_TERMS
 from saleor_loyalty.saleor import catalog
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.tiers.models import POINTS_UNIT, Basis, WindowKind
 
 

@@ -24,8 +24,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 POINTS = "PTS"
 

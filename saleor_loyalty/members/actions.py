@@ -5,7 +5,7 @@ from typing import Any
 from django.db import connection
 
 from saleor_loyalty.core import db
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.installs.models import Install
 
 from .models import Member, normalize_email
 

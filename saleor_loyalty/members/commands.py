@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from saleor_loyalty.saleor.commands import install_named
+from saleor_loyalty.installs.commands import install_named
 
 from .models import Member
 from .queries import MemberNotFound, find_member

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.installs.models import Install
 
 
 def normalize_email(email: str) -> str:

@@ -1,6 +1,6 @@
 """Finding an existing member for an operator (or, later, the dashboard): by Saleor user id, or by email."""
 
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.installs.models import Install
 
 from .models import Member, normalize_email
 

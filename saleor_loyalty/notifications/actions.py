@@ -45,11 +45,11 @@ from urllib.parse import urlparse
 from django.db import connection, transaction
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.snapshots import CustomerSnapshot
-from saleor_loyalty.saleor.models import Install
 
 from .models import EmailPreference, Notification, NotificationKind, NotificationSettings, NotificationStatus
 from .tasks import send_notification

@@ -9,8 +9,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.settings_changes import Editable, parse_changes, save_changes
-from saleor_loyalty.saleor.models import Install
 
 from .models import Notification, NotificationKind, NotificationSettings
 from .rendering import render

@@ -12,8 +12,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 
 class NotificationKind(models.TextChoices):

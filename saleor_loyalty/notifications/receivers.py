@@ -10,12 +10,12 @@ from typing import Any
 from django.dispatch import receiver
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.program.orders import Outcome, Settlement
 from saleor_loyalty.program.signals import customer_changed, order_reconciled
 from saleor_loyalty.program.snapshots import CustomerSnapshot, OrderSnapshot
-from saleor_loyalty.saleor.models import Install
 
 from .actions import notify, shop_name, update_preference
 from .models import NotificationKind

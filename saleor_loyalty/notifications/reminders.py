@@ -14,9 +14,9 @@ from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.models import ExpiryPolicy
 from saleor_loyalty.program.rules import program_settings
-from saleor_loyalty.saleor.models import Install
 
 from .tasks import send_notification
 

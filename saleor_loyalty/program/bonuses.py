@@ -14,11 +14,11 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.ledger.bulk import bulk_earn
 from saleor_loyalty.ledger.models import Transfer
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 from .expiry import lot_expiry
 from .issuing import issue_points

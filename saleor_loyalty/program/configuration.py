@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
 from saleor_loyalty.core.refusals import FieldRefusal
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.installs.models import Install
 
 from .models import Campaign, EarnMultiplier, EarnRule, MultiplierTarget
 from .settings_changes import as_json, changed_only, record_change, save_fields

@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from saleor_loyalty.installs.allowlist import is_allowed
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.allowlist import is_allowed
 from saleor_loyalty.saleor.client import SaleorClient, SaleorError
-from saleor_loyalty.saleor.models import Install
 
 from .issuing import issue_points
 from .models import EarningAction, EarningEvent, ServerApiKey

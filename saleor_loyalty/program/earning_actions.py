@@ -9,7 +9,7 @@ import re
 from django.db import transaction
 from django.utils import timezone
 
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.installs.models import Install
 
 from .custom_events import IssuedKey, issue_api_key
 from .models import EarningAction, ServerApiKey

@@ -10,10 +10,10 @@ import logging
 from django.db import transaction
 
 from saleor_loyalty.core.logging import log_context
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 from . import signals
 from .orders import settle_carry

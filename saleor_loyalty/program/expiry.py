@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.expiry import ExpiryRun, expire_due_lots
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 from .models import ExpiryPolicy, ProgramSettings
 from .rules import program_settings

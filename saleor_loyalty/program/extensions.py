@@ -13,8 +13,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Protocol
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 from .models import ProgramSettings
 

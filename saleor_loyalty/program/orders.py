@@ -19,11 +19,11 @@ from django.utils import timezone
 
 from saleor_loyalty.core import db
 from saleor_loyalty.core.logging import log_context
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.ledger.accounts import MemberAccounts, member_accounts
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 from . import signals
 from .earning import RuleSnapshot, kept_share, net_spend, order_points

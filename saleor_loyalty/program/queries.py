@@ -10,10 +10,10 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from saleor_loyalty.core import db
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.history import Activity, order_activity
 from saleor_loyalty.ledger.models import AccountCode, Lot
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 from .earning import order_points
 from .expiry import inactivity_deadline

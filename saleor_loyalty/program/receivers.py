@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 from . import bonuses, signals
 from .models import OrderAward

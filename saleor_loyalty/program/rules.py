@@ -4,8 +4,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 from . import config
 from .earning import CampaignTerms, RuleSnapshot

@@ -13,7 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from django.db import transaction
 
-from saleor_loyalty.saleor.models import Install
+from saleor_loyalty.installs.models import Install
 
 from .models import ClawbackPolicy, ExpiryPolicy, GuestOrderPolicy, ProgramSettings, SettingsChange
 from .rules import program_settings

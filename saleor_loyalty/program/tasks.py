@@ -4,9 +4,9 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.ledger.models import Lot
-from saleor_loyalty.saleor.models import Install
 
 from .bonuses import give_birthday_bonuses
 from .expiry import expire_points

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from saleor_loyalty.core.logging import log_context
 from saleor_loyalty.core.ratelimit import RateLimited, hit
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.ledger.errors import InsufficientBalance
 from saleor_loyalty.ledger.queries import member_balances
@@ -37,7 +38,6 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import ProgramSettings
 from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.saleor.client import SaleorError
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.tokens import Shopper
 
 from . import locks, pricing, saleor_calls

@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
 from saleor_loyalty.core.refusals import FieldRefusal, about
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.models import RedemptionRule
 from saleor_loyalty.program.settings_changes import as_json, record_change, save_fields
-from saleor_loyalty.saleor.models import Install
 
 from .models import Reward, RewardKind
 

@@ -5,9 +5,9 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.models import Transfer
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 
 class RewardKind(models.TextChoices):

@@ -4,8 +4,8 @@ when the order arrives with its code, giving them back as the order is refunded,
 from decimal import Decimal
 from fractions import Fraction
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.models import ProgramSettings
-from saleor_loyalty.saleor.models import Install
 
 from . import actions
 from .models import Redemption

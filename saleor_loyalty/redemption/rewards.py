@@ -7,8 +7,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from saleor_loyalty.core.money import quantum
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 from .errors import RedemptionError
 from .models import OPEN_STATUSES, Redemption, RedemptionStatus, Reward, RewardKind

@@ -6,9 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 from saleor_loyalty.core.money import InvalidAmount, to_money
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.snapshots import LineSnapshot
 from saleor_loyalty.saleor.client import SaleorClient, SaleorError
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.tokens import Shopper
 
 

@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.models import RedemptionRule
-from saleor_loyalty.saleor.models import Install
 
 from .pricing import Terms
 

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from saleor_loyalty.core import db
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
@@ -21,7 +22,6 @@ from saleor_loyalty.program.issuing import issue_points
 from saleor_loyalty.program.models import ClawbackPolicy, OrderAward
 from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.program.snapshots import CustomerSnapshot, OrderSnapshot
-from saleor_loyalty.saleor.models import Install
 
 from . import fraud
 from .models import (

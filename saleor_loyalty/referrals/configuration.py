@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.settings_changes import Editable, flag, parse_changes, save_changes, whole
-from saleor_loyalty.saleor.models import Install
 
 from .actions import referral_program
 from .models import ReferralProgram

@@ -10,8 +10,8 @@ phone) seen on each member's orders, so a referee can be compared with the refer
 
 from django.db import models
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 
 class ReferralProgram(models.Model):

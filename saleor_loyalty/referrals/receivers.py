@@ -4,11 +4,11 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program import signals
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.program.snapshots import CustomerSnapshot, OrderSnapshot
-from saleor_loyalty.saleor.models import Install
 
 from . import actions
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from django.core.cache import cache
 
+from saleor_loyalty.installs.models import Install
+
 from .client import SaleorClient, SaleorError
-from .models import Install
 
 logger = logging.getLogger(__name__)
 

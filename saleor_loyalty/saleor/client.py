@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 
+from saleor_loyalty.installs.allowlist import is_allowed
+
 from . import documents
-from .allowlist import is_allowed
 from .budget import charge_saleor_call
 from .errors import SaleorError
 from .network import ForbiddenDestination, ResponseTooLarge, read_capped, session

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from .allowlist import InvalidApiUrl, is_allowed, validate_api_url
+from saleor_loyalty.installs.allowlist import InvalidApiUrl, is_allowed, validate_api_url
+from saleor_loyalty.installs.lookup import forget
+from saleor_loyalty.installs.models import Install
+
 from .client import SaleorClient, SaleorError, fetch_jwks
-from .installs import forget
 from .manifest import APP_ID
-from .models import Install
 
 logger = logging.getLogger(__name__)
 

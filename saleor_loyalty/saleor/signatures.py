@@ -18,8 +18,9 @@ import jwt
 from django.core.cache import cache
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
+
 from .client import SaleorError, fetch_jwks
-from .models import Install
 
 logger = logging.getLogger(__name__)
 _JWS = jwt.api_jws.PyJWS(algorithms=["RS256"])

@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 from django.utils import timezone
 from graphql import GraphQLError, parse, print_ast
 
+from saleor_loyalty.installs.models import Install
+
 from .client import SaleorClient
-from .models import Install
 from .subscriptions import SUBSCRIPTIONS, subscription_for_path
 
 logger = logging.getLogger(__name__)

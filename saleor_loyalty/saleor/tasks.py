@@ -5,9 +5,9 @@ import logging
 from celery import shared_task
 
 from saleor_loyalty.core.logging import log_context
+from saleor_loyalty.installs.models import Install
 
 from .client import SaleorError
-from .models import Install
 from .subscription_audit import audit_subscriptions
 
 logger = logging.getLogger(__name__)

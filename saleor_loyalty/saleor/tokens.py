@@ -15,8 +15,9 @@ from typing import Any
 import jwt
 from django.conf import settings
 
-from .installs import active_install
-from .models import Install
+from saleor_loyalty.installs.lookup import active_install
+from saleor_loyalty.installs.models import Install
+
 from .signatures import key_for_kid, refresh_jwks
 
 LEEWAY_SECONDS = 10

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent
 from saleor_loyalty.core.refusals import FieldRefusal, about
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.settings_changes import as_json, changed_only, record_change
-from saleor_loyalty.saleor.models import Install
 
 from . import effects
 from .models import (

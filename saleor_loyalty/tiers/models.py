@@ -17,8 +17,8 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
-from saleor_loyalty.saleor.models import Install
 
 POINTS_UNIT = "PTS"  # the threshold "currency" of the points basis
 

@@ -12,11 +12,11 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from saleor_loyalty.core import db
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program import config
 from saleor_loyalty.program.models import OrderAward
-from saleor_loyalty.saleor.models import Install
 
 from .models import POINTS_UNIT, Basis, MemberTier, Tier, TierChange, TierSettings, TierThreshold, WindowKind
 

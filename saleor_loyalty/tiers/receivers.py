@@ -7,10 +7,10 @@ from django.db import connection, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.program.signals import order_reconciled
-from saleor_loyalty.saleor.models import Install
 
 from . import effects, review
 from .models import ChangeReason

@@ -2,10 +2,10 @@
 
 from typing import Any
 
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.models import Campaign
 from saleor_loyalty.saleor import catalog
 from saleor_loyalty.saleor.client import SaleorError
-from saleor_loyalty.saleor.models import Install
 
 _NAMES = "catalog_names"  # RequestContext.cache: what this request already knows (or tried) per id
 

@@ -6,13 +6,13 @@ from typing import Any
 from graphql import GraphQLError
 
 from saleor_loyalty.change_log.descriptions import DescribedChange, describe_changes
+from saleor_loyalty.installs.lookup import active_install
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program import queries
 from saleor_loyalty.program.models import EarnRule, ProgramSettings
 from saleor_loyalty.program.rules import current_rule, program_settings
 from saleor_loyalty.redemption.pricing import Terms
 from saleor_loyalty.redemption.terms import terms_for
-from saleor_loyalty.saleor.installs import active_install
-from saleor_loyalty.saleor.models import Install
 
 from . import PERMISSION
 

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from saleor_loyalty.installs.commands import install_named
 from saleor_loyalty.program.configuration import InvalidRule, create_campaign
-from saleor_loyalty.saleor.commands import install_named
 
 
 def _when(value: str) -> datetime:

@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from saleor_loyalty.installs.commands import install_named
 from saleor_loyalty.program.earning_actions import set_earning_action
 from saleor_loyalty.program.settings_changes import SettingsInvalid
-from saleor_loyalty.saleor.commands import install_named
 
 
 class Command(BaseCommand):

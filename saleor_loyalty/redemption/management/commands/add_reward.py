@@ -6,9 +6,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from saleor_loyalty.installs.commands import install_named
 from saleor_loyalty.redemption.configuration import InvalidConfiguration, create_reward
 from saleor_loyalty.redemption.models import RewardKind
-from saleor_loyalty.saleor.commands import install_named
 
 
 def _moment(value: str | None, name: str) -> datetime | None:

@@ -6,8 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from saleor_loyalty.installs.commands import install_named
 from saleor_loyalty.redemption.models import Reward
-from saleor_loyalty.saleor.commands import install_named
 
 
 def state(reward: Reward) -> str:

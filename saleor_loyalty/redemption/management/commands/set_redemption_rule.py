@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from saleor_loyalty.installs.commands import install_named
 from saleor_loyalty.redemption.configuration import InvalidConfiguration, set_redemption_rule
-from saleor_loyalty.saleor.commands import install_named
 
 
 class Command(BaseCommand):

@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from saleor_loyalty.installs.commands import install_named
 from saleor_loyalty.referrals.actions import ReferralError, approve_referral, reject_referral
 from saleor_loyalty.referrals.models import Referral, ReferralStatus
-from saleor_loyalty.saleor.commands import install_named
 
 
 def describe(referral: Referral) -> str:

@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from saleor_loyalty.installs.commands import install_named
+from saleor_loyalty.installs.models import Install
 from saleor_loyalty.saleor.client import SaleorError
-from saleor_loyalty.saleor.commands import install_named
-from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.saleor.subscription_audit import audit_subscriptions
 
 

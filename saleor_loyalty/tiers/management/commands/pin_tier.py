@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from saleor_loyalty.installs.commands import install_named
 from saleor_loyalty.members.actions import member_for_user
-from saleor_loyalty.saleor.commands import install_named
 from saleor_loyalty.tiers.configuration import InvalidTierConfig, pin_tier, unpin_tier
 
 

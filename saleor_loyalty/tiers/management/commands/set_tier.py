@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from saleor_loyalty.saleor.commands import install_named
+from saleor_loyalty.installs.commands import install_named
 from saleor_loyalty.tiers.configuration import InvalidTierConfig, configure_tiers, set_tier
 
 

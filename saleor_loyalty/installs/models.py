@@ -25,7 +25,7 @@ class Install(models.Model):
     installed_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deactivated_at = models.DateTimeField(null=True)
-    # What the last audit of our webhooks in the store found (subscription_audit.py): "" = our documents, as in
+    # What the last audit of our webhooks in the store found (saleor/subscription_audit.py): "" = our documents, as in
     # the manifest. While it is not empty, the store's deliveries are held, not processed.
     subscription_problem = models.TextField(blank=True, default="")
     subscriptions_checked_at = models.DateTimeField(null=True)

@@ -5,7 +5,7 @@ at install: taking a store off the list cuts it off at once, even though its ins
 
 Entries are exact API URLs (``https://shop.example.com/graphql/``), host patterns with one leading wildcard
 label (``https://*.saleor.cloud/graphql/``), or ``*`` for any store (a public multi-tenant deployment; the
-network guard in ``network.py`` still keeps every store call off private addresses). An empty list means any
+network guard in ``saleor/network.py`` still keeps every store call off private addresses). An empty list means any
 store only under DEBUG: production settings refuse to start without a list (``settings.py``).
 """
 
