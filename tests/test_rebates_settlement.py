@@ -12,6 +12,7 @@ from saleor_loyalty.ledger.models import Account, AccountCode
 from saleor_loyalty.ledger.queries import account_balance, integrity_problems
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.orders import reconcile_order
+from saleor_loyalty.rebates import payers
 from saleor_loyalty.rebates.models import PayoutState, RebatePayout, RebatePeriod
 from saleor_loyalty.rebates.payers import PayoutFailed, PayoutRequest
 from saleor_loyalty.rebates.queries import ledger_problems, rebate_audit, rebate_progress, rebate_statement
@@ -199,3 +200,16 @@ def test_the_statement_says_how_and_with_what_reference_it_was_paid(install):
         Decimal("0.00"),
         Decimal("0.00"),
     )
+
+
+def test_the_hourly_run_settles_ended_periods_through_the_registered_payer(install, monkeypatch):
+    monkeypatch.setattr(payers, "_payers", {})
+    payer = RecordingPayer()
+    payers.register_payer("store_credit", payer)
+    rebate_program(install)
+    reconcile_order(install, order(lines=(line(unit="700.00"),)))
+    assert settle_rebates(now=NOVEMBER_CLOSED)["released"] == 1
+    assert settle_rebates(now=NOVEMBER_CLOSED)["released"] == 0
+    assert [r.amount for r in payer.requests] == [Decimal("14.00")]
+    assert RebatePayout.objects.get().state == PayoutState.PAID
+    assert_reconciles(install)
