@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "saleor_loyalty.tiers",
     "saleor_loyalty.referrals",
     "saleor_loyalty.notifications",
+    "saleor_loyalty.rebates",
     "saleor_loyalty.webhooks",
     "saleor_loyalty.api",
 ]
@@ -93,6 +94,7 @@ MIGRATION_MODULES = {
     "tiers": "saleor_loyalty.migrations.tiers",
     "referrals": "saleor_loyalty.migrations.referrals",
     "notifications": "saleor_loyalty.migrations.notifications",
+    "rebates": "saleor_loyalty.migrations.rebates",
     "webhooks": "saleor_loyalty.migrations.webhooks",
 }
 

@@ -11,6 +11,7 @@ from django.test import Client
 from saleor_loyalty.core import crypto
 from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.snapshots import LineSnapshot, OrderSnapshot
+from saleor_loyalty.rebates.models import RebateProgram
 from tests.saleor_harness import FakeSaleor
 
 _seq = itertools.count(1)
@@ -103,7 +104,17 @@ def later(snapshot: OrderSnapshot, seconds: int = 1, **changes: object) -> Order
     return replace(snapshot, updated_at=snapshot.updated_at + timedelta(seconds=seconds), **changes)  # type: ignore[arg-type]
 
 
-__all__ = ["T0", "crypto", "later", "line", "make_install", "order"]
+def rebate_program(install: Install, **fields: object) -> RebateProgram:
+    """A rebate program for the default channel in USD: 2 % from 500, 3 % from 1,000 of a month's spend."""
+    defaults: dict[str, object] = {
+        "channel_slug": "default-channel",
+        "currency": "USD",
+        "bands": [{"threshold": "500", "rate": "2"}, {"threshold": "1000", "rate": "3"}],
+    }
+    return RebateProgram.objects.create(install=install, **{**defaults, **fields})
+
+
+__all__ = ["T0", "crypto", "later", "line", "make_install", "order", "rebate_program"]
 
 
 def installed_from(saleor: FakeSaleor) -> Install:

@@ -61,6 +61,22 @@ def _points_accounts(member: Member) -> list[Account]:
     return list(_ACCOUNT.each(db.fetchall(_POINTS_ACCOUNTS, [member.pk, POINTS])))
 
 
+def member_accounts_in(member: Member, unit: str, no_overdraft: dict[AccountCode, bool]) -> dict[str, Account]:
+    """The member's accounts of the given codes in ``unit`` (money accounts, say), by code: one statement, and one
+    more to open those missing (race-safe). ``no_overdraft``: code -> whether that account may never go negative."""
+    rows = {a.code: a for a in Account.objects.filter(member=member, unit=unit, code__in=list(no_overdraft))}
+    missing = [
+        Account(install_id=member.install_id, member=member, code=code, unit=unit, no_overdraft=flag)
+        for code, flag in no_overdraft.items()
+        if code not in rows
+    ]
+    if missing:
+        rows.update({a.code: a for a in _open(missing)})
+        if len(rows) < len(no_overdraft):  # another writer opened some of them meanwhile (or not PostgreSQL)
+            rows = {a.code: a for a in Account.objects.filter(member=member, unit=unit, code__in=list(no_overdraft))}
+    return rows
+
+
 _OPEN_COLUMNS = (
     "install_id",
     "member_id",

@@ -41,6 +41,15 @@ class AccountCode(models.TextChoices):
     EXPIRED = "expired", "Points expired"
     CLAWED_BACK = "clawed_back", "Points clawed back"
     WRITTEN_OFF = "written_off", "Clawbacks the program absorbed"
+    # Money accounts (``unit`` an ISO currency, amounts in its minor units) for rebates. Member side: accrued and
+    # still in the return window, payable, and what the member owes after a reversal of money already paid out.
+    REBATE_PENDING = "rebate_pending", "Rebate accrued, in its return window"
+    REBATE_PAYABLE = "rebate_payable", "Rebate payable"
+    REBATE_RECOVERABLE = "rebate_recoverable", "Rebate paid out, then reversed: owed back"
+    # program side
+    REBATES_ACCRUED = "rebates_accrued", "Rebates accrued (the program's expense)"
+    REBATES_PAID = "rebates_paid", "Rebates paid out"
+    REBATES_WRITTEN_OFF = "rebates_written_off", "Rebate recoveries the program absorbed"
 
 
 MEMBER_ACCOUNT_CODES = (AccountCode.POINTS, AccountCode.POINTS_PENDING, AccountCode.POINTS_DEBT)
@@ -101,6 +110,12 @@ class TransferKind(models.TextChoices):
     EXPIRE = "expire"
     ADJUST = "adjust"
     MERGE = "merge"
+    REBATE_ACCRUE = "rebate_accrue"
+    REBATE_REVERSE = "rebate_reverse"
+    REBATE_RELEASE = "rebate_release"
+    REBATE_PAYOUT = "rebate_payout"
+    REBATE_RECOVERABLE = "rebate_recoverable"
+    REBATE_NETTING = "rebate_netting"
 
 
 class TransferPhase(models.TextChoices):

@@ -93,13 +93,13 @@ def account_balance(account: Account) -> int:
     return int(credits) - int(debits)
 
 
-def program_totals(install_id: int) -> dict[str, int]:
-    """Program account balances by aggregation, plus the outstanding liability (points members hold)."""
+def program_totals(install_id: int, unit: str = POINTS) -> dict[str, int]:
+    """Program account balances in ``unit`` by aggregation, plus the outstanding liability (what members hold)."""
     totals = {
         account.code: account_balance(account)
-        for account in Account.objects.filter(install_id=install_id, member__isnull=True)
+        for account in Account.objects.filter(install_id=install_id, member__isnull=True, unit=unit)
     }
-    member_sums = Account.objects.filter(install_id=install_id, member__isnull=False).aggregate(
+    member_sums = Account.objects.filter(install_id=install_id, member__isnull=False, unit=unit).aggregate(
         credits=Sum("credits_posted"), debits=Sum("debits_posted")
     )
     totals["member_balance_sum"] = int(member_sums["credits"] or 0) - int(member_sums["debits"] or 0)
@@ -109,16 +109,23 @@ def program_totals(install_id: int) -> dict[str, int]:
 def integrity_problems(install_id: int) -> list[str]:
     """Everything that should be impossible; empty when the ledger is sound."""
     problems = []
-    totals = program_totals(install_id)
-    program_sum = sum(v for k, v in totals.items() if k != "member_balance_sum")
-    if program_sum + totals["member_balance_sum"] != 0:
-        problems.append(f"balances do not sum to zero: program {program_sum}, members {totals['member_balance_sum']}")
+    units = set(Account.objects.filter(install_id=install_id).values_list("unit", flat=True).distinct()) | {POINTS}
+    for unit in sorted(units):  # each unit's balances sum to zero on their own: points are not money
+        totals = program_totals(install_id, unit)
+        program_sum = sum(v for k, v in totals.items() if k != "member_balance_sum")
+        if program_sum + totals["member_balance_sum"] != 0:
+            problems.append(
+                f"{unit} balances do not sum to zero: program {program_sum}, members {totals['member_balance_sum']}"
+            )
     for account in Account.objects.filter(install_id=install_id, member__isnull=False).exclude(
         code=AccountCode.POINTS_DEBT
     ):
-        lot_sum = Lot.objects.filter(account=account).aggregate(s=Sum("remaining"))["s"] or 0
-        if lot_sum != account.available:
-            problems.append(f"account {account.pk} ({account.code}) holds {account.available} but lots hold {lot_sum}")
+        if account.unit == POINTS:  # only points accounts hold lots; money accounts keep balances alone
+            lot_sum = Lot.objects.filter(account=account).aggregate(s=Sum("remaining"))["s"] or 0
+            if lot_sum != account.available:
+                problems.append(
+                    f"account {account.pk} ({account.code}) holds {account.available} but lots hold {lot_sum}"
+                )
         recomputed = account_balance(account)
         if recomputed != account.credits_posted - account.debits_posted:
             problems.append(f"account {account.pk} running totals differ from its transfers ({recomputed})")

@@ -141,6 +141,47 @@ def net_spend(order: OrderSnapshot, was_fully_paid: bool) -> Decimal:
     return max(ZERO, min(order.total_charged, order.total_gross))
 
 
+def line_basis(line: LineSnapshot, include_tax: bool) -> Decimal:
+    """A line's total after discounts, with or without tax."""
+    return line.total_gross if include_tax else line.total_net
+
+
+@dataclass(frozen=True)
+class PaidShares:
+    """How much of an order the shopper still pays for, exactly: what earning (and rebates) apply their rates to.
+
+    A line's paid base is ``line_basis × kept × spread × share``; shipping's is ``shipping × spread × share``.
+    """
+
+    spread: Fraction  # order-level discounts Saleor did not spread over lines scale the base down by this
+    kept: tuple[Fraction, ...]  # per line (as ``order.lines``): the share of its quantity not refunded by line
+    share: Fraction  # of what is left, the share not taken by refunds that name no line
+    shipping: Decimal  # the order's shipping, with or without tax as the base
+
+
+def paid_shares(order: OrderSnapshot, include_tax: bool) -> PaidShares:
+    """Refunds Saleor attributes to lines remove those lines' quantities; other refunded money reduces the rest in
+    proportion. Exact fractions: callers multiply and round once."""
+    order_total = order.total_gross if include_tax else order.total_net
+    shipping = order.shipping_gross if include_tax else order.shipping_net
+    undiscounted = sum((line_basis(line, include_tax) for line in order.lines), ZERO) + shipping
+    spread = min(Fraction(1), Fraction(order_total) / Fraction(undiscounted)) if undiscounted > 0 else Fraction(0)
+
+    kept = []
+    attributed_refund = ZERO  # gross money refunded for specific lines
+    for line in order.lines:
+        refunded_qty = min(order.refunded_quantities.get(line.id, 0), line.quantity)
+        kept.append(Fraction(line.quantity - refunded_qty, line.quantity) if line.quantity > 0 else Fraction(0))
+        attributed_refund += line.unit_gross * refunded_qty
+
+    refunded_money = max(ZERO, order.total_gross - min(order.total_charged, order.total_gross))
+    unattributed = max(ZERO, refunded_money - attributed_refund)
+    remaining_money = order.total_gross - min(attributed_refund, order.total_gross)
+    share = Fraction(remaining_money - unattributed) / Fraction(remaining_money) if remaining_money > 0 else Fraction(0)
+    share = max(Fraction(0), min(Fraction(1), share))
+    return PaidShares(spread=spread, kept=tuple(kept), share=share, shipping=shipping)
+
+
 def order_points(
     order: OrderSnapshot, rule: RuleSnapshot, *, was_fully_paid: bool = False, redeemed_value: Decimal = ZERO
 ) -> Decimal:
@@ -152,33 +193,19 @@ def order_points(
     if order_total < rule.min_order_amount:
         return ZERO
 
-    def basis(line: LineSnapshot) -> Decimal:
-        return line.total_gross if rule.include_tax else line.total_net
-
     # Exact arithmetic (fractions) to the end, then rounded down once: dividing first in Decimal lost a whole point
     # whenever the true value was whole (two thirds of 21.00 earned 13.999999 points; found by tests/test_simulator).
-    shipping = order.shipping_gross if rule.include_tax else order.shipping_net
-    undiscounted = sum((basis(line) for line in order.lines), ZERO) + shipping
-    spread = min(Fraction(1), Fraction(order_total) / Fraction(undiscounted)) if undiscounted > 0 else Fraction(0)
-
+    shares = paid_shares(order, rule.include_tax)
     weighted = Fraction(0)
-    attributed_refund = ZERO  # gross money refunded for specific lines
-    for line in order.lines:
-        refunded_qty = min(order.refunded_quantities.get(line.id, 0), line.quantity)
-        kept = Fraction(line.quantity - refunded_qty, line.quantity) if line.quantity > 0 else Fraction(0)
-        weighted += Fraction(basis(line)) * kept * Fraction(line_multiplier(line, rule))
-        attributed_refund += line.unit_gross * refunded_qty
+    for line, kept in zip(order.lines, shares.kept, strict=True):
+        weighted += Fraction(line_basis(line, rule.include_tax)) * kept * Fraction(line_multiplier(line, rule))
     if rule.include_shipping:
-        weighted += Fraction(shipping)
+        weighted += Fraction(shares.shipping)
     weighted += Fraction(redeemed_value)  # only when the merchant lets the points-paid part earn
 
-    refunded_money = max(ZERO, order.total_gross - min(order.total_charged, order.total_gross))
-    unattributed = max(ZERO, refunded_money - attributed_refund)
-    remaining_money = order.total_gross - min(attributed_refund, order.total_gross)
-    share = Fraction(remaining_money - unattributed) / Fraction(remaining_money) if remaining_money > 0 else Fraction(0)
-    share = max(Fraction(0), min(Fraction(1), share))
-
-    points = (weighted * spread * Fraction(rule.points_per_unit) + Fraction(campaign_bonus(order, rule))) * share
+    points = (
+        weighted * shares.spread * Fraction(rule.points_per_unit) + Fraction(campaign_bonus(order, rule))
+    ) * shares.share
     return exact_points(points)
 
 

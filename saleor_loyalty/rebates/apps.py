@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class RebatesConfig(AppConfig):
+    name = "saleor_loyalty.rebates"
+    label = "rebates"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects the order_reconciled receiver
