@@ -1,6 +1,6 @@
 """The packages' layers, bottom to top, each importing only those below it (STYLE.md, issue #10):
 
-    core (with the Celery app and the job table) → saleor → members → ledger → program
+    core (with the Celery app and the job table) → saleor, payments → members → ledger → program
     → redemption, referrals, tiers, notifications → api, webhooks, dashboard
 
 Checked from the source (module-level imports and imports inside functions alike). What still breaks the order
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     {"__init__", "core", "celery_app", "schedule", "settings", "wsgi", "cli"},
-    {"saleor"},
+    {"saleor", "payments"},
     {"members"},
     {"ledger"},
     {"program"},
