@@ -173,3 +173,14 @@ def test_while_an_attempt_is_under_way_another_does_not_start(store_with_stripe,
 def test_a_store_without_stripe_cannot_refund(install):
     with pytest.raises(StripeNotConnected):
         refund_payment(install, "pi_3Nexample", 100, "eur", "rebate-11")
+
+
+def test_a_refund_whose_row_was_rolled_back_is_found_at_stripe_not_made_again(store_with_stripe, stripe_api):
+    intent = paid_intent(stripe_api.url)
+    first = refund_payment(store_with_stripe, intent, 250, "eur", "rebate-12")
+    StripeRefund.objects.filter(idempotency_key="rebate-12").delete()  # a caller's transaction undid our record
+
+    again = refund_payment(store_with_stripe, intent, 250, "eur", "rebate-12")
+
+    assert again.refund_id == first.refund_id
+    assert len(refunds_on(stripe_api.url, intent)) == 1

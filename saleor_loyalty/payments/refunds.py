@@ -7,9 +7,10 @@ Three guards, each covering what the one before cannot:
    earlier attempt was refused raises the same refusal again; one made while another is under way waits (a lease).
 2. Stripe's ``Idempotency-Key`` (the caller's key, prefixed with the install): a retry after a lost answer gets the
    first answer back — for 24 hours, and only from the real Stripe (the test fake ignores it: docs/stripe.md).
-3. Before any retry (an earlier attempt's outcome is unknown), the payment's refunds are listed and one carrying our
-   key in its metadata is taken as the answer. This covers retries after Stripe's 24 hours, and a fake without
-   idempotency.
+3. Before every refund is created, the payment's refunds are listed and one carrying our key in its metadata is
+   taken as the answer. This covers retries after Stripe's 24 hours, a fake without idempotency, and a caller that
+   called from inside its own transaction and rolled our row back after Stripe had acted (one GET per attempt:
+   payouts are rare, paying twice is not an option).
 
 The caller keeps its own record (a payout row) and retries ``StripeOutcomeUnknown`` with the SAME key; only
 ``StripeRefused`` means no money moved and another way (store credit) may be taken.
@@ -67,11 +68,11 @@ def refund_payment(
     """
     currency = currency.lower()
     _check_arguments(payment_intent_id, amount_minor, currency, idempotency_key, metadata or {})
-    row, retrying = _claim(install, payment_intent_id, amount_minor, currency, idempotency_key, metadata or {})
+    row = _claim(install, payment_intent_id, amount_minor, currency, idempotency_key, metadata or {})
     if row.refund_id:
         return _result(row)
     try:
-        result = _call_stripe(install, row, retrying)
+        result = _call_stripe(install, row)
     except StripeRefused as exc:
         StripeRefund.objects.filter(pk=row.pk).update(
             status=REFUSED, failure_code=exc.code[:64], failure_message=exc.message, in_flight_until=None
@@ -106,8 +107,9 @@ def _check_arguments(
 
 def _claim(
     install: Install, payment_intent_id: str, amount_minor: int, currency: str, key: str, metadata: dict[str, str]
-) -> tuple[StripeRefund, bool]:
-    """The key's row, with this attempt recorded (committed before Stripe is called); whether it is a retry."""
+) -> StripeRefund:
+    """The key's row, with this attempt recorded (committed before Stripe is called, unless the caller holds a
+    transaction open)."""
     wanted: dict[str, Any] = {
         "payment_intent": payment_intent_id,
         "amount_minor": amount_minor,
@@ -124,17 +126,16 @@ def _claim(
         if {name: getattr(row, name) for name in wanted} != wanted:
             raise IdempotencyKeyReused(f"idempotency key {key!r} was used for another refund")
         if row.refund_id:
-            return row, True
+            return row
         if row.status == REFUSED:
             raise StripeRefused(row.failure_code, row.failure_message)
         now = timezone.now()
         if row.in_flight_until is not None and row.in_flight_until > now:
             raise StripeOutcomeUnknown("another attempt with this key is under way")
-        retrying = row.attempts > 0
         row.attempts += 1
         row.in_flight_until = now + timedelta(seconds=_call_budget_seconds())
         row.save(update_fields=["attempts", "in_flight_until", "updated_at"])
-    return row, retrying
+    return row
 
 
 def _call_budget_seconds() -> float:
@@ -143,18 +144,17 @@ def _call_budget_seconds() -> float:
     return 3 * per_call * (1 + int(settings.STRIPE_MAX_NETWORK_RETRIES)) + 30
 
 
-def _call_stripe(install: Install, row: StripeRefund, retrying: bool) -> RefundResult:
+def _call_stripe(install: Install, row: StripeRefund) -> RefundResult:
     client = stripe_client(install)
     key = stripe_idempotency_key(install, row.idempotency_key)
     try:
         intent = client.v1.payment_intents.retrieve(row.payment_intent)
         if str(intent.currency).lower() != row.currency:
             raise StripeRefused("currency_mismatch", f"the payment is in {intent.currency}, not {row.currency}")
-        if retrying:
-            earlier = _find_refund(client, row.payment_intent, key)
-            if earlier is not None:
-                logger.info("stripe refund found on retry", extra={"data": {"refund": earlier.id}})
-                return _from_stripe(earlier)
+        earlier = _find_refund(client, row.payment_intent, key)
+        if earlier is not None:
+            logger.info("stripe refund found before creating it", extra={"data": {"refund": earlier.id}})
+            return _from_stripe(earlier)
         refund = client.v1.refunds.create(
             params={
                 "payment_intent": row.payment_intent,
