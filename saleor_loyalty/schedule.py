@@ -25,6 +25,7 @@ JOBS = (
     PeriodicJob("expire-abandoned-redemptions", "saleor_loyalty.redemption.tasks.expire_abandoned_redemptions", 120.0),
     PeriodicJob("requeue-stuck-notifications", "saleor_loyalty.notifications.tasks.requeue_stuck_notifications", 900.0),
     PeriodicJob("audit-webhook-subscriptions", "saleor_loyalty.saleor.tasks.audit_subscriptions_everywhere", 600.0),
+    PeriodicJob("process-missed-stripe-events", "saleor_loyalty.payments.tasks.process_missed_stripe_events", 60.0),
     PeriodicJob("prune-inbox", "saleor_loyalty.webhooks.tasks.prune_inbox", crontab(hour=4, minute=30)),
     PeriodicJob("birthday-bonuses", "saleor_loyalty.program.tasks.give_birthday_bonuses_everywhere", 3600.0, True),
     PeriodicJob(

@@ -40,6 +40,17 @@ SHOPPER_TOKEN_AUDIENCE = env.str("SHOPPER_TOKEN_AUDIENCE", default="")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 
+# Stripe (saleor_loyalty/payments, docs/stripe.md). Each store connects its own account; these are the app's side.
+# STRIPE_API_BASE: Stripe's API, or a fake of it in tests (https only without DEBUG: the store's secret key goes there).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
+STRIPE_CONNECT_TIMEOUT = env.float("STRIPE_CONNECT_TIMEOUT", default=5.0)
+STRIPE_READ_TIMEOUT = env.float("STRIPE_READ_TIMEOUT", default=30.0)
+# The library's own retries stay off: a call whose outcome is unknown is retried by our callers with the same
+# idempotency key (payments/refunds.py), never blindly.
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=0)
+# Stripe's webhook bodies are a few kB; a bigger one is refused (413) before it is read.
+STRIPE_WEBHOOK_MAX_BODY_BYTES = env.int("STRIPE_WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+
 
 def production_problems() -> list[str]:
     """What a deployment without DEBUG must set before it may start (docs/security.md)."""
@@ -59,6 +70,8 @@ def production_problems() -> list[str]:
                 problems.append(f"FIELD_ENCRYPTION_KEYS: key {position} is not a Fernet key (32 url-safe base64 bytes)")
     if not [url for url in ALLOWED_SALEOR_URLS if url.strip()]:
         problems.append("ALLOWED_SALEOR_URLS: list the Saleor API URLs this app serves (or `*` for any public store)")
+    if not STRIPE_API_BASE.startswith("https://"):
+        problems.append("STRIPE_API_BASE: must be an https:// address (stores' Stripe secret keys are sent there)")
     return problems
 
 
@@ -74,6 +87,7 @@ INSTALLED_APPS = [
     "saleor_loyalty.core",
     "saleor_loyalty.installs",
     "saleor_loyalty.saleor",
+    "saleor_loyalty.payments",
     "saleor_loyalty.members",
     "saleor_loyalty.ledger",
     "saleor_loyalty.program",
@@ -87,6 +101,7 @@ INSTALLED_APPS = [
 ]
 MIGRATION_MODULES = {
     "installs": "saleor_loyalty.migrations.installs",
+    "payments": "saleor_loyalty.migrations.payments",
     "members": "saleor_loyalty.migrations.members",
     "ledger": "saleor_loyalty.migrations.ledger",
     "program": "saleor_loyalty.migrations.program",

@@ -3,6 +3,7 @@ from django.urls import path
 from saleor_loyalty.api.views import graphql_view, staff_graphql_view
 from saleor_loyalty.core import views as core_views
 from saleor_loyalty.dashboard import urls as dashboard_urls
+from saleor_loyalty.payments import views as stripe_views
 from saleor_loyalty.saleor import views as saleor_views
 from saleor_loyalty.webhooks import views as webhook_views
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("api/manifest", saleor_views.manifest, name="manifest"),
     path("api/register", saleor_views.register, name="register"),
     path("api/webhooks/<slug:path>", webhook_views.receive, name="webhook"),
+    path("stripe/webhooks/<str:token>/", stripe_views.receive, name="stripe-webhook"),
     *dashboard_urls.urlpatterns,  # the dashboard pages: /app/, its widgets and assets
     path("static/logo.png", saleor_views.logo, name="logo"),
     path("privacy", saleor_views.privacy, name="privacy"),

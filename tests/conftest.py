@@ -41,3 +41,27 @@ def store(db):
 
     with running_store() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def stripe_server(tmp_path_factory):
+    """The fake Stripe (localstripe + stand-in, tests/stripe_fake.py) for the session. Under CI it must run."""
+    from tests.stripe_server import StripeServerUnavailable, start_stripe_server
+
+    try:
+        server = start_stripe_server(tmp_path_factory.mktemp("stripe"))
+    except StripeServerUnavailable as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{exc} (CI must run the Stripe tests)")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_api(stripe_server, settings):
+    """The app's Stripe calls go to the fake Stripe, with short timeouts."""
+    settings.STRIPE_API_BASE = stripe_server.url
+    settings.STRIPE_CONNECT_TIMEOUT = 2.0
+    settings.STRIPE_READ_TIMEOUT = 5.0
+    return stripe_server
