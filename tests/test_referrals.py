@@ -6,6 +6,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils import timezone
 from saleor_loyalty.ledger.models import Lot
 from saleor_loyalty.ledger.queries import integrity_problems, member_balances
 from saleor_loyalty.members.actions import guest_member, member_for_user
+from saleor_loyalty.notifications.models import Notification, NotificationKind
 from saleor_loyalty.program.enrolment import enrol_customer
 from saleor_loyalty.program.orders import reconcile_order
 from saleor_loyalty.program.snapshots import AddressSnapshot, CustomerSnapshot
@@ -501,3 +503,21 @@ def test_stats_count_every_state(store, clock):
 def test_my_referrals_needs_a_signed_in_shopper(store):
     result = gql(MY)
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_the_referrer_is_emailed_once_when_the_friends_first_order_earns_the_reward(
+    store, django_capture_on_commit_callbacks
+):
+    apply(store, code_of(store))
+    first = paid_order("order-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        reconcile_order(store.install, first)
+    with django_capture_on_commit_callbacks(execute=True):
+        reconcile_order(store.install, later(first, seconds=5))  # delivered again: no second email
+    rewards = [m for m in mail.outbox if m.to == [ALICE[1]]]
+    assert len(rewards) == 1, [m.subject for m in mail.outbox]
+    assert "you earned 200 points" in rewards[0].body
+    assert "once your friend's return period is over" in rewards[0].body
+    notification = Notification.objects.get(member=member(store, ALICE))
+    assert notification.kind == NotificationKind.REFERRAL_REWARD
+    assert notification.key == f"referral:{referral().pk}:referrer"

@@ -30,7 +30,8 @@ Decimals are stored as ISO strings, and keys ending in ``_at`` are parsed back t
     EXPIRY_REMINDER  points (int, about to expire), expires_at (datetime)
     TIER_UP          tier_name (str, the new tier), previous_tier_name (str, "" if none)
     TIER_DOWN        tier_name (str, the new tier), previous_tier_name (str)
-    REFERRAL_REWARD  points (int, the reward), friend_name (str, optional: the referred friend's first name)
+    REFERRAL_REWARD  points (int, the reward), friend_name (str, optional: the referred friend's first name),
+                     unlocks_at (datetime | None, as for EARNED)
     WELCOME          (nothing more; first_name comes from the customer)
 
 Keys used so far: ``earned:{order_id}:{award.revision}``, ``welcome:{member.pk}``. Other features should prefix

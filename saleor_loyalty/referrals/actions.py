@@ -18,6 +18,9 @@ from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.notifications.actions import shop_name
+from saleor_loyalty.notifications.models import NotificationKind
+from saleor_loyalty.notifications.outbox import send_after_commit
 from saleor_loyalty.program.issuing import issue_points
 from saleor_loyalty.program.models import ClawbackPolicy, OrderAward
 from saleor_loyalty.program.rules import program_settings
@@ -274,12 +277,26 @@ def _pay(referral: Referral) -> None:
                 order_id=referral.ledger_ref,
                 unlocks_at=referral.rewards_unlock_at,
             )
+    if referral.referrer_points > 0:
+        _email_referrer(referral)
     now = timezone.now()
     referral.paid_at = now
     unlocked = referral.rewards_unlock_at is None or referral.rewards_unlock_at <= now
     referral.status = ReferralStatus.REWARDED if unlocked else ReferralStatus.QUALIFIED
     referral.save()
     logger.info("referral rewarded", extra={"data": {"referral_id": referral.pk, "status": referral.status}})
+
+
+def _email_referrer(referral: Referral) -> None:
+    """Tell the referrer their friend's first order earned them the reward: decided here, recorded and sent once
+    the order's transaction commits (``outbox``), once per referral (its key)."""
+    send_after_commit(
+        members.current(referral.referrer),
+        NotificationKind.REFERRAL_REWARD,
+        key=f"referral:{referral.pk}:referrer",
+        context={"points": referral.referrer_points, "unlocks_at": referral.rewards_unlock_at},
+        shop_name=shop_name(referral.install),
+    )
 
 
 def _within_window(referral: Referral) -> bool:
