@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "saleor_loyalty.referrals",
     "saleor_loyalty.notifications",
     "saleor_loyalty.rebates",
+    "saleor_loyalty.memberships",
     "saleor_loyalty.webhooks",
     "saleor_loyalty.api",
 ]
@@ -110,6 +111,7 @@ MIGRATION_MODULES = {
     "referrals": "saleor_loyalty.migrations.referrals",
     "notifications": "saleor_loyalty.migrations.notifications",
     "rebates": "saleor_loyalty.migrations.rebates",
+    "memberships": "saleor_loyalty.migrations.memberships",
     "webhooks": "saleor_loyalty.migrations.webhooks",
 }
 

@@ -13,7 +13,13 @@ What the **stand-in** adds (this module):
   parameters (tests/stripe_params.py) and refused as Stripe would (400, ``invalid_request_error``,
   ``parameter_unknown`` / ``parameter_missing`` / ``parameter_invalid``);
 - Checkout Sessions, which localstripe lacks: create, retrieve, expire, and a test helper that completes one
-  (``POST /_config/standin/checkout/sessions/<id>/complete``) and sends ``checkout.session.completed``;
+  (``POST /_config/standin/checkout/sessions/<id>/complete``) and sends ``checkout.session.completed``; in
+  subscription mode it subscribes the session's customer with localstripe (the line item's ``price`` naming a
+  localstripe plan: localstripe has no Prices), paying with ``payment_method`` (``pm_card_visa`` by default);
+- subscription renewals, which localstripe never makes (it has no clock): ``POST
+  /_config/standin/subscriptions/<id>/renew`` moves the subscription into its next period and sends
+  ``customer.subscription.updated`` (localstripe sends no ``updated``), paid (``active``) or, with ``fail=true``,
+  declined: ``past_due`` and ``invoice.payment_failed`` first; ``.../pay`` settles a past-due one (``active``);
 - refunds: one larger than what is left on the charge is refused (localstripe accepts it); a created refund
   sends ``refund.created`` and ``charge.refunded`` (localstripe sends neither); a test helper fails one
   (``POST /_config/standin/refunds/<id>/fail``) and sends ``refund.updated`` and ``refund.failed``;
@@ -38,7 +44,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from localstripe import resources, server
 from localstripe.errors import UserError
-from localstripe.resources import Charge, Event, PaymentIntent, Refund, StripeObject
+from localstripe.resources import Charge, Customer, Event, PaymentIntent, Refund, StripeObject, Subscription
 from localstripe.webhooks import schedule_webhook
 
 from tests.stripe_params import InvalidParams, check
@@ -202,14 +208,84 @@ async def expire_session(request: web.Request) -> web.Response:
 
 async def complete_session(request: web.Request) -> web.Response:
     """Test helper: the shopper paid. In subscription mode ``subscription`` names a subscription the test made
-    with localstripe (localstripe has no prices, so the stand-in does not make one itself)."""
+    with localstripe; without it the stand-in subscribes the customer to the line item's ``price``, which must name
+    a localstripe plan (localstripe has no Prices)."""
     session = CheckoutSession._api_retrieve(request.match_info["id"])
     data = await server.get_post_data(request) or {}
     session.status, session.payment_status = "complete", "paid"
     session.customer = data.get("customer", session.customer)
     session.subscription = data.get("subscription")
+    if session.mode == "subscription" and not session.subscription:
+        session.subscription = _subscribe(session, str(data.get("payment_method", "pm_card_visa")))
     schedule_webhook(Event("checkout.session.completed", session))
     return _json(session._export())
+
+
+def _subscribe(session: CheckoutSession, payment_method: str) -> str:
+    """What Checkout does once the shopper paid: the customer gets the card and a subscription to the line item."""
+    if not session.customer:
+        session.customer = Customer(email=session.customer_email, metadata={}).id
+    Customer._api_update(session.customer, invoice_settings={"default_payment_method": payment_method})
+    plan = session._line_items[0]["price"]
+    subscription = Subscription(
+        customer=session.customer, items=[{"plan": plan}], metadata=dict(session._subscription_metadata)
+    )
+    return str(subscription.id)
+
+
+class FailedInvoice(StripeObject):
+    """The declined renewal's invoice, as ``invoice.payment_failed`` carries it (the fields the app reads)."""
+
+    object = "invoice"
+    _id_prefix = "in_"
+
+    def __init__(self, subscription: Any) -> None:
+        super().__init__()
+        self.customer = subscription.customer
+        self.subscription = subscription.id  # before API 2025-03
+        self.parent = {  # since
+            "type": "subscription_details",
+            "subscription_details": {"subscription": subscription.id, "metadata": dict(subscription.metadata)},
+        }
+        self.status = "open"
+        self.billing_reason = "subscription_cycle"
+        self.attempt_count = 1
+        self.period_start = subscription.current_period_start
+        self.period_end = subscription.current_period_end
+
+
+def _updated(subscription: Any, previous: dict[str, Any]) -> None:
+    event = Event("customer.subscription.updated", subscription)
+    event.data["previous_attributes"] = previous
+    schedule_webhook(event)
+
+
+async def renew_subscription(request: web.Request) -> web.Response:
+    """Test helper: the subscription's period ended; Stripe charged the next one (``fail=true``: declined)."""
+    subscription = Subscription._api_retrieve(request.match_info["id"])
+    data = await server.get_post_data(request) or {}
+    previous = {
+        "status": subscription.status,
+        "current_period_start": subscription.current_period_start,
+        "current_period_end": subscription.current_period_end,
+    }
+    subscription.start_date = subscription.current_period_end  # localstripe derives the period from it
+    if str(data.get("fail", "false")) == "true":
+        subscription.status = "past_due"
+        schedule_webhook(Event("invoice.payment_failed", FailedInvoice(subscription)))
+    else:
+        subscription.status = "active"
+    _updated(subscription, previous)
+    return _json(subscription._export())
+
+
+async def pay_subscription(request: web.Request) -> web.Response:
+    """Test helper: a retry of the declined invoice succeeded."""
+    subscription = Subscription._api_retrieve(request.match_info["id"])
+    previous = {"status": subscription.status}
+    subscription.status = "active"
+    _updated(subscription, previous)
+    return _json(subscription._export())
 
 
 async def fail_refund(request: web.Request) -> web.Response:
@@ -250,6 +326,8 @@ def build_app() -> web.Application:
     app.router.add_post("/v1/checkout/sessions/{id}/expire", expire_session)
     app.router.add_post("/_config/standin/checkout/sessions/{id}/complete", complete_session)
     app.router.add_post("/_config/standin/refunds/{id}/fail", fail_refund)
+    app.router.add_post("/_config/standin/subscriptions/{id}/renew", renew_subscription)
+    app.router.add_post("/_config/standin/subscriptions/{id}/pay", pay_subscription)
     app.router.add_get("/_config/standin/requests", list_requests)
     app.router.add_delete("/_config/standin/requests", clear_requests)
     app.router.add_post("/_config/standin/faults", add_fault)

@@ -4,6 +4,9 @@ and the server-to-server ``recordEvent``. Each field's resolver lives in its dom
 import graphene
 
 from .earning_actions.mutations.record_event import record_event_field
+from .memberships.mutations.start_paid_membership import start_paid_membership
+from .memberships.resolvers import resolve_my_membership, resolve_paid_plans
+from .memberships.types import MyMembership, PaidPlanType
 from .points.mutations.adjust_points import adjust_points_field
 from .points.resolvers import resolve_estimate_points, resolve_me
 from .points.types import LoyaltyMember, PointsEstimate
@@ -60,6 +63,17 @@ class Query(graphene.ObjectType):
         resolver=resolve_rewards,
         description="Rewards available in a channel, with whether you can afford each.",
     )
+    paid_plans = graphene.List(
+        graphene.NonNull(PaidPlanType),
+        required=True,
+        resolver=resolve_paid_plans,
+        description="Memberships on sale. Public: without a token, send the Saleor-Api-Url header.",
+    )
+    my_membership = graphene.Field(
+        MyMembership,
+        resolver=resolve_my_membership,
+        description="The signed-in shopper's paid membership, once they subscribed (null before).",
+    )
     active_redemption = graphene.Field(
         RedemptionType,
         checkout_id=graphene.ID(required=True),
@@ -74,6 +88,7 @@ class Mutation(graphene.ObjectType):
     redeem_reward = redeem_reward
     cancel_redemption = cancel_redemption
     record_event = record_event_field
+    start_paid_membership = start_paid_membership
     adjust_points = adjust_points_field("Use adjustPoints on the staff endpoint, /dashboard/graphql/.")
 
 

@@ -57,7 +57,7 @@ def apply_change(change_id: int) -> bool:
     )
     if change is None:
         return False
-    if change.is_upgrade and change.reason != ChangeReason.PIN:
+    if change.is_upgrade and change.reason not in (ChangeReason.PIN, ChangeReason.PAID):  # points not for sale
         _grant_bonuses(change)
     _announce_tier_change(change)
     member_id = change.member_id

@@ -4,8 +4,9 @@
   the calendar year), the grace period before a downgrade.
 * ``Tier`` + ``TierThreshold`` — a tier (rank 1 = lowest) with its benefits and, per currency (or ``PTS`` for
   the points basis), the amount that qualifies and the (lower, optional) amount that retains it.
-* ``MemberTier`` — a member's current tier, the merchant's pin (a floor) and since when the member is below
-  the retain threshold (the grace clock).
+* ``MemberTier`` — a member's current tier, the merchant's pin (a floor), the tier a paid membership holds them
+  at (another floor, set and cleared by ``tiers/paid.py``) and since when the member is below the retain threshold
+  (the grace clock).
 * ``TierChange`` — every change of a member's tier; also the outbox of its side effects (upgrade bonus, email,
   Saleor metadata mirror), applied once (``effects_applied``).
 
@@ -114,6 +115,9 @@ class MemberTier(models.Model):
     pin_reason = models.CharField(max_length=255, blank=True)
     pinned_by = models.CharField(max_length=255, blank=True)
     pinned_at = models.DateTimeField(null=True)
+    # A paid membership's tier (saleor_loyalty.memberships): a floor like the pin, but kept apart from it (the
+    # merchant's pin survives a membership) and ended without grace (tiers/paid.py).
+    paid_tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -128,6 +132,7 @@ class ChangeReason(models.TextChoices):
     ORDER = "order", "An order qualified the member"
     REVIEW = "review", "The periodic review"
     PIN = "pin", "Pinned by the merchant"
+    PAID = "paid", "A paid membership started or ended"
 
 
 class TierChange(models.Model):

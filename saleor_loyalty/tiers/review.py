@@ -8,7 +8,11 @@ qualify threshold any unit meets (``qualify_rank``) and the highest whose retain
 * upgrades at once when ``qualify_rank`` is above the member's tier;
 * keeps the tier while ``retain_rank`` (or the merchant's pin) still covers it, and clears the grace clock;
 * otherwise starts the grace clock (``below_since``) and, once ``grace_days`` have passed, moves the member
-  down to ``retain_rank`` — never below a pinned tier;
+  down to ``retain_rank`` — never below a pinned tier, nor below the tier a paid membership holds them at
+  (``paid_tier``: the floor is the higher of the two);
+* ``released_rank`` (one member, when their paid membership ends: ``tiers/paid.py``): a member at or below that
+  rank moves at once to what they earn (``qualify_rank`` / ``retain_rank``, never below the pin), without grace —
+  the paid tier was never earned, and the membership had its own grace on failed payments;
 * writes a ``tiers_change`` row for each change; side effects (bonus, email, Saleor metadata) are applied from
   those rows afterwards (``effects.py``).
 
@@ -82,9 +86,12 @@ candidates AS (
            st.member_id IS NOT NULL AS has_state,
            st.tier_id AS old_tier_id,
            st.pinned_tier_id,
+           st.paid_tier_id,
            st.below_since,
            COALESCE(cur.rank, 0) AS current_rank,
            COALESCE(pin.rank, 0) AS pin_rank,
+           COALESCE(paid.rank, 0) AS paid_rank,
+           GREATEST(COALESCE(pin.rank, 0), COALESCE(paid.rank, 0)) AS floor_rank,
            COALESCE(r.qualify_rank, 0) AS qualify_rank,
            COALESCE(r.retain_rank, 0) AS retain_rank,
            c.grace_days
@@ -93,13 +100,16 @@ candidates AS (
     JOIN cfg c ON c.install_id = COALESCE(st.install_id, r.install_id)
     LEFT JOIN tiers_tier cur ON cur.id = st.tier_id
     LEFT JOIN tiers_tier pin ON pin.id = st.pinned_tier_id
+    LEFT JOIN tiers_tier paid ON paid.id = st.paid_tier_id
 ),
 ranked AS (
     SELECT cd.*,
-           GREATEST(cd.pin_rank, CASE
+           GREATEST(cd.floor_rank, CASE
                WHEN cd.qualify_rank > cd.current_rank THEN cd.qualify_rank
+               WHEN %(released_rank)s::int IS NOT NULL AND cd.current_rank <= %(released_rank)s::int
+                   THEN GREATEST(cd.retain_rank, cd.qualify_rank)
                WHEN %(upgrades_only)s THEN cd.current_rank
-               WHEN cd.retain_rank >= cd.current_rank OR cd.pin_rank >= cd.current_rank THEN cd.current_rank
+               WHEN cd.retain_rank >= cd.current_rank OR cd.floor_rank >= cd.current_rank THEN cd.current_rank
                WHEN COALESCE(cd.below_since, %(now)s::timestamptz) + make_interval(days => cd.grace_days)
                     <= %(now)s::timestamptz
                    THEN GREATEST(cd.retain_rank, cd.qualify_rank)
@@ -111,11 +121,13 @@ decided AS (
     SELECT rk.*,
            CASE WHEN rk.new_rank = rk.current_rank THEN rk.old_tier_id
                 WHEN rk.new_rank = rk.pin_rank THEN rk.pinned_tier_id
+                WHEN rk.new_rank = rk.paid_rank THEN rk.paid_tier_id
                 ELSE (SELECT t.id FROM tiers_tier t WHERE t.install_id = rk.install_id AND t.rank = rk.new_rank)
            END AS new_tier_id,
            CASE WHEN rk.new_rank <> rk.current_rank THEN NULL
-                WHEN %(upgrades_only)s THEN rk.below_since
-                WHEN rk.retain_rank >= rk.current_rank OR rk.pin_rank >= rk.current_rank THEN NULL
+                WHEN %(upgrades_only)s
+                     AND NOT COALESCE(rk.current_rank <= %(released_rank)s::int, FALSE) THEN rk.below_since
+                WHEN rk.retain_rank >= rk.current_rank OR rk.floor_rank >= rk.current_rank THEN NULL
                 ELSE COALESCE(rk.below_since, %(now)s::timestamptz)
            END AS new_below_since
     FROM ranked rk
@@ -165,8 +177,12 @@ def run(
     member_ids: Sequence[int] | None = None,
     upgrades_only: bool = False,
     reason: str = ChangeReason.REVIEW,
+    released_rank: int | None = None,
 ) -> list[int]:
     """Decide tiers (all members of all installs, or those given) as of ``now``; returns the new change ids.
+
+    ``released_rank``: a paid floor at that rank just ended for ``member_ids``: a member at or below it moves to what
+    they earn at once (``tiers/paid.py``).
 
     Call inside ``transaction.atomic``; apply the changes' effects afterwards (``effects.apply_changes``).
     """
@@ -183,6 +199,7 @@ def run(
                 "members": list(member_ids) if member_ids is not None else None,
                 "upgrades_only": upgrades_only,
                 "reason": str(reason),
+                "released_rank": released_rank,
             },
         )
         return [row[0] for row in cursor.fetchall()]

@@ -39,6 +39,7 @@ class LoyaltyTier(graphene.ObjectType):
 class CurrentTier(LoyaltyTier):
     since = graphene.DateTime(description="When the shopper reached this tier.")
     pinned = graphene.Boolean(required=True, description="The store set this tier as the shopper's floor.")
+    paid = graphene.Boolean(required=True, description="A paid membership holds the shopper at this tier.")
     grace_ends_at = graphene.DateTime(
         description="Set when qualifying activity fell below what keeps this tier: the tier is reviewed after it."
     )
@@ -70,7 +71,7 @@ class TierProgress(graphene.ObjectType):
 class TierHistoryEntry(graphene.ObjectType):
     from_tier = graphene.String()
     to_tier = graphene.String()
-    reason = graphene.String(required=True, description="ORDER, REVIEW or PIN.")
+    reason = graphene.String(required=True, description="ORDER, REVIEW, PIN or PAID (a paid membership).")
     at = graphene.DateTime(required=True)
 
     @staticmethod
@@ -104,6 +105,7 @@ class MyTier(graphene.ObjectType):
             "multiplier": _plain(root.tier.multiplier),
             "since": state.tier_since if state else None,
             "pinned": bool(state and state.pinned_tier_id and state.pinned_tier_id == root.tier.pk),
+            "paid": bool(state and state.paid_tier_id and state.paid_tier_id == root.tier.pk),
             "grace_ends_at": root.grace_ends_at,
         }
 
