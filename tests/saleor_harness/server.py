@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlparse
 
 import jwt
 import requests
-from graphql import parse
+from graphql import GraphQLError, parse
 
 from .fixtures import global_id
 from .graphql_api import (
@@ -38,7 +38,7 @@ from .graphql_api import (
 from .manifest import validate_manifest
 from .payloads import build_webhook_body
 from .permissions import Caller, Denial, denials
-from .schemas import SALEOR_VERSIONS, InvalidDocument, load_schema
+from .schemas import SALEOR_VERSIONS, InvalidDocument, load_schema, minimum_version, versions_for
 from .signing import SaleorKeys
 
 __all__ = ["FakeSaleor", "GraphQLCall", "PermissionDenied"]
@@ -344,7 +344,15 @@ class FakeSaleor:
         call = GraphQLCall(query=query, variables=variables or {}, operation_name=operation_name, headers=dict(headers))
         with self._lock:
             self.calls.append(call)
-        invalid = check_document(query, self.check_versions)
+        # A document meant only for newer lines (`# Saleor 3.23+ only`) is checked on those, and always on the line
+        # this store runs: sent to an older store, it is refused as that store would refuse it.
+        invalid = check_document(query, (*versions_for(query, self.check_versions), self.schema_version))
+        if invalid is None and versions_for(query, (self.schema_version,)) == ():
+            invalid = InvalidDocument(
+                self.schema_version,
+                [GraphQLError(f"the app sent a Saleor {minimum_version(query)}+ document to a {self.schema_version}")],
+                query,
+            )
         if invalid is not None:
             with self._lock:
                 self.invalid_documents.append(invalid)
