@@ -3,8 +3,9 @@
 The app promises `requiredSaleorVersion: ">=3.22 <4"`, so each document under `graphql/` must validate against
 Saleor 3.22's and 3.23's real schemas — except a document whose leading comment says `Saleor 3.23+ only`: the app
 sends it only to stores of that line or newer (it reads the store's `shop.schemaVersion` first), so it is checked on
-those lines (and FakeSaleor refuses it from an older store); and each webhook's declared events must be exactly the events its
-subscription selects (otherwise Saleor sends payloads the query never shapes, or never sends ones it does).
+those lines (and FakeSaleor refuses it from an older store); and each webhook's declared events must be exactly the
+events its subscription selects (otherwise Saleor sends payloads the query never shapes, or never sends ones it
+does).
 """
 
 from pathlib import Path

@@ -46,6 +46,6 @@ __all__ = [
     "subscribed_event_types",
     "validate_document",
     "validate_manifest",
-    "versions_for",
     "verify_webhook_signature",
+    "versions_for",
 ]

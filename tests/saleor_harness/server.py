@@ -49,6 +49,7 @@ class _Failure:
     status: int | None
     errors: list[dict[str, Any]] | None
     delay: float
+    executed: bool = False
 
 
 class FakeSaleor:
@@ -164,10 +165,13 @@ class FakeSaleor:
         errors: list[dict[str, Any]] | None = None,
         delay: float = 0.0,
         times: int = 1,
+        executed: bool = False,
     ) -> None:
         """Make the next `times` requests selecting `field_name` fail: with HTTP `status` (default 500), or with
-        HTTP 200, the field null and `errors` as given. `delay` (seconds) is waited first (for timeouts)."""
-        failure = _Failure(status if status is not None or errors is not None else 500, errors, delay)
+        HTTP 200, the field null and `errors` as given. `delay` (seconds) is waited first (for timeouts).
+        `executed`: the request does run (a mutation changes the store) and only its answer is lost — Saleor
+        finishing a request whose client timed out, or failing after its work was committed."""
+        failure = _Failure(status if status is not None or errors is not None else 500, errors, delay, executed)
         with self._lock:
             self._failures.setdefault(field_name, deque()).extend([failure] * times)
 
@@ -364,13 +368,18 @@ class FakeSaleor:
         if denied:
             return self._deny(call, denied)
         failure = self._take_failure(call.root_fields)
+        if failure is not None and failure.executed:
+            execute_call(call, self.resolvers, self.schema_version)
         if failure is not None:
             time.sleep(failure.delay)
             if failure.errors is None:
                 call.status = failure.status or 500
                 call.response = {"errors": [{"message": "Internal Server Error"}]}
                 return call.status, call.response
-        call.status, call.response = execute_call(call, self.resolvers, self.schema_version)
+        if failure is None or not failure.executed:
+            call.status, call.response = execute_call(call, self.resolvers, self.schema_version)
+        else:
+            call.status, call.response = 200, {"data": dict.fromkeys(call.root_fields)}
         if failure is not None and failure.errors is not None:
             call.response = {"data": dict.fromkeys(call.root_fields), "errors": failure.errors}
         return call.status, call.response
