@@ -1,7 +1,10 @@
 """A FakeSaleor with a little store behind it: checkouts, vouchers, products and categories that behave as Saleor's do.
 
 Enough of Saleor's redemption-relevant behaviour to test against: checkouts owned by customers, vouchers
-created by the app, listed per channel, attached to a checkout (one code per checkout), used up by an order; and a
+created by the app, listed per channel, attached to a checkout (one code per checkout), used up by an order; gift
+cards as Saleor 3.23 keeps them (created with metadata and an assigned customer, topped up by
+`giftCardBalanceAdjust` with a BALANCE_ADJUSTED event each, looked up by public metadata, spent at checkout only by
+their customer); the shop's schema version and channels by slug; and a
 small catalog the dashboard's pickers search (by name, or by ids), with Saleor's paging limits, its refusal of ids of
 another type, and its channel rule (only a caller that may see every product may list them without a channel).
 Every document the app sends is still validated against both Saleor schemas by FakeSaleor itself.
@@ -10,6 +13,8 @@ Every document the app sends is still validated against both Saleor schemas by F
 import base64
 import binascii
 import itertools
+import secrets
+import string
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -66,7 +71,15 @@ class FakeStore:
             checkoutRemovePromoCode=self._remove_code,
             voucherDelete=self._voucher_delete,
             vouchers=self._vouchers,
+            shop=self._shop,
+            channel=self._channel,
+            giftCard=self._gift_card,
+            giftCards=self._gift_cards,
+            giftCardCreate=self._gift_card_create,
+            giftCardBalanceAdjust=self._gift_card_balance_adjust,
         )
+        self.gift_cards: dict[str, dict[str, Any]] = {}
+        self.users = {"VXNlcjox": "shopper@example.com", "VXNlcjoy": "other@example.com"}
 
     # -- test helpers -------------------------------------------------------------------------------------
 
@@ -93,6 +106,27 @@ class FakeStore:
         if voucher is not None:
             voucher["used"] += 1
         return code
+
+    def gift_card_by_code(self, code: str) -> dict[str, Any] | None:
+        return next((card for card in self.gift_cards.values() if card["code"] == code), None)
+
+    def cards_of(self, user_id: str) -> list[dict[str, Any]]:
+        """The cards assigned to a customer (what `me.giftCards` lists on 3.23, with those they used)."""
+        return [card for card in self.gift_cards.values() if card["assigned_to"] == user_id]
+
+    def pay_with_gift_card(self, code: str, amount: str, *, user_id: str | None, currency: str = "USD") -> str:
+        """The built-in gift card gateway (3.23): `transactionInitialize` with `{"code": ...}` authorises at most
+        the balance, only for the card's customer; the order's completion charges it. Returns the result."""
+        card = self.gift_card_by_code(code)
+        if card is None or not card["is_active"] or card["currency"] != currency:
+            return "AUTHORIZATION_FAILURE: Gift card code is not valid."
+        if card["assigned_to"] is not None and card["assigned_to"] != user_id:
+            return "AUTHORIZATION_FAILURE: Gift card code is not valid."
+        if Decimal(amount) > card["balance"]:
+            return "AUTHORIZATION_FAILURE: Gift card has insufficient amount"
+        card["balance"] -= Decimal(amount)
+        card["events"].append(self._event("USED_IN_ORDER"))
+        return "AUTHORIZATION_SUCCESS"
 
     # -- resolvers ------------------------------------------------------------------------------------------
 
@@ -216,6 +250,10 @@ class FakeStore:
         by_id = {channel_id: slug for slug, (channel_id, _) in self.channels.items()}
         for listing in input.get("addChannels") or []:
             voucher["channels"][by_id[listing["channelId"]]] = Decimal(str(listing["discountValue"]))
+            if listing.get("minAmountSpent") is not None:
+                voucher.setdefault("min_spent", {})[by_id[listing["channelId"]]] = Decimal(
+                    str(listing["minAmountSpent"])
+                )
         return {"voucher": {"id": id}, "errors": []}
 
     def _add_code(self, call: GraphQLCall, promoCode: str, id: str | None = None, **_: Any) -> dict[str, Any]:
@@ -250,6 +288,135 @@ class FakeStore:
             if checkout["voucher_code"] == voucher["code"]:
                 checkout["voucher_code"] = None
         return {"errors": []}
+
+    # -- shop, channels, gift cards -------------------------------------------------------------------------
+
+    def _shop(self, call: GraphQLCall) -> dict[str, Any]:
+        return {"schemaVersion": self.saleor.schema_version}
+
+    def _channel(self, call: GraphQLCall, id: str | None = None, slug: str | None = None) -> dict[str, Any] | None:
+        for channel_slug, (channel_id, currency) in self.channels.items():
+            if slug == channel_slug or id == channel_id:
+                return {"id": channel_id, "slug": channel_slug, "currencyCode": currency}
+        return None
+
+    @staticmethod
+    def _event(kind: str, **balance: Decimal) -> dict[str, Any]:
+        return {
+            "id": global_id("GiftCardEvent", next(_ids)),
+            "date": datetime.now(tz=UTC).isoformat(),
+            "type": kind,
+            "balance": {name: Decimal(value) for name, value in balance.items()} or None,
+        }
+
+    def _card_node(self, card_id: str) -> dict[str, Any]:
+        card = self.gift_cards[card_id]
+        currency = card["currency"]
+
+        def events(info: Any, filter: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+            wanted = (filter or {}).get("type")
+            return [
+                {
+                    "id": event["id"],
+                    "date": event["date"],
+                    "type": event["type"],
+                    "balance": {
+                        "currentBalance": _money(event["balance"]["current"], currency),
+                        "oldCurrentBalance": _money(event["balance"]["old_current"], currency),
+                    }
+                    if event["balance"]
+                    else None,
+                }
+                for event in card["events"]
+                if wanted is None or event["type"] == wanted
+            ]
+
+        return {
+            "id": card_id,
+            "last4CodeChars": card["code"][-4:],
+            "displayCode": card["code"][-4:],
+            "code": card["code"],
+            "isActive": card["is_active"],
+            "currentBalance": _money(card["balance"], currency),
+            "initialBalance": _money(card["initial"], currency),
+            "events": events,
+            "privateMetafield": lambda info, key: card["private_metadata"].get(key),
+            "metafield": lambda info, key: card["metadata"].get(key),
+        }
+
+    def _gift_card(self, call: GraphQLCall, id: str) -> dict[str, Any] | None:
+        self._require_app(call, "MANAGE_GIFT_CARD")
+        return self._card_node(id) if id in self.gift_cards else None
+
+    def _gift_cards(
+        self, call: GraphQLCall, first: int | None = None, filter: dict[str, Any] | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """Saleor's `filter.metadata`: on the PUBLIC metadata, each `{key, value}` must match (value optional)."""
+        self._require_app(call, "MANAGE_GIFT_CARD")
+        size = self._page_size(first, "giftCards")
+
+        def matches(card: dict[str, Any]) -> bool:
+            for item in (filter or {}).get("metadata") or []:
+                if item.get("value") is None and item["key"] not in card["metadata"]:
+                    return False
+                if item.get("value") is not None and card["metadata"].get(item["key"]) != item["value"]:
+                    return False
+            return True
+
+        nodes = [self._card_node(card_id) for card_id, card in self.gift_cards.items() if matches(card)]
+        return self._connection(nodes, size)
+
+    def _gift_card_create(self, call: GraphQLCall, input: dict[str, Any]) -> dict[str, Any]:
+        """Saleor 3.23's checks: balance > 0 at the currency's precision, `channel` with `userEmail`, `assignedTo`
+        a customer's id; metadata and private metadata set in the same mutation; an ISSUED event."""
+        self._require_app(call, "MANAGE_GIFT_CARD")
+
+        def refuse(field: str, code: str, message: str) -> dict[str, Any]:
+            return {"giftCard": None, "errors": [{"field": field, "code": code, "message": message}]}
+
+        amount = Decimal(str(input["balance"]["amount"]))
+        currency = input["balance"]["currency"]
+        if amount <= 0:
+            return refuse("balance", "INVALID", "Balance amount have to be greater than 0.")
+        if amount != amount.quantize(Decimal("0.01")):
+            return refuse("balance", "INVALID", "Value cannot have more than 2 decimal places.")
+        if input.get("userEmail") and not input.get("channel"):
+            return refuse("channel", "REQUIRED", "Channel slug must be specified when user_email is provided.")
+        assigned = input.get("assignedTo")
+        if assigned is not None and assigned not in self.users:
+            return refuse("assignedTo", "NOT_FOUND", f"Couldn't resolve id: {assigned}.")
+        card_id = global_id("GiftCard", next(_ids))
+        code = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(12))
+        self.gift_cards[card_id] = {
+            "code": code,
+            "currency": currency,
+            "balance": amount,
+            "initial": amount,
+            "is_active": bool(input["isActive"]),
+            "assigned_to": assigned,
+            "user_email": input.get("userEmail"),
+            "tags": list(input.get("addTags") or []),
+            "metadata": {item["key"]: item["value"] for item in input.get("metadata") or []},
+            "private_metadata": {item["key"]: item["value"] for item in input.get("privateMetadata") or []},
+            "events": [self._event("ISSUED")],
+        }
+        return {"giftCard": self._card_node(card_id), "errors": []}
+
+    def _gift_card_balance_adjust(self, call: GraphQLCall, id: str, amount: Any) -> dict[str, Any]:
+        """Saleor 3.23: a signed delta, not zero, at the currency's precision; the balance never below 0; a
+        BALANCE_ADJUSTED event with the old and new balances."""
+        self._require_app(call, "MANAGE_GIFT_CARD")
+        card = self.gift_cards.get(id)
+        if card is None:
+            return {"giftCard": None, "errors": [{"field": "id", "code": "NOT_FOUND", "message": "no gift card"}]}
+        delta = Decimal(str(amount))
+        if delta == 0 or delta != delta.quantize(Decimal("0.01")):
+            return {"giftCard": None, "errors": [{"field": "amount", "code": "INVALID", "message": "bad amount"}]}
+        old = card["balance"]
+        card["balance"] = max(Decimal(0), old + delta)
+        card["initial"] = max(card["initial"], card["balance"])
+        card["events"].append(self._event("BALANCE_ADJUSTED", current=card["balance"], old_current=old))
+        return {"giftCard": self._card_node(id), "errors": []}
 
     # -- catalog ----------------------------------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
 """Every GraphQL document the app sends or subscribes with is valid on every Saleor line it supports.
 
 The app promises `requiredSaleorVersion: ">=3.22 <4"`, so each document under `graphql/` must validate against
-Saleor 3.22's and 3.23's real schemas, and each webhook's declared events must be exactly the events its
-subscription selects (otherwise Saleor sends payloads the query never shapes, or never sends ones it does).
+Saleor 3.22's and 3.23's real schemas — except a document whose leading comment says `Saleor 3.23+ only`: the app
+sends it only to stores of that line or newer (it reads the store's `shop.schemaVersion` first), so it is checked on
+those lines (and FakeSaleor refuses it from an older store); and each webhook's declared events must be exactly the
+events its subscription selects (otherwise Saleor sends payloads the query never shapes, or never sends ones it
+does).
 """
 
 from pathlib import Path
@@ -12,7 +15,13 @@ import pytest
 from saleor_loyalty.saleor import documents
 from saleor_loyalty.saleor.manifest import PERMISSIONS
 from saleor_loyalty.saleor.subscriptions import EVENT_TYPENAMES, SUBSCRIPTIONS
-from tests.saleor_harness import SALEOR_VERSIONS, subscribed_event_types, validate_document
+from tests.saleor_harness import (
+    SALEOR_VERSIONS,
+    minimum_version,
+    subscribed_event_types,
+    validate_document,
+    versions_for,
+)
 from tests.saleor_harness.events import event_type_name
 from tests.saleor_harness.permissions import Caller, denials
 
@@ -35,7 +44,23 @@ def test_the_app_has_subscription_and_operation_documents():
 @pytest.mark.parametrize("version", SALEOR_VERSIONS)
 @pytest.mark.parametrize("path", DOCUMENTS, ids=_name)
 def test_every_document_is_valid_against_each_supported_saleor(path, version):
+    if version not in versions_for(path.read_text()):
+        pytest.skip(f"{_name(path)} is sent only to Saleor {minimum_version(path.read_text())}+")
     validate_document(path.read_text(), versions=[version])
+
+
+def test_documents_for_newer_lines_are_few_and_only_for_what_older_lines_lack():
+    """Only store credit's gift-card documents are 3.23+ (top-ups, `assignedTo`, BALANCE_ADJUSTED events); nothing
+    the app needs everywhere (webhooks, redemption) may be gated."""
+    gated = {_name(path): minimum_version(path.read_text()) for path in DOCUMENTS if minimum_version(path.read_text())}
+    assert gated == {
+        "operations/gift_card_balance_adjust.graphql": "3.23",
+        "operations/gift_card_create.graphql": "3.23",
+        "operations/gift_card_top_ups.graphql": "3.23",
+    }
+    for name in ("operations/gift_card_balance_adjust.graphql", "operations/gift_card_top_ups.graphql"):
+        with pytest.raises(AssertionError):  # the gate is real: 3.22 refuses them
+            validate_document((GRAPHQL_DIR / name).read_text(), versions=["3.22"])
 
 
 def _caller_of(path: Path) -> Caller:
@@ -51,6 +76,8 @@ def _caller_of(path: Path) -> Caller:
 def test_every_field_a_document_selects_is_readable_by_whoever_sends_it(path, version):
     """Valid is not enough: Saleor also denies fields the token lacks a permission for (a customer may not read
     `channel.currencyCode`, seen on a real Saleor). The rules are in the schema's field descriptions."""
+    if version not in versions_for(path.read_text()):
+        pytest.skip(f"{_name(path)} is sent only to Saleor {minimum_version(path.read_text())}+")
     denied = denials(path.read_text(), _caller_of(path), version=version)
     assert denied == [], "\n".join(f"{'.'.join(d.path)}: {d.message}" for d in denied)
 

@@ -86,7 +86,9 @@ def test_the_manifest_is_accepted_by_each_supported_saleor(version):
 
 def test_the_manifest_asks_for_exactly_the_permissions_the_app_needs():
     permissions = Client().get("/api/manifest").json()["permissions"]
-    assert sorted(permissions) == sorted(["MANAGE_ORDERS", "MANAGE_USERS", "MANAGE_DISCOUNTS", "MANAGE_CHECKOUTS"])
+    assert sorted(permissions) == sorted(
+        ["MANAGE_ORDERS", "MANAGE_USERS", "MANAGE_DISCOUNTS", "MANAGE_CHECKOUTS", "MANAGE_GIFT_CARD"]
+    )
     assert len(permissions) == len(set(permissions))
 
 

@@ -232,3 +232,71 @@ class RebatePayout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.pk}: {self.amount} {self.currency} ({self.state})"
+
+
+class StoreCredit(models.Model):
+    """A member's store credit in one currency: one Saleor gift card, created by the first payout and topped up by
+    later ones (Saleor 3.23+). ``saleor_id`` is empty until the card exists. The lease (``lease_token``,
+    ``lease_until``) lets one payout at a time work on the card, across workers, without holding a transaction open
+    across the calls to Saleor; it is kept past a call whose outcome is unknown, so that call is done in Saleor
+    before anyone looks at the card again (``store_credit.UNKNOWN_OUTCOME_WAIT``)."""
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="store_credits")
+    currency = models.CharField(max_length=3)
+    saleor_id = models.CharField(max_length=255, blank=True)  # the gift card's global id
+    last4 = models.CharField(max_length=16, blank=True)  # Saleor's `last4CodeChars`: how the card is shown masked
+    credited = models.BigIntegerField(default=0)  # minor units paid onto the card by the app
+    balance = models.BigIntegerField(null=True)  # Saleor's `currentBalance` when last read (spending lowers it)
+    balance_at = models.DateTimeField(null=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "rebates_store_credit"
+        constraints = [
+            models.UniqueConstraint(fields=["member", "currency"], name="rebate_store_credit_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"store credit of member {self.member_id} in {self.currency}: card {self.last4 or '(none yet)'}"
+
+
+class CreditVia(models.TextChoices):
+    CARD_CREATE = "card_create", "A new gift card holding the amount (giftCardCreate)"
+    CARD_TOP_UP = "card_top_up", "A top-up of the member's gift card (giftCardBalanceAdjust, 3.23+)"
+    VOUCHER = "voucher", "A single-use voucher worth the amount (Saleor 3.22)"
+
+
+class StoreCreditPayment(models.Model):
+    """One payout paid as store credit: how it is paid (chosen once, kept on retries) and what was tried.
+
+    ``known_events``: before a top-up is sent, the ids of the card's BALANCE_ADJUSTED events (committed first). On a
+    retry, an event not in that list that added exactly ``amount`` is this payout's top-up: it is not sent again.
+    ``done_at`` / ``reference``: paid (the answer given to settlement)."""
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=255)  # PayoutRequest.key
+    credit = models.ForeignKey(StoreCredit, on_delete=models.PROTECT, null=True, related_name="payments")
+    via = models.CharField(max_length=16, choices=CreditVia.choices)
+    amount = models.BigIntegerField()  # minor units
+    currency = models.CharField(max_length=3)
+    saleor_version = models.CharField(max_length=32, blank=True)  # the store's schema version when chosen
+    known_events = models.JSONField(null=True)
+    attempts = models.PositiveIntegerField(default=0)
+    reference = models.CharField(max_length=255, blank=True)
+    voucher_code = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "rebates_store_credit_payment"
+        constraints = [
+            models.UniqueConstraint(fields=["install", "key"], name="rebate_store_credit_payment_key"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="rebate_store_credit_payment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"store credit payment {self.key} ({self.via})"

@@ -20,7 +20,7 @@ from saleor_loyalty.ledger.queries import account_balance
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.tiers.queries import tier_name
 
-from .models import PayoutState, RebateOrder, RebatePayout, RebatePeriod, RebateProgram
+from .models import PayoutState, RebateOrder, RebatePayout, RebatePeriod, RebateProgram, StoreCredit
 from .periods import period_of
 from .rules import OrderContribution, next_band, period_rebate
 from .terms import BONUS, OVERRIDE, RebateTerms, program_terms
@@ -63,6 +63,31 @@ def _payouts(payouts: "list[RebatePayout]") -> tuple[PayoutView, ...]:
 
 
 @dataclass(frozen=True)
+class StoreCreditView:
+    """The shopper's store credit card as the app knows it. The card's code is never stored: ``card`` is how Saleor
+    shows it (``last4CodeChars``); the shopper reads the full code and live balance from Saleor (``me.giftCards``)."""
+
+    card: str  # e.g. "gift card ****AB12"
+    last4: str
+    credited: Decimal  # paid onto the card by rebates, in total
+    balance: Decimal | None  # Saleor's balance when the app last wrote to the card (spending lowers it)
+    balance_at: datetime | None
+
+
+def store_credit(member: Member, currency: str) -> StoreCreditView | None:
+    credit = StoreCredit.objects.filter(member=member, currency=currency).exclude(saleor_id="").first()
+    if credit is None:
+        return None
+    return StoreCreditView(
+        card=f"gift card ****{credit.last4}" if credit.last4 else "gift card",
+        last4=credit.last4,
+        credited=_money(credit.credited, currency),
+        balance=_money(credit.balance, currency) if credit.balance is not None else None,
+        balance_at=credit.balance_at,
+    )
+
+
+@dataclass(frozen=True)
 class RebateProgress:
     period: str
     starts_at: datetime
@@ -79,6 +104,7 @@ class RebateProgress:
     paid: Decimal  # of which paid (or being paid)
     owed: Decimal  # reversed after payout, to be netted against future rebates
     payouts: tuple[PayoutView, ...]  # the latest, newest first
+    store_credit: StoreCreditView | None = None  # the gift card rebates are paid onto (store credit, Saleor 3.23+)
 
 
 def rebate_progress(
@@ -128,6 +154,7 @@ def rebate_progress(
                 .order_by("-created_at", "-pk")[:payouts]
             )
         ),
+        store_credit=store_credit(member, currency),
     )
 
 

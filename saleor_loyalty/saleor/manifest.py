@@ -10,8 +10,9 @@ from .subscriptions import SUBSCRIPTIONS
 
 APP_ID = "saleor.app.loyalty"
 # What the app needs now and for redemption (vouchers on checkouts) and the program (customer metadata):
-# order webhooks, customer webhooks + metadata, voucher create/delete, checkout promo codes. Nothing more.
-PERMISSIONS = ("MANAGE_ORDERS", "MANAGE_USERS", "MANAGE_DISCOUNTS", "MANAGE_CHECKOUTS")
+# order webhooks, customer webhooks + metadata, voucher create/delete, checkout promo codes; and rebates paid as
+# store credit (gift cards: create, top up, read back). Nothing more.
+PERMISSIONS = ("MANAGE_ORDERS", "MANAGE_USERS", "MANAGE_DISCOUNTS", "MANAGE_CHECKOUTS", "MANAGE_GIFT_CARD")
 REQUIRED_SALEOR_VERSION = ">=3.22 <4"
 
 

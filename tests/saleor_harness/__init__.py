@@ -9,7 +9,15 @@ from . import fixtures
 from .fixtures import checkout, customer, event, global_id, line, order
 from .manifest import InvalidManifest, validate_manifest
 from .payloads import build_webhook_body, build_webhook_payload, subscribed_event_types
-from .schemas import SALEOR_VERSIONS, InvalidDocument, load_schema, shared_saleor_dir, validate_document
+from .schemas import (
+    SALEOR_VERSIONS,
+    InvalidDocument,
+    load_schema,
+    minimum_version,
+    shared_saleor_dir,
+    validate_document,
+    versions_for,
+)
 from .server import FakeSaleor, GraphQLCall, PermissionDenied
 from .signing import SaleorKeys, forge_alg_none, forge_hs256, verify_webhook_signature
 
@@ -32,10 +40,12 @@ __all__ = [
     "global_id",
     "line",
     "load_schema",
+    "minimum_version",
     "order",
     "shared_saleor_dir",
     "subscribed_event_types",
     "validate_document",
     "validate_manifest",
     "verify_webhook_signature",
+    "versions_for",
 ]

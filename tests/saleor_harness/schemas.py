@@ -8,6 +8,7 @@ repository (or wherever `SALEOR_SHARED_DIR` points).
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -15,6 +16,10 @@ from pathlib import Path
 from graphql import GraphQLError, GraphQLSchema, build_schema, parse, validate
 
 SALEOR_VERSIONS: tuple[str, ...] = ("3.22", "3.23")
+
+# A document the app sends only to newer stores says so in its leading comment: `# Saleor 3.23+ only ...`. It is then
+# checked against those lines alone, and a store of an older line refuses it (as a real one would, or worse).
+_ONLY_FROM = re.compile(r"\bSaleor (\d+)\.(\d+)\+ only\b")
 
 _schemas: dict[str, GraphQLSchema] = {}
 _lock = threading.Lock()
@@ -74,3 +79,25 @@ def validate_document(document: str, versions: Iterable[str] = SALEOR_VERSIONS) 
         errors = document_errors(document, version)
         if errors:
             raise InvalidDocument(version, errors, document)
+
+
+def _line(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def minimum_version(document: str) -> str | None:
+    """The oldest Saleor line a document is meant for, from its leading `#` comment (None: every line)."""
+    for text in document.lstrip().splitlines():
+        if not text.startswith("#"):
+            break
+        match = _ONLY_FROM.search(text)
+        if match:
+            return f"{match.group(1)}.{match.group(2)}"
+    return None
+
+
+def versions_for(document: str, versions: Iterable[str] = SALEOR_VERSIONS) -> tuple[str, ...]:
+    """The given Saleor lines the document is meant for (all of them unless it says `Saleor X.Y+ only`)."""
+    oldest = minimum_version(document)
+    return tuple(v for v in versions if oldest is None or _line(v) >= _line(oldest))

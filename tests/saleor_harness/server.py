@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlparse
 
 import jwt
 import requests
-from graphql import parse
+from graphql import GraphQLError, parse
 
 from .fixtures import global_id
 from .graphql_api import (
@@ -38,7 +38,7 @@ from .graphql_api import (
 from .manifest import validate_manifest
 from .payloads import build_webhook_body
 from .permissions import Caller, Denial, denials
-from .schemas import SALEOR_VERSIONS, InvalidDocument, load_schema
+from .schemas import SALEOR_VERSIONS, InvalidDocument, load_schema, minimum_version, versions_for
 from .signing import SaleorKeys
 
 __all__ = ["FakeSaleor", "GraphQLCall", "PermissionDenied"]
@@ -49,6 +49,7 @@ class _Failure:
     status: int | None
     errors: list[dict[str, Any]] | None
     delay: float
+    executed: bool = False
 
 
 class FakeSaleor:
@@ -164,10 +165,13 @@ class FakeSaleor:
         errors: list[dict[str, Any]] | None = None,
         delay: float = 0.0,
         times: int = 1,
+        executed: bool = False,
     ) -> None:
         """Make the next `times` requests selecting `field_name` fail: with HTTP `status` (default 500), or with
-        HTTP 200, the field null and `errors` as given. `delay` (seconds) is waited first (for timeouts)."""
-        failure = _Failure(status if status is not None or errors is not None else 500, errors, delay)
+        HTTP 200, the field null and `errors` as given. `delay` (seconds) is waited first (for timeouts).
+        `executed`: the request does run (a mutation changes the store) and only its answer is lost — Saleor
+        finishing a request whose client timed out, or failing after its work was committed."""
+        failure = _Failure(status if status is not None or errors is not None else 500, errors, delay, executed)
         with self._lock:
             self._failures.setdefault(field_name, deque()).extend([failure] * times)
 
@@ -344,7 +348,15 @@ class FakeSaleor:
         call = GraphQLCall(query=query, variables=variables or {}, operation_name=operation_name, headers=dict(headers))
         with self._lock:
             self.calls.append(call)
-        invalid = check_document(query, self.check_versions)
+        # A document meant only for newer lines (`# Saleor 3.23+ only`) is checked on those, and always on the line
+        # this store runs: sent to an older store, it is refused as that store would refuse it.
+        invalid = check_document(query, (*versions_for(query, self.check_versions), self.schema_version))
+        if invalid is None and versions_for(query, (self.schema_version,)) == ():
+            invalid = InvalidDocument(
+                self.schema_version,
+                [GraphQLError(f"the app sent a Saleor {minimum_version(query)}+ document to a {self.schema_version}")],
+                query,
+            )
         if invalid is not None:
             with self._lock:
                 self.invalid_documents.append(invalid)
@@ -356,13 +368,18 @@ class FakeSaleor:
         if denied:
             return self._deny(call, denied)
         failure = self._take_failure(call.root_fields)
+        if failure is not None and failure.executed:
+            execute_call(call, self.resolvers, self.schema_version)
         if failure is not None:
             time.sleep(failure.delay)
             if failure.errors is None:
                 call.status = failure.status or 500
                 call.response = {"errors": [{"message": "Internal Server Error"}]}
                 return call.status, call.response
-        call.status, call.response = execute_call(call, self.resolvers, self.schema_version)
+        if failure is None or not failure.executed:
+            call.status, call.response = execute_call(call, self.resolvers, self.schema_version)
+        else:
+            call.status, call.response = 200, {"data": dict.fromkeys(call.root_fields)}
         if failure is not None and failure.errors is not None:
             call.response = {"data": dict.fromkeys(call.root_fields), "errors": failure.errors}
         return call.status, call.response
