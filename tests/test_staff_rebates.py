@@ -4,15 +4,20 @@ to the cent, a customer's statements for the widget, and the CSV downloads under
 
 import csv
 import io
+import re
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.utils import timezone
+from graphql import parse, validate
 
 from saleor_loyalty.api.limits import MAX_PAGE_OF
 from saleor_loyalty.api.rebates.resolvers import MAX_PERIODS
+from saleor_loyalty.api.schema import schema
+from saleor_loyalty.api.staff import staff_schema
 from saleor_loyalty.change_log.descriptions import describe_changes
 from saleor_loyalty.program.models import SettingsChange
 from saleor_loyalty.program.orders import reconcile_order
@@ -456,3 +461,19 @@ def test_the_csv_downloads_refuse_callers_without_the_dashboard_token_and_permis
 
 def test_the_storefront_statement_page_size_is_what_the_cost_limit_assumes():
     assert MAX_PAGE_OF[("Query", "myRebateStatements")] == MAX_PERIODS
+
+
+def _graphql_blocks(doc: str, section: str) -> list[str]:
+    text = (Path(__file__).resolve().parent.parent / "docs" / doc).read_text()
+    part = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```graphql\n(.*?)```", part, re.S)
+
+
+@pytest.mark.parametrize(
+    ("doc", "schema"), [("staff-api.md", staff_schema), ("storefront.md", schema)], ids=["staff", "storefront"]
+)
+def test_the_documented_rebate_operations_are_valid_against_the_schema(doc, schema):
+    blocks = _graphql_blocks(doc, "Rebates")
+    assert blocks
+    for block in blocks:
+        assert validate(schema.graphql_schema, parse(block)) == [], block
