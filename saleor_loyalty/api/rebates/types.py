@@ -14,18 +14,27 @@ from saleor_loyalty.rebates.queries import RebateProgress as Progress
 from ..core.ids import global_id
 from ..core.types import Money
 
-RebatePeriodKind = graphene.Enum.from_enum(models.PeriodKind, description="Calendar periods (UTC).")
+RebatePeriodKind = graphene.Enum.from_enum(
+    models.PeriodKind, name="RebatePeriodKind", description="Calendar periods (UTC)."
+)
 RebateThresholdMode = graphene.Enum.from_enum(
     models.ThresholdMode,
+    name="RebateThresholdMode",
     description="WHOLE: the rate reached applies to all of the period's spend; MARGINAL: each "
     "rate only to the spend between its threshold and the next.",
 )
 RebateRecoveryPolicy = graphene.Enum.from_enum(
-    models.RecoveryPolicy, description="What happens to money reversed after it was paid out."
+    models.RecoveryPolicy,
+    name="RebateRecoveryPolicy",
+    description="What happens to money reversed after it was paid out.",
 )
-RebatePayoutMethod = graphene.Enum.from_enum(models.PayoutMethod, description="How payable rebates are paid.")
+RebatePayoutMethod = graphene.Enum.from_enum(
+    models.PayoutMethod, name="RebatePayoutMethod", description="How payable rebates are paid."
+)
 RebatePayoutState = graphene.Enum.from_enum(
-    models.PayoutState, description="CREATED: on its way; PAID: paid (with its reference); FAILED: payable again."
+    models.PayoutState,
+    name="RebatePayoutState",
+    description="CREATED: on its way; PAID: paid (with its reference); FAILED: payable again.",
 )
 
 
@@ -406,7 +415,7 @@ _TOTALS = {
 
 
 class RebateTotals(graphene.ObjectType):
-    """One program's period for the whole store, from the period rows (``rebateAudit`` compares them with the
+    """One program's period for the whole store, from the period rows (`rebateAudit` compares them with the
     ledger)."""
 
     period = graphene.String(required=True)
