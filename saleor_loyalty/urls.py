@@ -1,5 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
+from saleor_loyalty.api.rebates import downloads as rebate_downloads
 from saleor_loyalty.api.views import graphql_view, staff_graphql_view
 from saleor_loyalty.core import views as core_views
 from saleor_loyalty.dashboard import urls as dashboard_urls
@@ -17,6 +18,8 @@ urlpatterns = [
     path("privacy", saleor_views.privacy, name="privacy"),
     path("graphql/", graphql_view, name="graphql"),
     path("dashboard/graphql/", staff_graphql_view, name="staff-graphql"),
+    re_path(r"^dashboard/rebates/(?P<period>[^/]{1,16})/statements\.csv$", rebate_downloads.statements_csv),
+    re_path(r"^dashboard/rebates/(?P<period>[^/]{1,16})/audit\.csv$", rebate_downloads.audit_csv),
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", core_views.metrics, name="metrics"),
 ]

@@ -6,6 +6,7 @@ from typing import Any
 from django.http import HttpRequest
 from graphql import GraphQLError
 
+from saleor_loyalty.installs.lookup import active_install
 from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
@@ -55,6 +56,18 @@ class RequestContext:
             error = self._error or InvalidToken("authentication required", "UNAUTHENTICATED")
             raise GraphQLError(str(error), extensions={"code": error.code})
         return self._shopper
+
+    def public_install(self) -> Install:
+        """The store a public read is about: the shopper's (when a token is sent), else the store named by the
+        ``Saleor-Api-Url`` header, if it installed this app; else a GraphQL error."""
+        shopper = self.shopper
+        install = shopper.install if shopper else active_install(self.request.headers.get("Saleor-Api-Url"))
+        if install is None:
+            raise GraphQLError(
+                "send a shopper token, or the Saleor-Api-Url of a store using this app",
+                extensions={"code": "UNAUTHENTICATED"},
+            )
+        return install
 
     def require_server(self) -> Install:
         """The install whose server API key authenticates this request (for server-to-server mutations)."""

@@ -11,7 +11,8 @@ name overrides):
 - ``GRAPHQL_MAX_ALIASES`` (15), ``GRAPHQL_MAX_ROOT_FIELDS`` (10), ``GRAPHQL_MAX_FIELDS`` (300): aliased fields,
   top-level fields and all selected fields of an operation, counted with every fragment spread expanded.
 - ``GRAPHQL_MAX_COST`` (2000): every field costs 1 (``FIELD_COST`` makes some dearer), times the page size of each
-  paginated field (``first``/``last``) above it; a page size given as a variable counts as the largest page.
+  paginated field (``first``/``last``) above it; a page size given as a variable counts as the largest page (the
+  field's own, ``MAX_PAGE_OF``, when it serves fewer than ``MAX_PAGE``).
 - ``GRAPHQL_MAX_SALEOR_CALLS`` (8): calls to Saleor one request may make. Checked here from ``SALEOR_CALLS`` (the
   most each field may make) and enforced again at run time by ``saleor_loyalty.saleor.budget``.
 - ``GRAPHQL_INTROSPECTION`` (false): introspection is refused unless this or ``DEBUG`` is set.
@@ -73,6 +74,10 @@ SALEOR_CALLS: dict[tuple[str, str], int] = {
     ("StaffQuery", "settingsChanges"): 2,  # campaign changes name products and categories
     ("StaffMutation", "createCampaign"): 5,
     ("StaffMutation", "updateCampaign"): 5,
+}
+# Paginated fields serving fewer than ``MAX_PAGE`` items a page: a page size given as a variable counts as this.
+MAX_PAGE_OF: dict[tuple[str, str], int] = {
+    ("Query", "myRebateStatements"): 12,  # api/rebates/resolvers.py: MAX_PERIODS
 }
 # Fields that do more work than reading a row or two, beyond the cost of 1 every field has.
 FIELD_COST: dict[tuple[str, str], int] = {
@@ -244,7 +249,8 @@ class _Walk:
             child = self.context.schema.get_type("__Type")
         else:
             child = get_named_type(definition.type) if definition is not None else None
-        page = _page_size(node, definition.args if definition is not None else {})
+        largest = MAX_PAGE_OF.get((parent.name if parent is not None else "", node.name.value), MAX_PAGE)
+        page = _page_size(node, definition.args if definition is not None else {}, largest)
         self._selections(
             node.selection_set,
             child,
@@ -255,8 +261,9 @@ class _Walk:
         )
 
 
-def _page_size(node: FieldNode, arguments: Any) -> int:
-    """How many items a paginated field (one taking ``first``/``last``) returns at most; 1 for other fields."""
+def _page_size(node: FieldNode, arguments: Any, largest: int = MAX_PAGE) -> int:
+    """How many items a paginated field (one taking ``first``/``last``) returns at most; 1 for other fields.
+    ``largest``: the most the field serves in a page."""
     if "first" not in arguments and "last" not in arguments:
         return 1
     given = [argument for argument in node.arguments or () if argument.name.value in ("first", "last")]
@@ -268,7 +275,7 @@ def _page_size(node: FieldNode, arguments: Any) -> int:
         if isinstance(argument.value, IntValueNode):
             sizes.append(max(1, min(int(argument.value.value), 10 * MAX_PAGE)))
         else:  # a variable: the largest page the field serves
-            sizes.append(MAX_PAGE)
+            sizes.append(largest)
     return max(sizes)
 
 

@@ -12,6 +12,8 @@ from .points.resolvers import resolve_estimate_points, resolve_me
 from .points.types import LoyaltyMember, PointsEstimate
 from .program.resolvers import resolve_program
 from .program.types import LoyaltyProgram
+from .rebates.resolvers import resolve_my_rebate_statements, resolve_my_rebates, resolve_rebate_program
+from .rebates.types import RebateProgramTerms, RebateProgress, RebateStatement
 from .redemption.mutations.cancel_redemption import cancel_redemption
 from .redemption.mutations.redeem_points import redeem_points
 from .redemption.mutations.redeem_reward import redeem_reward
@@ -73,6 +75,32 @@ class Query(graphene.ObjectType):
         MyMembership,
         resolver=resolve_my_membership,
         description="The signed-in shopper's paid membership, once they subscribed (null before).",
+    )
+    my_rebates = graphene.Field(
+        RebateProgress,
+        channel=graphene.String(required=True, description="The channel's slug."),
+        currency=graphene.String(description="Needed only when the channel has rebates in several currencies."),
+        resolver=resolve_my_rebates,
+        description="The signed-in shopper's rebate this period: spend, rate, the next band, accrued and paid "
+        "(null when the channel has no active rebates).",
+    )
+    my_rebate_statements = graphene.List(
+        graphene.NonNull(RebateStatement),
+        required=True,
+        periods=graphene.List(
+            graphene.NonNull(graphene.String), description='These periods ("2026-11", "2026-Q4"; at most 12).'
+        ),
+        first=graphene.Int(default_value=3, description="Without periods: the newest this many (at most 12)."),
+        resolver=resolve_my_rebate_statements,
+        description="The signed-in shopper's rebate statements, one per period and program: orders, payouts.",
+    )
+    rebate_program = graphene.Field(
+        RebateProgramTerms,
+        channel=graphene.String(required=True),
+        currency=graphene.String(description="Needed only when the channel has rebates in several currencies."),
+        resolver=resolve_rebate_program,
+        description="A channel's rebate terms (null: none active). Public: without a token, send the "
+        "Saleor-Api-Url header.",
     )
     active_redemption = graphene.Field(
         RedemptionType,

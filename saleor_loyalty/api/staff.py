@@ -41,6 +41,16 @@ from .program.mutations.set_earn_rule import deactivate_earn_rule_field, set_ear
 from .program.mutations.update_program_settings import update_program_settings_field
 from .program.resolvers import resolve_earn_rules, resolve_program_settings, resolve_settings_changes
 from .program.types import EarnRule, ProgramSettings, SettingsChange
+from .rebates.mutations.create_rebate_program import create_rebate_program_field
+from .rebates.mutations.update_rebate_program import update_rebate_program_field
+from .rebates.resolvers import (
+    resolve_customer_rebates,
+    resolve_rebate_audit,
+    resolve_rebate_periods,
+    resolve_rebate_programs,
+    resolve_rebate_totals,
+)
+from .rebates.types import CustomerRebates, RebateAudit, RebateProgramSettings, RebateTotals
 from .referral_review.mutations.review_referral import approve_referral_field, reject_referral_field
 from .referral_review.mutations.update_referral_program import update_referral_program_field
 from .referral_review.resolvers import (
@@ -187,6 +197,43 @@ class StaffQuery(graphene.ObjectType):
         resolver=resolve_customer_loyalty,
         description="A customer's loyalty account (null before their first points). Needs MANAGE_USERS.",
     )
+    rebate_programs = graphene.List(
+        graphene.NonNull(RebateProgramSettings),
+        required=True,
+        resolver=resolve_rebate_programs,
+        description="Every channel's rebate programs, by channel and currency. Needs MANAGE_DISCOUNTS.",
+    )
+    rebate_periods = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        first=graphene.Int(default_value=24, description="At most 120."),
+        resolver=resolve_rebate_periods,
+        description='Periods with rebates ("2026-11", "2026-Q4"), newest first. Needs MANAGE_DISCOUNTS.',
+    )
+    rebate_totals = graphene.List(
+        graphene.NonNull(RebateTotals),
+        required=True,
+        period=graphene.String(required=True, description='"2026-11" or "2026-Q4".'),
+        resolver=resolve_rebate_totals,
+        description="A period's totals per program: accrued, reversed, paid, netted, written off, pending, payable. "
+        "Needs MANAGE_DISCOUNTS.",
+    )
+    rebate_audit = graphene.Field(
+        RebateAudit,
+        required=True,
+        period=graphene.String(required=True, description='"2026-11" or "2026-Q4".'),
+        resolver=resolve_rebate_audit,
+        description="A period's totals from the rebate rows and from the ledger, compared to the minor unit; "
+        "problems is empty when they agree. Needs MANAGE_DISCOUNTS.",
+    )
+    customer_rebates = graphene.Field(
+        CustomerRebates,
+        customer_id=graphene.ID(required=True, description="The customer's Saleor user id."),
+        period=graphene.String(description="The statements' period (default: the newest with rebates)."),
+        resolver=resolve_customer_rebates,
+        description="A customer's rebates: progress, periods and statements (null: never a member). "
+        "Needs MANAGE_USERS.",
+    )
     order_loyalty = graphene.Field(
         OrderLoyalty,
         order_id=graphene.ID(required=True, description="The order's Saleor id."),
@@ -217,6 +264,8 @@ class StaffMutation(graphene.ObjectType):
     create_api_key = create_api_key_field
     revoke_api_key = revoke_api_key_field
     adjust_points = adjust_points_field()
+    create_rebate_program = create_rebate_program_field
+    update_rebate_program = update_rebate_program_field
 
 
 staff_schema = graphene.Schema(query=StaffQuery, mutation=StaffMutation)

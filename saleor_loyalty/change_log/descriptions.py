@@ -25,6 +25,8 @@ from saleor_loyalty.program.models import (
     SettingsChange,
 )
 from saleor_loyalty.program.settings_changes import EDITABLE as PROGRAM_SETTINGS
+from saleor_loyalty.rebates.configuration import EDITABLE as REBATE_PROGRAM
+from saleor_loyalty.rebates.models import PayoutMethod, PeriodKind, RecoveryPolicy, ThresholdMode
 from saleor_loyalty.redemption.models import Reward, RewardKind
 from saleor_loyalty.referrals.configuration import EDITABLE as REFERRAL_TERMS
 from saleor_loyalty.saleor import catalog
@@ -144,6 +146,7 @@ _LABELS: dict[str, Mapping[str, str]] = {
     "campaign": _CAMPAIGN,
     "earning_action": _EARNING_ACTION,
     "api_key": _API_KEY,
+    "rebate_program": {name: editable.label for name, editable in REBATE_PROGRAM.items()},
 }
 
 # Values that are a choice's code, shown by the choice's label.
@@ -163,6 +166,19 @@ _REWARD_KINDS = {
     RewardKind.PERCENTAGE: "A percentage off",
     RewardKind.FREE_SHIPPING: "Free shipping",
     RewardKind.FREE_PRODUCT: "A free product",
+}
+# A rebate program's choices as its form offers them, after their labels ("A rate reached applies to ...").
+_REBATE_CHOICES: dict[str, dict[str, str]] = {
+    "period": {PeriodKind.MONTHLY: "monthly", PeriodKind.QUARTERLY: "quarterly"},
+    "payout_method": {PayoutMethod.STORE_CREDIT: "store credit (a Saleor gift card)", PayoutMethod.STRIPE: "Stripe"},
+    "threshold_mode": {
+        ThresholdMode.WHOLE: "all of the period's spend",
+        ThresholdMode.MARGINAL: "only the spend above its threshold",
+    },
+    "recovery_policy": {
+        RecoveryPolicy.NET: "deducted from the shopper's next rebates",
+        RecoveryPolicy.WRITE_OFF: "written off by the store",
+    },
 }
 _STORE_IDS = {"product_ids", "category_ids"}  # Saleor ids, shown by the store's names for them
 _DATE_TIMES = {"starts_at", "ends_at"}
@@ -211,6 +227,28 @@ def _multipliers(value: Mapping[str, Any]) -> str:
     return "; ".join(f"×{_number(str(factor))} {target.replace(':', ' ', 1)}" for target, factor in value.items())
 
 
+def _rebate_terms(field: str, value: Any, store_names: Mapping[str, str]) -> str | None:
+    """A rebate program's bands, tier rates and line rates as text; None for any other field."""
+    if field == "bands" and isinstance(value, list):
+        return "; ".join(f"{_number(str(b.get('rate')))}% from {_number(str(b.get('threshold')))}" for b in value)
+    if field == "tier_rates" and isinstance(value, dict):
+        return "; ".join(
+            f"{name} {_number(str(entry.get('rate')))}% instead of the band rate"
+            if entry.get("mode") == "override"
+            else f"{name} +{_number(str(entry.get('rate')))}%"
+            for name, entry in value.items()
+        )
+    if field == "line_rates" and isinstance(value, dict):
+        parts = []
+        for key, rate in value.items():
+            target, _, saleor_id = str(key).partition(":")
+            parts.append(f"{_number(str(rate))}% {target} {store_names.get(saleor_id) or saleor_id}")
+        return "; ".join(parts)
+    if field in _REBATE_CHOICES:
+        return _REBATE_CHOICES[field].get(str(value), str(value))
+    return None
+
+
 def shown(kind: str, field: str, value: Any, store_names: Mapping[str, str] | None = None) -> str | None:
     """A value as the change log shows it; None for no value (null, empty text, an empty list). ``store_names``:
     the store's names of products and categories, by Saleor id (an id without one is shown as it is)."""
@@ -218,6 +256,8 @@ def shown(kind: str, field: str, value: Any, store_names: Mapping[str, str] | No
         return "every channel" if kind in _EVERY_CHANNEL and field == "channel_slug" and value == "" else None
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if kind == "rebate_program" and (text := _rebate_terms(field, value, store_names or {})) is not None:
+        return text
     if field in _STORE_IDS and isinstance(value, list):
         return ", ".join((store_names or {}).get(str(v)) or str(v) for v in value)
     if kind == "reward" and field == "kind" and str(value).lower() in _REWARD_KINDS:
@@ -269,6 +309,11 @@ def _store_names(install: Install, changes: Iterable[SettingsChange]) -> dict[st
             for field, found in ids.items():
                 value = side.get(field) if isinstance(side, dict) else None
                 found.extend(str(v) for v in value or () if isinstance(value, list))
+            rates = side.get("line_rates") if isinstance(side, dict) else None
+            for key in rates if isinstance(rates, dict) else ():
+                target, _, saleor_id = str(key).partition(":")
+                if target in ("product", "category"):
+                    ids[f"{target}_ids"].append(saleor_id)
     if not ids["product_ids"] and not ids["category_ids"]:
         return {}
     items = catalog.names(install, ids["product_ids"], ids["category_ids"])
@@ -313,6 +358,9 @@ def _title(change: SettingsChange, names: Mapping[str, str]) -> str:
     if kind == "earn_rule":
         channel, _, currency = rest.partition("/")
         return f"Earn rule of {channel} ({currency})"
+    if kind == "rebate_program":
+        channel, _, currency = rest.partition("/")
+        return f"Rebates in {channel} ({currency})"
     if kind in _NAMED:
         # the name it has now, else the one it was created with, else its number (an earning action: its code)
         after = change.after if isinstance(change.after, dict) else {}

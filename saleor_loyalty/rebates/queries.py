@@ -26,6 +26,37 @@ from .rules import OrderContribution, next_band, period_rebate
 from .terms import BONUS, OVERRIDE, RebateTerms, program_terms
 
 
+def rebate_programs(install: Install) -> list[RebateProgram]:
+    """The store's rebate programs, by channel and currency (active or not)."""
+    return list(RebateProgram.objects.filter(install=install).order_by("channel_slug", "currency"))
+
+
+def rebate_program_by_id(install: Install, pk: int) -> RebateProgram | None:
+    return RebateProgram.objects.filter(install=install, pk=pk).first()
+
+
+def active_rebate_program(install: Install, channel: str, currency: str | None = None) -> RebateProgram | None:
+    """The channel's active program in ``currency``; without one, the channel's only active program (a Saleor
+    channel has one currency), None when it has none or several."""
+    programs = RebateProgram.objects.filter(install=install, channel_slug=channel, is_active=True)
+    if currency is not None:
+        return programs.filter(currency=currency.upper()).first()
+    found = list(programs.order_by("pk")[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def rebate_period_keys(install: Install, *, limit: int = 24) -> list[str]:
+    """The periods the store has rebates in, newest first (a month and its quarter both, when programs differ)."""
+    rows = RebatePeriod.objects.filter(install=install).values_list("period", "starts_at", "ends_at").distinct()
+    return [key for key, _, _ in rows.order_by("-starts_at", "ends_at", "period")[:limit]]
+
+
+def member_period_keys(member: Member, *, limit: int = 24) -> list[str]:
+    """The periods the member has rebates in, newest first."""
+    rows = RebatePeriod.objects.filter(member=member).values_list("period", "starts_at", "ends_at").distinct()
+    return [key for key, _, _ in rows.order_by("-starts_at", "ends_at", "period")[:limit]]
+
+
 def _money(units: int, currency: str) -> Decimal:
     return from_minor_units(units, currency)
 
@@ -163,7 +194,7 @@ def _owed(member: Member, currency: str) -> int:
     return max(0, account.debits_posted - account.credits_posted) if account is not None else 0
 
 
-_REVERSING = (TransferKind.REBATE_REVERSE, TransferKind.REBATE_RECOVERABLE, TransferKind.WRITE_OFF)
+REVERSING = (TransferKind.REBATE_REVERSE, TransferKind.REBATE_RECOVERABLE, TransferKind.WRITE_OFF)
 
 
 @dataclass(frozen=True)
@@ -209,7 +240,7 @@ def rebate_statement(member: Member, period: str) -> tuple[Statement, ...]:
             .values_list("kind", "order_id")
             .annotate(total=Sum("amount"))
         ):
-            group = "reversed" if kind in _REVERSING else "accrued" if kind == TransferKind.REBATE_ACCRUE else kind
+            group = "reversed" if kind in REVERSING else "accrued" if kind == TransferKind.REBATE_ACCRUE else kind
             by_order[(group, order_id)] = by_order.get((group, order_id), 0) + int(amount)
         accrued = sum(v for (group, _), v in by_order.items() if group == "accrued")
         reversed_ = sum(v for (group, _), v in by_order.items() if group == "reversed")
@@ -255,6 +286,8 @@ class AuditTotals:
     currency: str
     members: int
     accrued: Decimal  # the period's rebate now (accruals − reversals)
+    accruals: Decimal  # every accrual posted (the orders' rows: ``RebateOrder.accrued``)
+    reversals: Decimal  # every reversal posted: refunds, cancellations, a band lost (``RebateOrder.reversed``)
     pending: Decimal
     payable: Decimal
     paid: Decimal  # posted payouts and payouts on their way
@@ -266,6 +299,7 @@ class AuditTotals:
 
 
 _FIGURES = ("accrued", "pending", "payable", "paid", "netted", "recovery_raised", "written_off")
+_GROSS = ("accruals", "reversals")  # from the orders' rows, not the periods'
 
 
 def rebate_audit(install: Install, period: str) -> tuple[AuditTotals, ...]:
@@ -277,10 +311,13 @@ def rebate_audit(install: Install, period: str) -> tuple[AuditTotals, ...]:
         members = rows.count()
         if not members:
             continue
+        orders = RebateOrder.objects.filter(program=program, period__period=period)
+        gross = orders.aggregate(accruals=Sum("accrued"), reversals=Sum("reversed"))
+        row_totals.update({name: int(gross[name] or 0) for name in _GROSS})
         ledger = _ledger_figures(install, program, period)
         problems = tuple(
             f"{name}: rows {row_totals[name]} ≠ ledger {ledger[name]}"
-            for name in _FIGURES
+            for name in (*_FIGURES, *_GROSS)
             if row_totals[name] != ledger[name]
         )
         currency = program.currency
@@ -290,7 +327,7 @@ def rebate_audit(install: Install, period: str) -> tuple[AuditTotals, ...]:
                 channel=program.channel_slug,
                 currency=currency,
                 members=members,
-                **{name: _money(row_totals[name], currency) for name in _FIGURES},
+                **{name: _money(row_totals[name], currency) for name in (*_FIGURES, *_GROSS)},
                 ledger={name: _money(value, currency) for name, value in ledger.items()},
                 problems=problems,
             )
@@ -329,6 +366,8 @@ def _ledger_figures(install: Install, program: RebateProgram, period: str) -> di
         "netted": moved.get(f"kind:{TransferKind.REBATE_NETTING}", 0),
         "recovery_raised": moved.get(f"kind:{TransferKind.REBATE_RECOVERABLE}", 0),
         "written_off": -moved.get(AccountCode.REBATES_WRITTEN_OFF, 0),
+        "accruals": moved.get(f"kind:{TransferKind.REBATE_ACCRUE}", 0),
+        "reversals": sum(moved.get(f"kind:{kind}", 0) for kind in REVERSING),
     }
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from saleor_loyalty.core.money import currency_exponent
+from saleor_loyalty.core.refusals import FieldRefusal, about
 
 from .models import RebateProgram, ThresholdMode
 
@@ -20,8 +21,8 @@ BONUS = "bonus"
 _HUNDRED = Decimal(100)
 
 
-class InvalidTerms(ValueError):
-    """A program's bands, tier or line rates that cannot be applied."""
+class InvalidTerms(FieldRefusal):
+    """A program's bands, tier or line rates that cannot be applied (``field``: the program's field it is about)."""
 
 
 @dataclass(frozen=True)
@@ -107,24 +108,30 @@ class RebateTerms:
 
 
 def program_terms(program: RebateProgram) -> RebateTerms:
-    """The program's terms now, checked (``InvalidTerms`` says what is wrong)."""
+    """The program's terms now, checked (``InvalidTerms`` says what is wrong, and about which field)."""
     currency_exponent(program.currency)  # an ISO code, or InvalidAmount
     if program.threshold_mode not in ThresholdMode.values:
-        raise InvalidTerms(f"unknown threshold mode {program.threshold_mode!r}")
+        raise InvalidTerms(f"unknown threshold mode {program.threshold_mode!r}", "threshold_mode")
     nth = program.frequency_nth
     bonus = program.frequency_bonus_amount > 0 or program.frequency_bonus_rate > 0
+    with about("bands"):
+        bands = _bands(program.bands)
+    with about("tier_rates"):
+        tier_rates = _tier_rates(program.tier_rates)
+    with about("line_rates"):
+        line_rates = _line_rates(program.line_rates)
+    with about("frequency_bonus_rate"):
+        frequency_rate = _rate(program.frequency_bonus_rate)
     return RebateTerms(
         program_id=program.pk,
         currency=program.currency,
         include_tax=program.include_tax,
         include_shipping=program.include_shipping,
         threshold_mode=program.threshold_mode,
-        bands=_bands(program.bands),
-        tier_rates=_tier_rates(program.tier_rates),
-        line_rates=_line_rates(program.line_rates),
-        frequency=FrequencyBonus(nth, program.frequency_bonus_amount, _rate(program.frequency_bonus_rate))
-        if nth and bonus
-        else None,
+        bands=bands,
+        tier_rates=tier_rates,
+        line_rates=line_rates,
+        frequency=FrequencyBonus(nth, program.frequency_bonus_amount, frequency_rate) if nth and bonus else None,
     )
 
 
@@ -146,7 +153,7 @@ def _rate(value: object) -> Decimal:
 
 
 def _bands(raw: object) -> tuple[Band, ...]:
-    if not isinstance(raw, list):
+    if not isinstance(raw, list) or not all(isinstance(b, dict) and {"threshold", "rate"} <= set(b) for b in raw):
         raise InvalidTerms("bands are a list of {threshold, rate}")
     bands = tuple(Band(_decimal(b["threshold"], "threshold"), _rate(b["rate"])) for b in raw)
     if any(a.threshold >= b.threshold for a, b in itertools.pairwise(bands)):
@@ -159,6 +166,8 @@ def _tier_rates(raw: object) -> dict[str, TierRate]:
         raise InvalidTerms("tier rates map a tier name to {rate, mode}")
     rates = {}
     for name, entry in raw.items():
+        if not isinstance(entry, dict) or "rate" not in entry:
+            raise InvalidTerms(f"the tier rate of {name!r} needs a rate")
         mode = entry.get("mode", BONUS)
         if mode not in (OVERRIDE, BONUS):
             raise InvalidTerms(f"tier rate mode is {OVERRIDE!r} or {BONUS!r}, got {mode!r}")
