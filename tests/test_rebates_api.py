@@ -9,7 +9,9 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.program.orders import reconcile_order
+from saleor_loyalty.rebates.models import StoreCredit
 from saleor_loyalty.rebates.periods import MONTHLY, period_of
 from saleor_loyalty.rebates.settlement import close_period
 from tests.factories import later, line, order, rebate_program
@@ -248,3 +250,27 @@ def test_progress_of_a_past_period_is_not_mixed_into_this_one(store):
     progress = data(gql(PROGRESS, {"channel": "default-channel"}, token=store.token()))["myRebates"]
     assert progress["spend"]["amount"] == "0.00" and progress["rate"] == "0"
     assert progress["spendToNext"] == {"amount": "500.00", "currency": "USD"}
+
+
+def test_progress_shows_the_store_credit_card_masked_as_saleor_shows_it(store):
+    rebate_program(store.install)
+    reconcile_order(store.install, now_order("o-1", "700.00"))
+    query = PROGRESS.replace(
+        "payouts {", "storeCredit { card last4 credited { amount currency } balance { amount } balanceAt } payouts {"
+    )
+    assert data(gql(query, {"channel": "default-channel"}, token=store.token()))["myRebates"]["storeCredit"] is None
+    shopper = member_for_user(store.install, SHOPPER)
+    StoreCredit.objects.create(
+        install=store.install,
+        member=shopper,
+        currency="USD",
+        saleor_id="R2lmdENhcmQ6MQ==",
+        last4="AB12",
+        credited=1400,
+        balance=900,
+        balance_at=timezone.now(),
+    )
+    credit = data(gql(query, {"channel": "default-channel"}, token=store.token()))["myRebates"]["storeCredit"]
+    assert credit["card"] == "gift card ****AB12" and credit["last4"] == "AB12"
+    assert credit["credited"] == {"amount": "14.00", "currency": "USD"}
+    assert credit["balance"] == {"amount": "9.00"} and credit["balanceAt"]

@@ -200,6 +200,19 @@ class RebatePayout(graphene.ObjectType):
     resolve_amount = in_money("amount")
 
 
+class RebateStoreCredit(graphene.ObjectType):
+    """The Saleor gift card rebates are paid onto (store credit, Saleor 3.23+). The app never stores the card's
+    code: the shopper reads it, with the live balance, from Saleor (``me { giftCards { code currentBalance } }``)."""
+
+    card = graphene.String(required=True, description='How Saleor shows the card: "gift card ****AB12".')
+    last4 = graphene.String(required=True, description="The last four characters of its code.")
+    credited = graphene.Field(Money, required=True, description="Paid onto the card by rebates, in total.")
+    balance = graphene.Field(
+        Money, description="The card's balance when the app last wrote to it (spending since then lowers it)."
+    )
+    balance_at = graphene.DateTime(description="When that balance was read.")
+
+
 class RebateProgress(graphene.ObjectType):
     """Where the shopper stands in the current period."""
 
@@ -222,6 +235,22 @@ class RebateProgress(graphene.ObjectType):
         Money, required=True, description="Reversed after it was paid (a late refund): deducted from the next payout."
     )
     payouts = graphene.List(graphene.NonNull(RebatePayout), required=True, description="The latest, newest first.")
+    store_credit = graphene.Field(
+        RebateStoreCredit, description="The card rebates are paid onto, once one was (store credit payouts)."
+    )
+
+    @staticmethod
+    def resolve_store_credit(root: Progress, info: Any) -> dict[str, Any] | None:
+        credit = root.store_credit
+        if credit is None:
+            return None
+        return {
+            "card": credit.card,
+            "last4": credit.last4,
+            "credited": money(credit.credited, root.currency),
+            "balance": None if credit.balance is None else money(credit.balance, root.currency),
+            "balance_at": credit.balance_at,
+        }
 
     @staticmethod
     def resolve_rate(root: Progress, info: Any) -> Decimal:
