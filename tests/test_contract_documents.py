@@ -15,6 +15,7 @@ import pytest
 from saleor_loyalty.saleor import documents
 from saleor_loyalty.saleor.manifest import PERMISSIONS
 from saleor_loyalty.saleor.subscriptions import EVENT_TYPENAMES, SUBSCRIPTIONS
+from saleor_loyalty.webhooks.handlers import HANDLERS
 from tests.saleor_harness import (
     SALEOR_VERSIONS,
     minimum_version,
@@ -109,3 +110,7 @@ def test_the_ingest_knows_the_body_type_of_every_subscribed_event():
     # The inbox refuses a body whose __typename differs from what the Saleor-Event header names.
     expected = {name.lower(): event_type_name(name) for s in SUBSCRIPTIONS for name in s.events}
     assert expected == EVENT_TYPENAMES
+
+
+def test_every_subscription_has_a_handler_and_every_handler_a_subscription():
+    assert set(HANDLERS) == {s.path for s in SUBSCRIPTIONS}

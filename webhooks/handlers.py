@@ -9,6 +9,7 @@ from saleor_loyalty.program.enrolment import enrol_customer
 from saleor_loyalty.program.orders import reconcile_order
 from saleor_loyalty.redemption.actions import checkout_changed
 from saleor_loyalty.saleor.registration import deactivate_install
+from saleor_loyalty.saleor.subscriptions import SUBSCRIPTION_OF_EVENT
 
 from . import payloads
 from .payloads import MalformedPayload
@@ -49,17 +50,12 @@ def _app_deleted(install: Install, event_name: str, event: dict[str, Any]) -> st
     return "uninstalled"
 
 
+# One handler per subscription (``saleor.subscriptions``, where the events are listed), by its path.
 HANDLERS: dict[str, Callable[[Install, str, dict[str, Any]], str]] = {
-    "order_created": _order,
-    "order_fully_paid": _order,
-    "order_refunded": _order,
-    "order_fully_refunded": _order,
-    "order_cancelled": _order,
-    "customer_created": _customer,
-    "account_confirmed": _customer,
-    "customer_updated": _customer,
-    "checkout_updated": _checkout,
-    "app_deleted": _app_deleted,
+    "orders": _order,
+    "customers": _customer,
+    "checkouts": _checkout,
+    "app": _app_deleted,
 }
 
 
@@ -81,7 +77,8 @@ class SubscriptionAltered(Exception):
 
 def handle(install: Install, event_name: str, body: str) -> str:
     """Run the handler for one delivery; returns a short outcome for the inbox and logs."""
-    handler = HANDLERS.get(event_name)
+    subscription = SUBSCRIPTION_OF_EVENT.get(event_name)
+    handler = HANDLERS.get(subscription.path) if subscription is not None else None
     if handler is None:
         raise MalformedPayload(f"no handler for event {event_name!r}")
     if install.subscription_problem and event_name != "app_deleted":

@@ -60,19 +60,16 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     ),
 )
 
-# Saleor sends the event name lower-cased in the Saleor-Event header.
-EVENT_TYPENAMES: dict[str, str] = {
-    "order_created": "OrderCreated",
-    "order_fully_paid": "OrderFullyPaid",
-    "order_refunded": "OrderRefunded",
-    "order_fully_refunded": "OrderFullyRefunded",
-    "order_cancelled": "OrderCancelled",
-    "customer_created": "CustomerCreated",
-    "account_confirmed": "AccountConfirmed",
-    "customer_updated": "CustomerUpdated",
-    "checkout_updated": "CheckoutUpdated",
-    "app_deleted": "AppDeleted",
-}
+
+def _typename(event: str) -> str:
+    """The ``__typename`` of an event's payload: ORDER_FULLY_PAID -> "OrderFullyPaid"."""
+    return "".join(part.capitalize() for part in event.lower().split("_"))
+
+
+# The events, defined once above, by the name Saleor sends lower-cased in the Saleor-Event header: the body type
+# each carries, and the subscription each arrives through.
+EVENT_TYPENAMES: dict[str, str] = {event.lower(): _typename(event) for s in SUBSCRIPTIONS for event in s.events}
+SUBSCRIPTION_OF_EVENT: dict[str, Subscription] = {event.lower(): s for s in SUBSCRIPTIONS for event in s.events}
 
 
 def subscription_for_path(path: str) -> Subscription | None:
