@@ -6,4 +6,9 @@ class RebatesConfig(AppConfig):
     label = "rebates"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 - connects the order_reconciled receiver
+        from . import (
+            receivers,  # noqa: F401 - connects the order_reconciled receiver
+            stripe_payout,  # registers Stripe's webhook handlers (on import)
+        )
+
+        stripe_payout.register()  # the payer for method "stripe"
