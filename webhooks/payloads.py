@@ -7,7 +7,13 @@ from typing import Any
 
 from saleor_loyalty.core.money import InvalidAmount, to_money
 from saleor_loyalty.program.orders import Principal
-from saleor_loyalty.program.snapshots import AddressSnapshot, CustomerSnapshot, LineSnapshot, OrderSnapshot
+from saleor_loyalty.program.snapshots import (
+    AddressSnapshot,
+    CustomerSnapshot,
+    LineSnapshot,
+    OrderSnapshot,
+    PaymentSnapshot,
+)
 
 REFUND_FULFILLMENT_STATUSES = frozenset({"REFUNDED", "REFUNDED_AND_RETURNED"})
 
@@ -170,6 +176,7 @@ def order_snapshot(event: dict[str, Any]) -> OrderSnapshot:
         refunded_quantities=_refunded_quantities(order),
         metadata=_metadata(order.get("metadata")),
         shipping_address=_address(order.get("shippingAddress")),
+        payments=_payments(order.get("transactions"), currency),
         payment_vouched=event.get("__typename") == "OrderFullyPaid",
     )
 
@@ -200,6 +207,50 @@ def _metadata(items: Any) -> dict[str, str]:
             raise MalformedPayload("metadata item is not {key, value}")
         result[item["key"]] = item["value"]
     return result
+
+
+def _payments(items: Any, currency: str) -> tuple[PaymentSnapshot, ...]:
+    """The order's transactions that name a payment (a PSP reference) and charged money in the order's currency.
+
+    Tolerant by design: what only a payout reads must never fail an order's points. An absent list, a missing or
+    odd field, a transaction without a reference or in another currency is left out, not refused."""
+    if not isinstance(items, list):
+        return ()
+    payments = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        reference, charged = item.get("pspReference"), item.get("chargedAmount")
+        if not isinstance(reference, str) or not reference or len(reference) > 255 or not isinstance(charged, dict):
+            continue
+        if charged.get("currency", currency) != currency:
+            continue
+        try:
+            charged_amount = to_money(charged.get("amount"), currency)
+            refunded = sum(
+                (
+                    to_money(money.get("amount"), currency)
+                    for money in (item.get("refundedAmount"), item.get("refundPendingAmount"))
+                    if isinstance(money, dict)
+                ),
+                Decimal(0),
+            )
+        except InvalidAmount:
+            continue
+        creator = item.get("createdBy")
+        identifier = creator.get("identifier") if isinstance(creator, dict) else None
+        name = item.get("name")
+        payments.append(
+            PaymentSnapshot(
+                psp_reference=reference,
+                name=name if isinstance(name, str) else "",
+                app_identifier=identifier if isinstance(identifier, str) else None,
+                currency=currency,
+                charged=charged_amount,
+                refunded=refunded,
+            )
+        )
+    return tuple(payments)
 
 
 def _address(data: Any) -> AddressSnapshot | None:

@@ -45,6 +45,9 @@ class OrderSnapshot:
     refunded_quantities: dict[str, int] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)  # public: the storefront (and shopper) can write it
     shipping_address: "AddressSnapshot | None" = None
+    # The order's payments (Saleor's transactions), as a payout back onto them needs them. Empty when the payload
+    # has none (an order paid otherwise, a document or a sample without ``transactions``).
+    payments: "tuple[PaymentSnapshot, ...]" = ()
     # Whether the source of this snapshot can vouch for its payment state. A webhook body is shaped by a
     # subscription that staff with MANAGE_APPS can edit, so the webhook layer vouches only for the event whose
     # meaning is payment itself (ORDER_FULLY_PAID: Saleor sends it only for an order paid in full).
@@ -60,6 +63,24 @@ class OrderSnapshot:
             and self.charge_status in ("FULL", "OVERCHARGED")
             and self.total_charged >= self.total_gross
         )
+
+
+@dataclass(frozen=True)
+class PaymentSnapshot:
+    """One of the order's payments: a Saleor transaction, identified at its payment provider by ``psp_reference``
+    (a Stripe PaymentIntent id, ``pi_…``, for payments through Saleor's Stripe app). Amounts in the order's
+    currency; ``refunded`` counts Saleor's own refunds, done and pending."""
+
+    psp_reference: str
+    name: str  # the transaction's name, as the payment app set it ("Stripe", ...)
+    app_identifier: str | None  # the app that created the transaction (its manifest id), if Saleor names one
+    currency: str
+    charged: Decimal
+    refunded: Decimal
+
+    @property
+    def is_stripe_payment_intent(self) -> bool:
+        return self.psp_reference.startswith("pi_")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from fractions import Fraction
 from django.db import transaction
 from django.utils import timezone
 
+from saleor_loyalty.core.money import to_minor_units
 from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program import config
@@ -162,6 +163,7 @@ def _settle(
     rebate_order.contribution = contribution.to_json()
     rebate_order.spend = _money(contribution.spend)
     rebate_order.state_updated_at = order.updated_at
+    rebate_order.payments = payments_json(order)
     rebate_order.save()
     if change:
         logger.info(
@@ -169,6 +171,20 @@ def _settle(
             extra={"data": {"order_id": order.id, "period": period.period, "change": change, "rebate": rebate.minor}},
         )
     return RebateChange(order.id, period.period, change, rebate.minor)
+
+
+def payments_json(order: OrderSnapshot) -> list[dict[str, object]]:
+    """The order's payments as ``RebateOrder.payments`` keeps them (minor units): what a Stripe payout may refund."""
+    return [
+        {
+            "psp_reference": payment.psp_reference,
+            "name": payment.name,
+            "app": payment.app_identifier,
+            "charged": to_minor_units(payment.charged, order.currency),
+            "refunded": to_minor_units(payment.refunded, order.currency),
+        }
+        for payment in order.payments
+    ]
 
 
 def _money(amount: Fraction) -> Decimal:

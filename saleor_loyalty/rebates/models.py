@@ -13,7 +13,11 @@ Four things:
 * ``RebateOrder`` — what one order contributes (its paid base per line, at the rates frozen at its first accrual)
   and the newest order state it reflects (``state_updated_at``), like ``program.OrderAward`` for points.
 * ``RebatePayout`` — payable money on its way out: created (a pending ledger transfer holds it) → paid (posted,
-  with the payer's reference) or failed (voided: back to payable).
+  with the payer's reference) or failed (voided: back to payable). A payer whose outcome comes later (Stripe
+  refunds, confirmed by webhook) leaves it ``sent`` in between; a payout can end paid for less than its amount
+  (posted in part, the rest payable again).
+* ``RebatePayoutPart`` — how a payout paid by several means is split: a Stripe refund per order payment, store
+  credit for the rest or for a refund Stripe refused or failed.
 
 Amounts in the ledger and in these counters are integers in the currency's minor units (``core.money``).
 """
@@ -180,6 +184,9 @@ class RebateOrder(models.Model):
     reversed = models.BigIntegerField(default=0)
     revision = models.PositiveIntegerField(default=0)
     state_updated_at = models.DateTimeField(null=True)
+    # The order's payments as its newest state says (``PaymentSnapshot``, minor units): what a Stripe payout may
+    # refund. ``[{"psp_reference", "name", "app", "charged", "refunded"}]``.
+    payments = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -196,6 +203,7 @@ class RebateOrder(models.Model):
 
 class PayoutState(models.TextChoices):
     CREATED = "created"
+    SENT = "sent"  # handed over, its outcome to be confirmed (Stripe refunds: by Stripe's webhooks)
     PAID = "paid"
     FAILED = "failed"
 
@@ -214,8 +222,11 @@ class RebatePayout(models.Model):
     state = models.CharField(max_length=8, choices=PayoutState.choices, default=PayoutState.CREATED)
     idempotency_key = models.CharField(max_length=255)  # the ledger hold's key, and the payer's
     hold_transfer_id = models.BigIntegerField()
-    reference = models.CharField(max_length=255, blank=True)  # the payer's: a gift card code, a Stripe transfer
+    reference = models.CharField(max_length=255, blank=True)  # the payer's: a gift card code, Stripe refund ids
     failure = models.TextField(blank=True)
+    # What was posted when it was paid: the amount, or less when part of it could not be paid (the rest is payable
+    # again). None until paid.
+    settled_amount = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True)
 
@@ -228,6 +239,7 @@ class RebatePayout(models.Model):
         indexes = [
             models.Index(fields=["member", "-created_at"], name="rebate_payout_member"),
             models.Index(fields=["created_at"], condition=Q(state="created"), name="rebate_payout_to_send"),
+            models.Index(fields=["created_at"], condition=Q(state="sent"), name="rebate_payout_sent"),
         ]
 
     def __str__(self) -> str:
@@ -300,3 +312,53 @@ class StoreCreditPayment(models.Model):
 
     def __str__(self) -> str:
         return f"store credit payment {self.key} ({self.via})"
+
+
+class PartKind(models.TextChoices):
+    STRIPE_REFUND = "stripe_refund"
+    STORE_CREDIT = "store_credit"
+
+
+class PartState(models.TextChoices):
+    PLANNED = "planned"  # not sent yet, or sent with an unknown outcome (sent again with the same key)
+    SENT = "sent"  # Stripe made the refund; its outcome is confirmed by webhook
+    DONE = "done"  # the refund succeeded (confirmed), or the store credit was given
+    FAILED = "failed"  # refused, failed or canceled: nothing paid by this part (a refund's money has a fallback)
+
+
+class RebatePayoutPart(models.Model):
+    """One way a payout's money goes out: a Stripe refund of one order's payment (``payment_intent``), or store
+    credit — for what no payment could take, or in place of a refund that Stripe refused or that failed
+    (``fallback_for``, at most one per refund). Each part has its own idempotency key, derived from the payout's,
+    fixed when the payout is planned: retries send the same parts with the same keys."""
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    payout = models.ForeignKey(RebatePayout, on_delete=models.PROTECT, related_name="parts")
+    kind = models.CharField(max_length=16, choices=PartKind.choices)
+    amount = models.BigIntegerField()  # minor units
+    order_id = models.CharField(max_length=255, blank=True)
+    payment_intent = models.CharField(max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=200)
+    state = models.CharField(max_length=8, choices=PartState.choices, default=PartState.PLANNED)
+    stripe_status = models.CharField(max_length=32, blank=True)  # Stripe's: pending, succeeded, failed, canceled
+    reference = models.CharField(max_length=255, blank=True)  # the Stripe refund id, or the store credit's
+    failure = models.TextField(blank=True)
+    fallback_for = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="fallback"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "rebates_payout_part"
+        constraints = [
+            models.UniqueConstraint(fields=["install", "idempotency_key"], name="rebate_payout_part_unique_key"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="rebate_payout_part_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["install", "reference"], name="rebate_payout_part_reference"),
+            models.Index(fields=["install", "payment_intent"], name="rebate_payout_part_intent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} of payout {self.payout_id} ({self.state})"

@@ -144,9 +144,14 @@ def hold_payout(period: RebatePeriod, accounts: RebateAccounts, *, amount: int, 
     return posted.transfer_id
 
 
-def settle_payout(period: RebatePeriod, *, hold_id: int, amount: int, key: str, paid: bool) -> None:
-    """The payer answered: post the hold (paid), or void it (failed: the money is payable again)."""
-    resolve_pending(pending_id=hold_id, key=key, post_amount=amount if paid else None)
-    if not paid:
-        period.paid -= amount
-        period.payable += amount
+def settle_payout(
+    period: RebatePeriod, *, hold_id: int, amount: int, key: str, paid: bool, paid_amount: int | None = None
+) -> None:
+    """The payer answered: post the hold (paid; ``paid_amount`` of it when only part could be paid, the rest is
+    payable again), or void it (failed: the money is payable again)."""
+    posted = (amount if paid_amount is None else paid_amount) if paid else 0
+    if not 0 <= posted <= amount or (paid and posted == 0):
+        raise ValueError(f"cannot post {posted} of a payout of {amount}")
+    resolve_pending(pending_id=hold_id, key=key, post_amount=posted if paid else None)
+    period.paid -= amount - posted
+    period.payable += amount - posted

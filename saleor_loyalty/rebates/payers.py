@@ -7,6 +7,11 @@ are sent by the next settlement run after one is registered.
 A payer is called outside any database transaction (it talks to the outside world) and may be called again for
 the same payout after a crash or a timeout: it must treat ``PayoutRequest.key`` as an idempotency key (Stripe's
 ``Idempotency-Key``; a gift card tagged with it) and return the first payment's reference for a key it has seen.
+
+A payer whose outcome is only known later (a Stripe refund, confirmed by Stripe's webhook) returns ``Sent``: the
+payout waits in ``sent``, its money still held, until the payer settles it (``settlement.settle_sent``). Sent
+payouts are offered to their payer again on each settlement run (to finish what it left to do); it must then do
+nothing more than what is left.
 """
 
 from dataclasses import dataclass
@@ -28,6 +33,13 @@ class PayoutRequest:
     method: str
 
 
+@dataclass(frozen=True)
+class Sent:
+    """Handed over; the outcome is confirmed later (the payout stays ``sent``, its money held)."""
+
+    reference: str
+
+
 class PayoutFailed(Exception):
     """The payer is sure nothing was paid (a card declined, an account closed): the money becomes payable again.
 
@@ -35,8 +47,9 @@ class PayoutFailed(Exception):
 
 
 class Payer(Protocol):
-    def pay(self, request: PayoutRequest) -> str:
-        """Pay the request; return the payment's reference (a gift card code, a Stripe transfer id)."""
+    def pay(self, request: PayoutRequest) -> str | Sent:
+        """Pay the request; return the payment's reference (a gift card code), or ``Sent`` when its outcome is
+        confirmed later (Stripe refunds)."""
         ...
 
 

@@ -20,7 +20,7 @@ from saleor_loyalty.ledger.queries import account_balance
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.tiers.queries import tier_name
 
-from .models import PayoutState, RebateOrder, RebatePayout, RebatePeriod, RebateProgram, StoreCredit
+from .models import PartKind, PayoutState, RebateOrder, RebatePayout, RebatePeriod, RebateProgram, StoreCredit
 from .periods import period_of
 from .rules import OrderContribution, next_band, period_rebate
 from .terms import BONUS, OVERRIDE, RebateTerms, program_terms
@@ -66,15 +66,60 @@ def _exact_money(amount: Fraction, currency: str, rounding: str) -> Decimal:
 
 
 @dataclass(frozen=True)
+class PayoutPartView:
+    """How part of a payout went out: a Stripe refund of one order's payment, or store credit."""
+
+    kind: str  # stripe_refund | store_credit
+    amount: Decimal
+    order_id: str
+    payment_intent: str
+    state: str  # planned | sent | done | failed
+    stripe_status: str  # Stripe's refund status (pending, succeeded, failed, canceled), or "refused"
+    reference: str  # the Stripe refund id (re_…), or the store credit's reference
+    failure: str
+    instead_of: str  # for store credit given in place of a refund: that refund's id (or its PaymentIntent)
+
+
+@dataclass(frozen=True)
 class PayoutView:
     period: str
     amount: Decimal
     currency: str
-    state: str  # created | paid | failed
-    method: str
+    state: str  # created | sent (awaiting Stripe's confirmation) | paid | failed
+    method: str  # the method actually used: stripe, or store_credit when there was nothing to refund
     reference: str
     created_at: datetime
     settled_at: datetime | None
+    paid_amount: Decimal | None = None  # what was paid, once paid (less than amount when part could not be)
+    parts: tuple[PayoutPartView, ...] = ()
+    failure: str = ""
+
+    @property
+    def stripe_refunds(self) -> tuple[tuple[str, str], ...]:
+        """The Stripe refunds made: (refund id, status)."""
+        return tuple(
+            (part.reference, part.stripe_status)
+            for part in self.parts
+            if part.kind == PartKind.STRIPE_REFUND and part.reference
+        )
+
+
+def _parts(payout: RebatePayout) -> tuple[PayoutPartView, ...]:
+    parts = list(payout.parts.select_related("fallback_for").order_by("pk"))
+    return tuple(
+        PayoutPartView(
+            kind=part.kind,
+            amount=_money(part.amount, payout.currency),
+            order_id=part.order_id,
+            payment_intent=part.payment_intent,
+            state=part.state,
+            stripe_status=part.stripe_status,
+            reference=part.reference,
+            failure=part.failure,
+            instead_of=(part.fallback_for.reference or part.fallback_for.payment_intent) if part.fallback_for else "",
+        )
+        for part in parts
+    )
 
 
 def _payouts(payouts: "list[RebatePayout]") -> tuple[PayoutView, ...]:
@@ -88,6 +133,9 @@ def _payouts(payouts: "list[RebatePayout]") -> tuple[PayoutView, ...]:
             reference=p.reference,
             created_at=p.created_at,
             settled_at=p.settled_at,
+            paid_amount=_money(p.settled_amount, p.currency) if p.settled_amount is not None else None,
+            parts=_parts(p),
+            failure=p.failure,
         )
         for p in payouts
     )
@@ -264,7 +312,14 @@ def rebate_statement(member: Member, period: str) -> tuple[Statement, ...]:
                 accrued=_money(accrued, currency),
                 reversed=_money(reversed_, currency),
                 rebate=_money(accrued - reversed_, currency),
-                paid=_money(sum(p.amount for p in payouts if p.state == PayoutState.PAID), currency),
+                paid=_money(
+                    sum(
+                        p.amount if p.settled_amount is None else p.settled_amount
+                        for p in payouts
+                        if p.state == PayoutState.PAID
+                    ),
+                    currency,
+                ),
                 netted=_money(row.netted, currency),
                 recoverable=_money(row.recovery_raised, currency),
                 written_off=_money(row.written_off, currency),
@@ -344,8 +399,8 @@ def _ledger_figures(install: Install, program: RebateProgram, period: str) -> di
     )
     moved: dict[str, int] = {}
     held = 0
-    for phase, kind, debit, credit, amount in transfers.values_list(
-        "phase", "kind", "debit_account__code", "credit_account__code", "amount"
+    for phase, kind, debit, credit, amount, hold in transfers.values_list(
+        "phase", "kind", "debit_account__code", "credit_account__code", "amount", "pending__amount"
     ):
         if phase == TransferPhase.PENDING:
             held += amount  # a payout's hold: its money left payable for rebates_paid, for now
@@ -354,7 +409,7 @@ def _ledger_figures(install: Install, program: RebateProgram, period: str) -> di
             held -= amount
             continue
         if phase == TransferPhase.POST_PENDING:
-            held -= amount
+            held -= hold  # the whole hold is released; ``amount`` of it (all, or part of it) is posted
         moved[credit] = moved.get(credit, 0) + amount
         moved[debit] = moved.get(debit, 0) - amount
         moved[f"kind:{kind}"] = moved.get(f"kind:{kind}", 0) + amount

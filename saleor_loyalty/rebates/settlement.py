@@ -23,7 +23,7 @@ from saleor_loyalty.installs.models import Install
 from . import movements
 from .accounts import rebate_accounts
 from .models import PayoutState, RebatePayout, RebatePeriod, RebateProgram, RecoveryPolicy
-from .payers import Payer, PayoutFailed, PayoutRequest, payer_for
+from .payers import Payer, PayoutFailed, PayoutRequest, Sent, payer_for
 
 logger = logging.getLogger(__name__)
 
@@ -120,32 +120,59 @@ def _create_payout(period: RebatePeriod, program: RebateProgram) -> RebatePayout
 
 
 @dataclass
-class Sent:
+class Outcomes:
     paid: int = 0
     failed: int = 0
     waiting: int = 0  # no payer for the method, or the payer raised something else: sent again next time
+    sent: int = 0  # handed over, the outcome confirmed later (Stripe refunds)
 
 
-def send_payouts(payouts: Iterable[RebatePayout], *, payer: Payer | None = None) -> Sent:
-    """Call the payer for each ``created`` payout (outside any transaction), then record its answer."""
-    sent = Sent()
+def send_payouts(payouts: Iterable[RebatePayout], *, payer: Payer | None = None) -> Outcomes:
+    """Call the payer for each ``created`` payout (outside any transaction), then record its answer. A ``sent``
+    payout is offered to its payer again, to finish what it left (a store credit fallback)."""
+    outcomes = Outcomes()
     for payout in payouts:
-        if payout.state != PayoutState.CREATED:
+        if payout.state not in (PayoutState.CREATED, PayoutState.SENT):
             continue
         chosen = payer or payer_for(payout.method)
         if chosen is None:
-            sent.waiting += 1
+            outcomes.waiting += 1
             continue
         try:
-            reference = chosen.pay(_request(payout))
+            answer = chosen.pay(_request(payout))
         except PayoutFailed as exc:
-            sent.failed += _record(payout, paid=False, detail=str(exc))
+            outcomes.failed += _record(payout, paid=False, detail=str(exc))
         except Exception:
             logger.exception("rebate payout not sent; retried later", extra={"data": {"payout_id": payout.pk}})
-            sent.waiting += 1
+            outcomes.waiting += 1
         else:
-            sent.paid += _record(payout, paid=True, detail=reference)
-    return sent
+            if isinstance(answer, Sent):
+                mark_sent(payout.pk, answer.reference)
+                payout.refresh_from_db(fields=["state"])
+                outcomes.sent += payout.state == PayoutState.SENT
+                outcomes.paid += payout.state == PayoutState.PAID
+                outcomes.failed += payout.state == PayoutState.FAILED
+            else:
+                outcomes.paid += _record(payout, paid=True, detail=answer)
+    return outcomes
+
+
+def mark_sent(payout_id: int, reference: str) -> bool:
+    """A ``created`` payout was handed over; its outcome comes later. True if this call moved it to ``sent``."""
+    updated = RebatePayout.objects.filter(pk=payout_id, state=PayoutState.CREATED).update(
+        state=PayoutState.SENT, reference=reference[:255]
+    )
+    return updated == 1
+
+
+def settle_sent(payout_id: int, *, paid_amount: int, detail: str) -> int:
+    """The final outcome of a ``created`` or ``sent`` payout, once: ``paid_amount`` of it was paid (the hold posted
+    for that much, the rest payable again), or nothing (0: voided, ``failed``). 1 if this call recorded it. The
+    caller may hold a transaction open (a webhook's)."""
+    payout = RebatePayout.objects.get(pk=payout_id)
+    if paid_amount <= 0:
+        return _record(payout, paid=False, detail=detail)
+    return _record(payout, paid=True, detail=detail, paid_amount=paid_amount)
 
 
 def _request(payout: RebatePayout) -> PayoutRequest:
@@ -163,23 +190,27 @@ def _request(payout: RebatePayout) -> PayoutRequest:
     )
 
 
-def _record(payout: RebatePayout, *, paid: bool, detail: str) -> int:
-    """The payer's answer, once: the hold posted or voided, the payout paid or failed. 1 if this call recorded it."""
+def _record(payout: RebatePayout, *, paid: bool, detail: str, paid_amount: int | None = None) -> int:
+    """The payer's answer, once: the hold posted (for ``paid_amount``, default all of it) or voided, the payout paid
+    or failed. 1 if this call recorded it."""
     with transaction.atomic():
         period = RebatePeriod.objects.select_for_update().get(pk=payout.period_id)
         payout = RebatePayout.objects.select_for_update().get(pk=payout.pk)
-        if payout.state != PayoutState.CREATED:
+        if payout.state not in (PayoutState.CREATED, PayoutState.SENT):
             return 0
+        posted = (payout.amount if paid_amount is None else paid_amount) if paid else None
         movements.settle_payout(
             period,
             hold_id=payout.hold_transfer_id,
             amount=payout.amount,
             key=f"{payout.idempotency_key}:{'paid' if paid else 'failed'}",
             paid=paid,
+            paid_amount=posted,
         )
         payout.state = PayoutState.PAID if paid else PayoutState.FAILED
-        payout.reference = detail if paid else ""
-        payout.failure = "" if paid else detail
+        payout.reference = (detail if paid else payout.reference)[:255]
+        payout.failure = payout.failure if paid else detail  # a payer's note on what it could not pay stays
+        payout.settled_amount = posted
         payout.settled_at = timezone.now()
         payout.save()
         period.save()
@@ -200,5 +231,15 @@ def settle_rebates(now: datetime | None = None) -> dict[str, int]:
     payouts = 0
     for install_id, period in ended:
         payouts += len(close_period(Install.objects.get(pk=install_id), period, now=now).payouts)
-    waiting = send_payouts(RebatePayout.objects.filter(state=PayoutState.CREATED).select_related("member", "program"))
-    return {"released": released, "payouts": payouts, "paid": waiting.paid, "waiting": waiting.waiting}
+    waiting = send_payouts(
+        RebatePayout.objects.filter(state__in=(PayoutState.CREATED, PayoutState.SENT))
+        .select_related("member", "program")
+        .order_by("created_at", "pk")
+    )
+    return {
+        "released": released,
+        "payouts": payouts,
+        "paid": waiting.paid,
+        "waiting": waiting.waiting,
+        "sent": waiting.sent,
+    }

@@ -275,6 +275,7 @@ def order(
     private_metadata: Metadata = None,
     fulfillments: Sequence[Mapping[str, Any]] = (),
     granted_refunds: Sequence[Mapping[str, Any]] = (),
+    transactions: Sequence[Mapping[str, Any]] = (),
     shipping_address: Mapping[str, Any] | bool | None = True,
     billing_address: Mapping[str, Any] | bool | None = True,
     origin: str = "CHECKOUT",
@@ -372,6 +373,7 @@ def order(
         "lines": order_lines,
         "fulfillments": [dict(item) for item in fulfillments],
         "grantedRefunds": [dict(item) for item in granted_refunds],
+        "transactions": [dict(item) for item in transactions],
         "metadata": metadata(metadata_items),
         "privateMetadata": metadata(private_metadata),
         "languageCode": "EN_US",
@@ -381,6 +383,36 @@ def order(
     }
     data.update(extra)
     return data
+
+
+def transaction(
+    psp_reference: str,
+    charged: float,
+    *,
+    currency: str = "USD",
+    refunded: float = 0.0,
+    refund_pending: float = 0.0,
+    name: str = "Stripe",
+    app_identifier: str | None = "saleor.app.payment.stripe",
+) -> Json:
+    """A `TransactionItem` a payment app left on an order (Saleor's Stripe app: `pspReference` is the
+    PaymentIntent id)."""
+    created_by: Json | None = (
+        {"__typename": "App", "id": global_id("App", 7), "identifier": app_identifier, "name": name}
+        if app_identifier is not None
+        else None
+    )
+    return {
+        "__typename": "TransactionItem",
+        "id": global_id("TransactionItem", uuid.uuid4()),
+        "pspReference": psp_reference,
+        "name": name,
+        "message": "",
+        "chargedAmount": money(charged, currency),
+        "refundedAmount": money(refunded, currency),
+        "refundPendingAmount": money(refund_pending, currency),
+        "createdBy": created_by,
+    }
 
 
 def user_fixture(pk: int = 54, email: str = "customer@example.com") -> Json:
