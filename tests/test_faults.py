@@ -25,7 +25,7 @@ import psycopg
 import pytest
 import redis
 from celery import Celery
-from django.db import connection
+from django.db import OperationalError, connection
 
 from bench.processing import API_URL, Stored, generate
 from saleor_loyalty.ledger.models import Transfer, TransferKind
@@ -34,6 +34,7 @@ from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.saleor.models import Install
 from saleor_loyalty.webhooks import tasks
+from saleor_loyalty.webhooks.handlers import handle
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from tests import samples
 from tests.brokers import celery_through
@@ -385,3 +386,35 @@ def test_database_connections_dropped_during_a_burst_lose_no_delivery(live_serve
     while tasks.drain_inbox():
         pass
     assert_settled_once(install, stored, in_order=False)  # four senders and retries: deliveries arrive reordered
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_inside_an_event_leaves_it_pending_not_failed(monkeypatch):
+    """The worker's connection lost inside an event (its backend terminated, as a server restart does) is the
+    database's failure, not the event's: the server rolled the event back, and it stays PENDING with no attempt
+    spent, for the next drain. Recording it FAILED (as when the server was back by the time the failure was
+    recorded) held it out of drains for the sweep's backoff (≥ 60 s) and spent one of its attempts."""
+    install = make_install(api_url=API_URL, jwks=samples.jwks())
+    stored = generate(20, seed=5050)
+    store_pending(install, stored)
+    first = InboxEvent.objects.filter(install=install).order_by("received_at", "pk").first()
+    assert first is not None
+    lost: list[int] = []
+
+    def handle_on_a_lost_connection(*args: Any) -> Any:
+        if not lost:  # the first event only
+            assert connection.connection is not None
+            lost.append(connection.connection.info.backend_pid)
+            with side_connection() as conn:
+                conn.execute("SELECT pg_terminate_backend(%s)", lost)
+        return handle(*args)
+
+    monkeypatch.setattr("saleor_loyalty.webhooks.tasks.handle", handle_on_a_lost_connection)
+    with pytest.raises(OperationalError):
+        tasks.process_event(first.pk)
+    first.refresh_from_db()
+    assert (first.status, first.attempts, first.last_error) == (InboxStatus.PENDING, 0, "")
+    while tasks.drain_inbox():
+        pass
+    assert_settled_once(install, stored, in_order=True)
+    assert set(InboxEvent.objects.filter(install=install).values_list("attempts", flat=True)) == {1}
