@@ -30,7 +30,7 @@ RESULT_PREFIX = "BENCH_RESULT "
 _INJECTED = re.compile(r"faults: (\d+) backends terminated; first answers (\{[^}]*\}); (\d+) re-posted")
 _RESTARTS = re.compile(
     r"restarts: (\d+) \((.*?)\); first answers (\{[^}]*\}); (\d+) re-posted; (\d+) unsettled after the burst, "
-    r"(\d+) swept; (\d+) worker drains ended by a database error; ([\d.]+) s"
+    r"(\d+) sweeps; (\d+) worker drains ended by a database error; ([\d.]+) s"
 )
 _RESTART = re.compile(r"([a-z][a-z -]*?) ([\d.]+) s")
 
@@ -45,7 +45,7 @@ def _restarts(stdout: str) -> dict[str, Any] | None:
         "first_answers": m.group(3),
         "reposted": int(m.group(4)),
         "unsettled_after_burst": int(m.group(5)),
-        "swept": int(m.group(6)),
+        "sweeps": int(m.group(6)),
         "worker_drains_failed": int(m.group(7)),
         "seconds": float(m.group(8)),
     }
@@ -98,7 +98,6 @@ def main() -> int:
         "deliveries": (120 + 150) * args.scale * args.rounds,
         "server_restarts": sum(len(run["restarts"]) for run in restart_runs),
         "restart_deliveries_reposted": sum(run["reposted"] for run in restart_runs),
-        "restart_events_swept": sum(run["swept"] for run in restart_runs),
         "events_killed_over": 20 * args.scale * args.rounds,
         "seconds": round(time.monotonic() - started, 1),
         "valid": all(r["passed"] for r in rounds),

@@ -516,22 +516,24 @@ def _unsettled(install: Install) -> int:
 
 
 def wait_until_settled(install: Install, worker: "WorkerProcess", timeout: float) -> int:
-    """Wait for the worker to settle every stored event. When it stops making progress with events unsettled (their
-    drain signal went out while the database was down), publish the sweep as beat would, minus its one-minute wait
-    (``older_than_seconds=0``). Returns how many events were left to the sweep."""
+    """Wait for the worker to settle every stored event. Whenever it stops making progress with events unsettled
+    (the drain that had them ended with a restart, and no later delivery signals another), publish the sweep as beat
+    does every minute, minus the minute (``older_than_seconds=0``; a sweep takes up to 500 events). Returns how many
+    sweeps it took."""
     deadline = time.monotonic() + timeout
-    swept = 0
+    sweeps = 0
     last, still_since = -1, time.monotonic()
     while (left := _unsettled(install)) > 0:
         assert worker.proc is not None and worker.proc.poll() is None, f"the worker died:\n{worker.tail()}"
         assert time.monotonic() < deadline, f"{left} events unsettled after {timeout} s:\n{worker.tail()}"
         if left != last:
             last, still_since = left, time.monotonic()
-        elif time.monotonic() - still_since > 3 and not swept:
-            swept = left
+        elif time.monotonic() - still_since > 3:
             send_task(tasks.redeliver_stuck_events.name, older_than_seconds=0)
+            sweeps += 1
+            still_since = time.monotonic()
         time.sleep(0.25)
-    return swept
+    return sweeps
 
 
 def test_postgresql_restarted_during_a_burst_loses_no_delivery(
@@ -547,7 +549,7 @@ def test_postgresql_restarted_during_a_burst_loses_no_delivery(
     killed: a crash, WAL recovery at start). Each delivery is answered 200 or 503, never another status, never left
     unanswered; the 503s are re-posted until 200 as Saleor retries them. Then, while the worker still drains the
     backlog, one more restart: its drain ends and no delivery is left to signal another, so the sweep picks up the
-    rest (published here as beat would, without beat's one-minute wait). The worker recovers its connection by
+    rest (published here as beat would, without beat's minute). The worker recovers its connection by
     itself and settles every delivery: stored once, with one attempt, each order's points posted once and worth its
     final state, the ledger sound."""
     cluster, dbname = private_postgres, migrated_database
@@ -602,7 +604,7 @@ def test_postgresql_restarted_during_a_burst_loses_no_delivery(
             if backlog >= 10:
                 connection.close()
                 restarts.append(("fast mid-drain", cluster.restart("fast")))
-            swept = wait_until_settled(install, worker, 60 * SCALE)
+            sweeps = wait_until_settled(install, worker, 60 * SCALE)
             assert worker.proc is not None and worker.proc.poll() is None, worker.tail()
         finally:
             worker.stop()
@@ -612,6 +614,6 @@ def test_postgresql_restarted_during_a_burst_loses_no_delivery(
     print(
         f"restarts: {len(restarts)} ({', '.join(f'{mode} {s:.2f} s' for mode, s in restarts)}); first answers "
         f"{dict(Counter(first_answers.values()))}; {reposted} re-posted; {backlog} unsettled after the burst, "
-        f"{swept} swept; {worker.output().count('raised unexpected: OperationalError')} worker drains ended by a "
+        f"{sweeps} sweeps; {worker.output().count('raised unexpected: OperationalError')} worker drains ended by a "
         f"database error; {time.monotonic() - started:.1f} s"
     )
