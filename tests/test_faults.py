@@ -515,23 +515,24 @@ def _unsettled(install: Install) -> int:
     return InboxEvent.objects.filter(install=install, status__in=[InboxStatus.PENDING, InboxStatus.FAILED]).count()
 
 
-def wait_until_settled(install: Install, worker: "WorkerProcess", timeout: float) -> int:
-    """Wait for the worker to settle every stored event. Whenever it stops making progress with events unsettled
-    (the drain that had them ended with a restart, and no later delivery signals another), publish the sweep as beat
-    does every minute, minus the minute (``older_than_seconds=0``; a sweep takes up to 500 events). Returns how many
-    sweeps it took."""
+def wait_until_settled(install: Install, worker: "WorkerProcess", broker: redis.Redis, timeout: float) -> int:
+    """Wait for the worker to settle every stored event. Whenever it sits idle with events unsettled (the drain that
+    had them ended with a restart, and no later delivery signals another), publish the sweep as beat does every
+    minute, minus the minute (``older_than_seconds=0``; a sweep takes up to 500 events). Returns how many sweeps
+    it took."""
     deadline = time.monotonic() + timeout
     sweeps = 0
     last, still_since = -1, time.monotonic()
     while (left := _unsettled(install)) > 0:
         assert worker.proc is not None and worker.proc.poll() is None, f"the worker died:\n{worker.tail()}"
         assert time.monotonic() < deadline, f"{left} events unsettled after {timeout} s:\n{worker.tail()}"
-        if left != last:
+        idle = broker.llen("celery") == 0 and broker.hlen("unacked") == 0  # no task queued, none running
+        if left != last or not idle:
             last, still_since = left, time.monotonic()
-        elif time.monotonic() - still_since > 3:
+        elif time.monotonic() - still_since > 1:
             send_task(tasks.redeliver_stuck_events.name, older_than_seconds=0)
             sweeps += 1
-            still_since = time.monotonic()
+            last = -1
         time.sleep(0.25)
     return sweeps
 
@@ -604,7 +605,7 @@ def test_postgresql_restarted_during_a_burst_loses_no_delivery(
             if backlog >= 10:
                 connection.close()
                 restarts.append(("fast mid-drain", cluster.restart("fast")))
-            sweeps = wait_until_settled(install, worker, 60 * SCALE)
+            sweeps = wait_until_settled(install, worker, broker, 60 * SCALE)
             assert worker.proc is not None and worker.proc.poll() is None, worker.tail()
         finally:
             worker.stop()
