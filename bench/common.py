@@ -122,8 +122,11 @@ def _wait_for_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.
 
 
 @contextmanager
-def gunicorn(wsgi_app: str, env: Mapping[str, str], probe_path: str, workers: int = 4) -> Iterator[str]:
-    """Serve ``wsgi_app`` with gunicorn (``workers`` sync workers) on a free 127.0.0.1 port; yields the base URL."""
+def gunicorn(
+    wsgi_app: str, env: Mapping[str, str], probe_path: str, workers: int = 4, output: Path | None = None
+) -> Iterator[str]:
+    """Serve ``wsgi_app`` with gunicorn (``workers`` sync workers) on a free 127.0.0.1 port; yields the base URL.
+    Its output goes to ``output`` (appended) when given, else to this process's."""
     port = free_port()
     cmd = [
         PYTHON,
@@ -141,7 +144,11 @@ def gunicorn(wsgi_app: str, env: Mapping[str, str], probe_path: str, workers: in
         str(REPO),
         wsgi_app,
     ]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=dict(env))
+    if output is None:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=dict(env))
+    else:
+        with open(output, "ab") as out:
+            proc = subprocess.Popen(cmd, cwd=REPO, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for_http(base + probe_path, proc)

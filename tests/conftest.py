@@ -65,3 +65,23 @@ def stripe_api(stripe_server, settings):
     settings.STRIPE_CONNECT_TIMEOUT = 2.0
     settings.STRIPE_READ_TIMEOUT = 5.0
     return stripe_server
+
+
+@pytest.fixture(scope="session")
+def private_postgres():
+    """A PostgreSQL server of the test session's own (tests/pg_cluster.py), for tests that restart the server: the
+    shared one is never restarted. Stopped and deleted at the end of the session, whatever happened. Without the
+    binaries, or when it does not start, the tests that need it skip — under CI they fail instead."""
+    from tests.pg_cluster import ClusterUnavailable, PrivateCluster
+
+    cluster = PrivateCluster()
+    try:
+        try:
+            cluster.start()
+        except ClusterUnavailable as exc:
+            if os.environ.get("CI"):
+                pytest.fail(f"CI must run the PostgreSQL restart tests, but no private server: {exc}")
+            pytest.skip(f"no private PostgreSQL server: {exc}")
+        yield cluster
+    finally:
+        cluster.destroy()

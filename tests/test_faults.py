@@ -1,9 +1,11 @@
-"""Fault tests (issue #10): a worker killed mid-event, PostgreSQL connections dropped during a burst of deliveries.
+"""Fault tests (issue #10): a worker killed mid-event, PostgreSQL connections dropped during a burst of deliveries,
+the PostgreSQL server restarted during a burst.
 
-They run against the real services the suite already needs (PostgreSQL, Redis) and never restart either: a killed
-worker is a ``celery worker`` subprocess sent SIGKILL, a database "restart" is ``pg_terminate_backend`` of this test
-database's connections only. Redis db 12 is these tests' own broker (14 is tests/test_operations', 13 and 15 the
-benchmarks'); it is flushed before and after.
+The first two run against the real services the suite already needs (PostgreSQL, Redis) and restart neither: a
+killed worker is a ``celery worker`` subprocess sent SIGKILL, dropped connections are ``pg_terminate_backend`` of
+this test database's connections only. The third restarts a server for real: a private one the session starts for
+it (``private_postgres``, tests/pg_cluster.py), never the shared one. Redis db 12 is these tests' own broker (14 is
+tests/test_operations', 13 and 15 the benchmarks'); it is flushed before and after.
 """
 
 import hashlib
@@ -17,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,8 +28,9 @@ import psycopg
 import pytest
 import redis
 from celery import Celery
-from django.db import connection
+from django.db import OperationalError, connection
 
+from bench.common import gunicorn, migrate
 from bench.processing import API_URL, Stored, generate
 from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.models import Transfer, TransferKind
@@ -34,10 +38,12 @@ from saleor_loyalty.ledger.queries import integrity_problems
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.webhooks import tasks
+from saleor_loyalty.webhooks.handlers import handle
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
 from tests import samples
 from tests.brokers import celery_through
 from tests.factories import make_install
+from tests.pg_cluster import SUPERUSER, PrivateCluster
 from tests.saleor_harness.signing import SaleorKeys
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,6 +84,33 @@ def side_connection() -> psycopg.Connection[Any]:
     )
 
 
+def app_env(tmp: Path, database: str, conn_max_age: int) -> dict[str, str]:
+    """The environment of an app process (worker or web) of these tests: on ``database`` and Redis db 12.
+
+    tests.settings pins ``CELERY_BROKER_URL = ""`` (eager), so the processes get a settings module on top of it (in
+    ``tmp``): the broker, and a 2 s Redis visibility timeout so that a message a killed worker took (tasks are
+    ``acks_late``) is handed out again as soon as the next worker starts (kombu restores unacked messages older than
+    the timeout when its poller starts, then every second here). Production keeps 3600 s and relies on the sweep.
+    """
+    module = tmp / "fault_worker_settings.py"
+    if not module.exists():
+        module.write_text(
+            "from tests.settings import *  # noqa: F403\n"
+            f"CELERY_BROKER_URL = {BROKER_URL!r}\n"
+            "CELERY_TASK_ALWAYS_EAGER = False\n"
+            "CELERY_BROKER_TRANSPORT_OPTIONS = {\n"
+            '    "visibility_timeout": 2, "unacked_restore_interval": 1, "unacked_restore_throttle": 1\n'
+            "}\n"
+        )
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "fault_worker_settings",
+        "PYTHONPATH": os.pathsep.join([str(tmp), str(REPO)]),
+        "DATABASE_URL": database,
+        "CONN_MAX_AGE": str(conn_max_age),
+    }
+
+
 @pytest.fixture
 def broker() -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(BROKER_URL)
@@ -85,6 +118,15 @@ def broker() -> Iterator[redis.Redis]:
     yield client
     client.flushdb()
     client.close()
+
+
+def send_task(name: str, **kwargs: Any) -> None:
+    """Publish a task to the tests' broker, as beat or ingest would."""
+    publisher = Celery("fault-tests", broker=BROKER_URL, set_as_current=False)  # else shared tasks follow it
+    try:
+        publisher.send_task(name, kwargs=kwargs)
+    finally:
+        publisher.close()
 
 
 def store_pending(install: Install, stored: list[Stored]) -> None:
@@ -153,38 +195,19 @@ def assert_settled_once(install: Install, stored: list[Stored], *, in_order: boo
 
 
 class WorkerProcess:
-    """``celery -A saleor_loyalty worker --pool=solo`` as a subprocess, on the test database and Redis db 12.
+    """``celery -A saleor_loyalty worker --pool=solo`` as a subprocess, on the test database (or ``database``) and
+    Redis db 12, with ``conn_max_age`` (seconds a database connection is kept; production's default is 60)."""
 
-    tests.settings pins ``CELERY_BROKER_URL = ""`` (eager), so the worker gets a two-line settings module on top of it
-    (in ``tmp``): the broker, and a 2 s Redis visibility timeout so that a message a killed worker took (tasks are
-    ``acks_late``) is handed out again as soon as the next worker starts (kombu restores unacked messages older than
-    the timeout when its poller starts, then every second here). Production keeps 3600 s and relies on the sweep.
-    """
-
-    def __init__(self, tmp: Path, name: str) -> None:
+    def __init__(self, tmp: Path, name: str, database: str | None = None, conn_max_age: int = 0) -> None:
         self.tmp = tmp
         self.name = name
+        self.database = database
+        self.conn_max_age = conn_max_age
         self.log = tmp / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
-        module = tmp / "fault_worker_settings.py"
-        if not module.exists():
-            module.write_text(
-                "from tests.settings import *  # noqa: F403\n"
-                f"CELERY_BROKER_URL = {BROKER_URL!r}\n"
-                "CELERY_TASK_ALWAYS_EAGER = False\n"
-                "CELERY_BROKER_TRANSPORT_OPTIONS = {\n"
-                '    "visibility_timeout": 2, "unacked_restore_interval": 1, "unacked_restore_throttle": 1\n'
-                "}\n"
-            )
 
     def start(self) -> "WorkerProcess":
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "fault_worker_settings",
-            "PYTHONPATH": os.pathsep.join([str(self.tmp), str(REPO)]),
-            "DATABASE_URL": database_url(),
-            "CONN_MAX_AGE": "0",
-        }
+        env = app_env(self.tmp, self.database or database_url(), self.conn_max_age)
         cmd = [
             str(REPO / ".venv" / "bin" / "celery"),
             "-A",
@@ -259,11 +282,7 @@ def test_a_worker_killed_mid_event_leaves_every_event_settled_exactly_once(tmp_p
             locker.execute("BEGIN")
             locker.execute("SELECT id FROM members_member WHERE id = %s FOR UPDATE", [member.pk])
             first.start()
-            publisher = Celery("fault-tests", broker=BROKER_URL, set_as_current=False)  # else shared tasks follow it
-            try:
-                publisher.send_task(tasks.drain_inbox.name)
-            finally:
-                publisher.close()
+            send_task(tasks.drain_inbox.name)
             orphan = wait_for(lambda: _backend_waiting_on_a_lock(watch), 60, "the worker to block on the member lock")
             first.kill()
             # acks_late: the message the dead worker was running is still unacknowledged in Redis
@@ -296,7 +315,8 @@ def test_a_worker_killed_mid_event_leaves_every_event_settled_exactly_once(tmp_p
 # --- (2) PostgreSQL connections dropped during a burst of deliveries -------------------------------------------------
 
 
-def _post(url: str, stored: Stored, keys: SaleorKeys) -> int:
+def _post(url: str, stored: Stored, keys: SaleorKeys, timeout: float = 60) -> int:
+    """POST one delivery as Saleor sends it: its status, or 0 when there was no answer (refused, reset, timed out)."""
     request = urllib.request.Request(
         url + "/api/webhooks/orders",
         data=stored.body,
@@ -310,10 +330,69 @@ def _post(url: str, stored: Stored, keys: SaleorKeys) -> int:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
+    except OSError:  # URLError, a reset connection, a timeout
+        return 0
+
+
+class Burst:
+    """``stored`` posted to ``url`` by ``senders`` threads (thread k posts deliveries k, k + senders, ...), every
+    answer recorded in ``answers`` as (index, status)."""
+
+    def __init__(self, url: str, stored: list[Stored], keys: SaleorKeys, senders: int = 4) -> None:
+        self.url, self.stored, self.keys = url, stored, keys
+        self.answers: list[tuple[int, int]] = []
+        self.answered = threading.Event()  # set by every answer (a fault injector clears it)
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._send, args=(range(k, len(stored), senders),), daemon=True)
+            for k in range(senders)
+        ]
+
+    def _send(self, indexes: range) -> None:
+        for i in indexes:
+            status = _post(self.url, self.stored[i], self.keys)
+            with self._lock:
+                self.answers.append((i, status))
+            self.answered.set()
+
+    def start(self) -> "Burst":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.answers)
+
+    def join(self, timeout: float) -> dict[int, int]:
+        """Wait for every delivery's first answer; they are returned by index."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        assert not any(t.is_alive() for t in self._threads), f"deliveries still unanswered after {timeout} s"
+        first = dict(self.answers)
+        assert len(first) == len(self.stored)
+        return first
+
+    def repost_failures(self, first: dict[int, int], timeout: float = 60) -> int:
+        """Re-post each delivery first answered 5xx until it is answered 2xx, as Saleor retries those; returns how
+        many posts that took. An answer other than 200 or 503 fails the test."""
+        posts = 0
+        deadline = time.monotonic() + timeout
+        for i in sorted(i for i, status in first.items() if status >= 500):
+            while True:
+                status = _post(self.url, self.stored[i], self.keys)
+                posts += 1
+                assert status in (200, 503), (i, status)
+                if status == 200:
+                    break
+                assert time.monotonic() < deadline, f"delivery {i} still answered {status} after {timeout} s"
+                time.sleep(0.1)
+        return posts
 
 
 @pytest.mark.django_db(transaction=True)
@@ -324,9 +403,7 @@ def test_database_connections_dropped_during_a_burst_lose_no_delivery(live_serve
     install = make_install(api_url=API_URL, jwks=keys.jwks())
     stored = generate(120 * SCALE, seed=2020)
     assert {s.event for s in stored} <= {"order_fully_paid", "order_refunded", "order_cancelled"}
-    statuses: list[tuple[int, int]] = []  # (index, status) of every answer, retries included
-    lock = threading.Lock()
-    answered = threading.Event()
+    burst = Burst(live_server.url, stored, keys)
     terminated: list[int] = []
     stop = threading.Event()
 
@@ -334,12 +411,12 @@ def test_database_connections_dropped_during_a_burst_lose_no_delivery(live_serve
         """Terminate every backend of the test database but its own, in bursts while deliveries are in flight."""
         with side_connection() as conn:
             for _ in range(1 + SCALE):
-                while not answered.wait(0.2):  # a delivery answered since the last burst: connections are open again
+                while not burst.answered.wait(0.2):  # answered since the last burst: connections are open again
                     if stop.is_set():
                         return  # every delivery is in: no burst left to aim at
                 if stop.is_set():
                     return  # a first delivery answered: the app's connections are open
-                answered.clear()
+                burst.answered.clear()
                 deadline = time.monotonic() + 1.0
                 while time.monotonic() < deadline and not stop.is_set():
                     row = conn.execute(
@@ -350,38 +427,194 @@ def test_database_connections_dropped_during_a_burst_lose_no_delivery(live_serve
                     time.sleep(0.02)
                 time.sleep(0.3)
 
-    def sender(indexes: list[int]) -> None:
-        for i in indexes:
-            status = _post(live_server.url, stored[i], keys)
-            with lock:
-                statuses.append((i, status))
-            answered.set()
-
     with celery_through(BROKER_URL):
         kill_thread = threading.Thread(target=killer, daemon=True)
         kill_thread.start()
-        senders = [threading.Thread(target=sender, args=(list(range(k, len(stored), 4)),)) for k in range(4)]
-        for thread in senders:
-            thread.start()
-        for thread in senders:
-            thread.join(timeout=120 * SCALE)
-        stop.set()
-        kill_thread.join(timeout=60)
-        assert not kill_thread.is_alive() and not any(t.is_alive() for t in senders)
+        burst.start()
+        try:
+            first_answers = burst.join(120 * SCALE)
+        finally:
+            stop.set()
+            kill_thread.join(timeout=60)
+        assert not kill_thread.is_alive()
         assert sum(terminated) > 0, "no connection was terminated: the fault was not injected"
-        first_answers = dict(statuses)
-        assert len(first_answers) == len(stored)
         assert set(first_answers.values()) <= {200, 503}, Counter(first_answers.values())
-        # Saleor retries what was not answered 2xx; the database is back
-        retry = sorted(i for i, status in first_answers.items() if status == 503)
-        for i in retry:
-            status = _post(live_server.url, stored[i], keys)
-            assert status == 200, (i, status)
+        reposted = burst.repost_failures(first_answers)  # Saleor retries what was not answered 2xx
     print(
         f"faults: {sum(terminated)} backends terminated; first answers {dict(Counter(first_answers.values()))}; "
-        f"{len(retry)} re-posted"
+        f"{reposted} re-posted"
     )
     connection.close()  # this thread's connection may have been terminated too
     while tasks.drain_inbox():
         pass
     assert_settled_once(install, stored, in_order=False)  # four senders and retries: deliveries arrive reordered
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_inside_an_event_leaves_it_pending_not_failed(monkeypatch):
+    """The worker's connection lost inside an event (its backend terminated, as a server restart does) is the
+    database's failure, not the event's: the server rolled the event back, and it stays PENDING with no attempt
+    spent, for the next drain. Recording it FAILED (as when the server was back by the time the failure was
+    recorded) held it out of drains for the sweep's backoff (≥ 60 s) and spent one of its attempts."""
+    install = make_install(api_url=API_URL, jwks=samples.jwks())
+    stored = generate(20, seed=5050)
+    store_pending(install, stored)
+    first = InboxEvent.objects.filter(install=install).order_by("received_at", "pk").first()
+    assert first is not None
+    lost: list[int] = []
+
+    def handle_on_a_lost_connection(*args: Any) -> Any:
+        if not lost:  # the first event only
+            assert connection.connection is not None
+            lost.append(connection.connection.info.backend_pid)
+            with side_connection() as conn:
+                conn.execute("SELECT pg_terminate_backend(%s)", lost)
+        return handle(*args)
+
+    monkeypatch.setattr("saleor_loyalty.webhooks.tasks.handle", handle_on_a_lost_connection)
+    with pytest.raises(OperationalError):
+        tasks.process_event(first.pk)
+    first.refresh_from_db()
+    assert (first.status, first.attempts, first.last_error) == (InboxStatus.PENDING, 0, "")
+    while tasks.drain_inbox():
+        pass
+    assert_settled_once(install, stored, in_order=True)
+    assert set(InboxEvent.objects.filter(install=install).values_list("attempts", flat=True)) == {1}
+
+
+# --- (3) the PostgreSQL server restarted during a burst of deliveries ------------------------------------------------
+
+
+@pytest.fixture
+def migrated_database(private_postgres: PrivateCluster, tmp_path: Path) -> str:
+    """A database on the private server with the app's schema (``migrate`` run as in production)."""
+    dbname = "loyalty_faults"
+    with private_postgres.connect() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+    private_postgres.create_database(dbname)
+    migrate(app_env(tmp_path, private_postgres.url(dbname), conn_max_age=0))
+    return dbname
+
+
+@contextmanager
+def django_on(cluster: PrivateCluster, dbname: str) -> Iterator[None]:
+    """This thread's Django connection on ``dbname`` of the private server inside (factories and assertions run
+    there), on the test database again after."""
+    settings_dict = connection.settings_dict  # the alias's settings, which every new connection reads
+    saved = {key: settings_dict[key] for key in ("HOST", "PORT", "NAME", "USER", "PASSWORD")}
+    connection.close()
+    settings_dict.update(HOST="127.0.0.1", PORT=str(cluster.port), NAME=dbname, USER=SUPERUSER, PASSWORD="")
+    try:
+        yield
+    finally:
+        connection.close()
+        settings_dict.update(saved)
+
+
+def _unsettled(install: Install) -> int:
+    return InboxEvent.objects.filter(install=install, status__in=[InboxStatus.PENDING, InboxStatus.FAILED]).count()
+
+
+def wait_until_settled(install: Install, worker: "WorkerProcess", broker: redis.Redis, timeout: float) -> int:
+    """Wait for the worker to settle every stored event. Whenever it sits idle with events unsettled (the drain that
+    had them ended with a restart, and no later delivery signals another), publish the sweep as beat does every
+    minute, minus the minute (``older_than_seconds=0``; a sweep takes up to 500 events). Returns how many sweeps
+    it took."""
+    deadline = time.monotonic() + timeout
+    sweeps = 0
+    last, still_since = -1, time.monotonic()
+    while (left := _unsettled(install)) > 0:
+        assert worker.proc is not None and worker.proc.poll() is None, f"the worker died:\n{worker.tail()}"
+        assert time.monotonic() < deadline, f"{left} events unsettled after {timeout} s:\n{worker.tail()}"
+        idle = broker.llen("celery") == 0 and broker.hlen("unacked") == 0  # no task queued, none running
+        if left != last or not idle:
+            last, still_since = left, time.monotonic()
+        elif time.monotonic() - still_since > 1:
+            send_task(tasks.redeliver_stuck_events.name, older_than_seconds=0)
+            sweeps += 1
+            last = -1
+        time.sleep(0.25)
+    return sweeps
+
+
+def test_postgresql_restarted_during_a_burst_loses_no_delivery(
+    private_postgres: PrivateCluster,
+    migrated_database: str,
+    tmp_path: Path,
+    broker: redis.Redis,
+    django_db_blocker: Any,
+) -> None:
+    """A web process (gunicorn) and a Celery worker on the private server, both keeping their connections
+    (production's ``CONN_MAX_AGE``); 150 deliveries posted by four threads, a third of the way in ``pg_ctl restart
+    -m fast`` (clients disconnected, clean shutdown) and two thirds in ``-m immediate`` (every server process
+    killed: a crash, WAL recovery at start). Each delivery is answered 200 or 503, never another status, never left
+    unanswered; the 503s are re-posted until 200 as Saleor retries them. Then, while the worker still drains the
+    backlog, one more restart: its drain ends and no delivery is left to signal another, so the sweep picks up the
+    rest (published here as beat would, without beat's minute). The worker recovers its connection by
+    itself and settles every delivery: stored once, with one attempt, each order's points posted once and worth its
+    final state, the ledger sound."""
+    cluster, dbname = private_postgres, migrated_database
+    keys = SaleorKeys()
+    stored = generate(150 * SCALE, seed=3030)
+    modes = ["fast", "immediate"] * SCALE  # the restarts, spread evenly over the burst
+    restarts: list[tuple[str, float]] = []  # (mode, seconds it took)
+    errors: list[BaseException] = []
+    worker = WorkerProcess(tmp_path, "worker", database=cluster.url(dbname), conn_max_age=60)
+    env = app_env(tmp_path, cluster.url(dbname), conn_max_age=60)
+    web_log = tmp_path / "web.log"  # the 503s' tracebacks are expected here
+
+    def web_tail() -> str:
+        return web_log.read_text(errors="replace")[-4000:] if web_log.exists() else ""
+
+    started = time.monotonic()
+    with django_db_blocker.unblock(), django_on(cluster, dbname):
+        install = make_install(api_url=API_URL, jwks=keys.jwks())
+        connection.close()  # the test's own connection is not the point: it would break at the restart
+        try:
+            worker.start()
+            with gunicorn("saleor_loyalty.wsgi", env, "/healthz", workers=2, output=web_log) as url:
+                burst = Burst(url, stored, keys)
+
+                stop = threading.Event()
+
+                def restarter() -> None:
+                    try:
+                        for k, mode in enumerate(modes, start=1):
+                            threshold = k * len(stored) // (len(modes) + 1)
+                            while burst.count() < threshold:
+                                if stop.wait(0.005):
+                                    return  # the burst failed
+                            restarts.append((mode, cluster.restart(mode)))
+                    except BaseException as exc:  # reported by the test
+                        errors.append(exc)
+
+                restart_thread = threading.Thread(target=restarter, daemon=True)
+                restart_thread.start()
+                burst.start()
+                try:
+                    first_answers = burst.join(60 * SCALE)
+                finally:
+                    stop.set()
+                    restart_thread.join(timeout=60 * SCALE)
+                assert errors == [] and len(restarts) == len(modes), (errors, restarts, cluster.server_log())
+                assert set(first_answers.values()) <= {200, 503}, (Counter(first_answers.values()), web_tail())
+                reposted = burst.repost_failures(first_answers)
+            # Every delivery is in. If the worker still has a backlog, restart once more: its drain ends with the
+            # error and no delivery is left to signal another, so the sweep has to pick the rest up.
+            backlog = _unsettled(install)
+            if backlog >= 10:
+                connection.close()
+                restarts.append(("fast mid-drain", cluster.restart("fast")))
+            sweeps = wait_until_settled(install, worker, broker, 60 * SCALE)
+            assert worker.proc is not None and worker.proc.poll() is None, worker.tail()
+        finally:
+            worker.stop()
+        assert_settled_once(install, stored, in_order=False)
+        attempts = Counter(InboxEvent.objects.filter(install=install).values_list("attempts", flat=True))
+        assert set(attempts) == {1}, attempts  # a lost connection spends no attempt (tasks.process_event)
+    print(
+        f"restarts: {len(restarts)} ({', '.join(f'{mode} {s:.2f} s' for mode, s in restarts)}); first answers "
+        f"{dict(Counter(first_answers.values()))}; {reposted} re-posted; {backlog} unsettled after the burst, "
+        f"{sweeps} sweeps; {worker.output().count('raised unexpected: OperationalError')} worker drains ended by a "
+        f"database error; {time.monotonic() - started:.1f} s"
+    )

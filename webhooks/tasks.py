@@ -5,7 +5,8 @@ verifying and storing the delivery): it signals "there is work" at most once per
 with a trailing signal so no stored event waits longer than that, and ``drain_inbox`` workers take pending rows.
 Each event is processed under its row lock (``SKIP LOCKED``: concurrent drains never take the same row), in a
 savepoint, and its outcome recorded. A malformed body is marked failed for good; any other error is retried by
-the sweep with backoff, up to ``MAX_ATTEMPTS``, and stays replayable by an operator. Without a broker (the
+the sweep with backoff, up to ``MAX_ATTEMPTS``, and stays replayable by an operator, except a database connection
+lost inside the event (a server restart): that leaves it pending, for the next drain. Without a broker (the
 embedded default) events are processed in the request that stored them.
 """
 
@@ -123,8 +124,10 @@ def process_event(event_id: int, *, force: bool = False) -> str | None:
     if force:
         statuses += [InboxStatus.PROCESSED, InboxStatus.IGNORED]
     install_id, kind = None, ""
+    ran_on = None
     try:
         with transaction.atomic():
+            ran_on = connection.connection  # the database connection the event runs on
             locked = _lock_event(event_id, statuses)
             if locked is None:
                 return None
@@ -151,6 +154,12 @@ def process_event(event_id: int, *, force: bool = False) -> str | None:
         _record_failure(event_id, statuses, f"malformed payload: {exc}", final=True)  # can never succeed
     except Exception as exc:
         if install_id is None:  # the event was never taken (the lock itself failed): nothing to record
+            raise
+        if connection.connection is not ran_on:
+            # The connection was lost inside the event (the server restarted, or the backend was terminated): its
+            # rollback failed, so Django dropped it. The server rolled the event back and the failure is the
+            # database's, not the event's: it stays pending for the next drain. Recorded FAILED (possible only when
+            # the server was back by then) it would spend an attempt and wait out the sweep's backoff.
             raise
         outcome = "error"
         with log_context(install_id=install_id, inbox_event_id=event_id, event=kind):
