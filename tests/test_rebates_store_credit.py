@@ -2,6 +2,7 @@
 (created once, topped up), never paid twice across retries; a single-use voucher per payout on Saleor 3.22."""
 
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -93,7 +94,9 @@ def test_the_first_payout_creates_the_members_card_and_the_next_tops_it_up(shop)
         USER,  # only this customer may spend it
         "shopper@example.com",  # Saleor sends them the card
     )
-    assert card["metadata"] == {"loyalty_store_credit": f"member:{shop.member.pk}:USD"}
+    marker = StoreCredit.objects.get().marker
+    assert card["metadata"] == {"loyalty_store_credit": marker}  # random: names no member to the shopper
+    assert marker.startswith("credit:") and len(marker) == len("credit:") + 32
     assert card["private_metadata"] == {"loyalty_payout": "rebate:1:r1:payout"}
 
     second = payer.pay(shop.request("rebate:2:r1:payout", "6.50", payout_id=2))
@@ -165,6 +168,24 @@ def test_a_card_created_but_not_recorded_is_found_again_not_created_twice(shop):
     # a second payout that found the card (its creator's answer lost) tops it up
     payer.pay(shop.request("k2", "1.00", payout_id=2))
     assert shop.card()["balance"] == Decimal("11.00")
+
+
+def test_a_first_payout_never_adopts_another_customers_card_that_carries_an_old_style_marker(shop):
+    """Found on a real Saleor: cards marked ``member:<id>:<currency>`` (an earlier app database's member ids) were
+    adopted by whichever member now has that id. A record's marker is its own random value."""
+    payer = StoreCreditPayer()
+    payer.pay(shop.request("k1", "5.00"))
+    (someone_elses,) = shop.shop.gift_cards.values()
+    newcomer = member_for_user(shop.install, "VXNlcjoy", "newcomer@example.com")
+    someone_elses["metadata"] = {"loyalty_store_credit": f"member:{newcomer.pk}:USD"}
+    request = replace(shop.request("k2", "3.00", payout_id=2, user_id="VXNlcjoy"), member_id=newcomer.pk)
+    payer.pay(request)
+    assert len(shop.shop.gift_cards) == 2
+    assert someone_elses["balance"] == Decimal("5.00")  # untouched
+    theirs = StoreCredit.objects.get(member=newcomer)
+    (new_card,) = [c for c in shop.shop.gift_cards.values() if c is not someone_elses]
+    assert (new_card["balance"], new_card["assigned_to"]) == (Decimal("3.00"), "VXNlcjoy")
+    assert new_card["metadata"] == {"loyalty_store_credit": theirs.marker} != someone_elses["metadata"]
 
 
 def test_another_payouts_card_found_on_retry_pays_that_payout_by_its_creation(shop):

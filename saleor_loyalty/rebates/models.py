@@ -22,6 +22,7 @@ Four things:
 Amounts in the ledger and in these counters are integers in the currency's minor units (``core.money``).
 """
 
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -246,6 +247,10 @@ class RebatePayout(models.Model):
         return f"payout {self.pk}: {self.amount} {self.currency} ({self.state})"
 
 
+def new_marker() -> str:
+    return f"credit:{secrets.token_hex(16)}"
+
+
 class StoreCredit(models.Model):
     """A member's store credit in one currency: one Saleor gift card, created by the first payout and topped up by
     later ones (Saleor 3.23+). ``saleor_id`` is empty until the card exists. The lease (``lease_token``,
@@ -257,6 +262,9 @@ class StoreCredit(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="store_credits")
     currency = models.CharField(max_length=3)
     saleor_id = models.CharField(max_length=255, blank=True)  # the gift card's global id
+    # What the card carries in its public metadata so a retry can find it again: random, unique to this record
+    # (a member id is not: it restarts with a new app database, and the shopper can read public metadata).
+    marker = models.CharField(max_length=64, default=new_marker)
     last4 = models.CharField(max_length=16, blank=True)  # Saleor's `last4CodeChars`: how the card is shown masked
     credited = models.BigIntegerField(default=0)  # minor units paid onto the card by the app
     balance = models.BigIntegerField(null=True)  # Saleor's `currentBalance` when last read (spending lowers it)

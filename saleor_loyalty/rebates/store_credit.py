@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 # Long past any call to Saleor that timed out on our side but still runs on Saleor's.
 UNKNOWN_OUTCOME_WAIT = timedelta(minutes=10)
-OWNER_KEY = "loyalty_store_credit"  # public metadata: which member's credit the card is (what the lookup filters on)
+OWNER_KEY = "loyalty_store_credit"  # public metadata: the StoreCredit's random marker (what the lookup filters on)
 PAYOUT_KEY = "loyalty_payout"  # private metadata: the payout that created the card
 GIFT_CARDS_FROM = (3, 23)  # giftCardBalanceAdjust, GiftCardCreateInput.assignedTo, BALANCE_ADJUSTED events
 VOUCHER_CODE_PREFIX = "REBATE-"
@@ -187,10 +187,6 @@ def _lease(credit: StoreCredit) -> Iterator[None]:
             StoreCredit.objects.filter(pk=credit.pk, lease_token=token).update(lease_token="", lease_until=None)
 
 
-def _owner(request: PayoutRequest) -> str:
-    return f"member:{request.member_id}:{request.currency}"
-
-
 def _card(node: Any, currency: str) -> Card:
     if not isinstance(node, dict) or not node.get("id"):
         raise SaleorError("Saleor returned no gift card")
@@ -218,7 +214,7 @@ def masked(last4: str) -> str:
 def _pay_onto_card(install: Install, request: PayoutRequest, payment: StoreCreditPayment, credit: StoreCredit) -> str:
     client = _client(install)
     if not credit.saleor_id:
-        found = _find_card(client, request)
+        found = _find_card(client, request, credit)
         if found is None:
             return _create_card(client, request, payment, credit)
         _adopt(credit, found)
@@ -227,8 +223,10 @@ def _pay_onto_card(install: Install, request: PayoutRequest, payment: StoreCredi
     return _top_up(client, request, payment, credit)
 
 
-def _find_card(client: SaleorClient, request: PayoutRequest) -> Card | None:
-    data = client.execute("gift_card_find", {"owner": _owner(request)})
+def _find_card(client: SaleorClient, request: PayoutRequest, credit: StoreCredit) -> Card | None:
+    """The card an earlier attempt of this member's store credit created, found by the record's own random marker
+    (never another member's card: a marker is unique to one ``StoreCredit``)."""
+    data = client.execute("gift_card_find", {"owner": credit.marker})
     edges = ((data.get("giftCards") or {}).get("edges")) or []
     cards = [_card((edge or {}).get("node"), request.currency) for edge in edges]
     if len(cards) > 1:
@@ -250,7 +248,7 @@ def _create_card(client: SaleorClient, request: PayoutRequest, payment: StoreCre
         "isActive": True,
         "note": f"Rebates paid as store credit by the loyalty app (payout {request.payout_id}).",
         "addTags": ["loyalty-store-credit"],
-        "metadata": [{"key": OWNER_KEY, "value": _owner(request)}],
+        "metadata": [{"key": OWNER_KEY, "value": credit.marker}],
         "privateMetadata": [{"key": PAYOUT_KEY, "value": request.key}],
     }
     if request.saleor_user_id:
