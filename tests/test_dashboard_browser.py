@@ -271,7 +271,7 @@ def test_the_app_page_renders_its_tabs_after_the_handshake(dashboard):
 
     tabs = frame.get_by_role("tab")
     tabs.first.wait_for()
-    assert tabs.all_inner_texts() == ["Program", "Rewards", "Campaigns", "Tiers", "Referrals", "API keys"]
+    assert tabs.all_inner_texts() == ["Program", "Rewards", "Campaigns", "Tiers", "Rebates", "Referrals", "API keys"]
     assert frame.get_by_role("tab", name="Program").get_attribute("aria-selected") == "true"
     assert frame.get_by_role("tablist", name="Loyalty program").is_visible()
     assert frame.get_by_role("heading", name="Loyalty", level=1).is_visible()
@@ -355,18 +355,37 @@ def test_the_tabs_are_keyboard_navigable(dashboard):
     # one tab stop for the tab list: Tab moves on to the panel
     keyboard.press("Tab")
     assert _html(frame, "() => document.activeElement.getAttribute('role')") == "tabpanel"
-    assert [tab.get_attribute("tabindex") for tab in frame.get_by_role("tab").all()] == ["0"] + ["-1"] * 5
+    assert [tab.get_attribute("tabindex") for tab in frame.get_by_role("tab").all()] == ["0"] + ["-1"] * 6
+
+
+def test_the_rebates_tab_reads_its_programs_periods_and_changes_with_the_dashboard_token(dashboard):
+    dashboard.graphql_answer = (200, {"data": {**STUB_DATA, "rebatePrograms": [], "tiers": [], "rebatePeriods": []}})
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Rebates").click()
+
+    frame.get_by_test_id("rebate-programs-empty").wait_for()
+    frame.get_by_test_id("rebate-periods-empty").wait_for()
+    frame.get_by_role("heading", name="Changes to rebates").wait_for()
+    assert frame.get_by_role("heading", name="Start rebates in a channel").is_visible()
+    assert frame.get_by_role("button", name="Add a tier rate").is_disabled()  # no tiers to pick from
+    rebates = [r for r in dashboard.graphql_requests if "rebate" in r["body"]["query"].lower()]
+    assert len(rebates) == 1  # programs, tiers and periods in one request; the change log in its own
+    dashboard.assert_documents_valid()
 
 
 def test_the_customer_widget_says_when_there_is_no_activity_and_follows_the_theme_without_a_query(dashboard):
-    dashboard.graphql_answer = (200, {"data": {"customerLoyalty": None}})
+    dashboard.graphql_answer = (200, {"data": {"customerLoyalty": None, "customerRebates": None}})
     frame = dashboard.open("/app/widget/customer", theme="dark", query_theme=None, customerId="VXNlcjo0Mg==")
 
     frame.get_by_text("No loyalty activity yet", exact=False).wait_for()
+    # the account and the rebates: two requests for the customer, sent together; no rebates, no section
+    frame.get_by_label("Points (negative to deduct)").wait_for()
+    assert frame.get_by_test_id("customer-rebates").count() == 0
+    assert not frame.get_by_role("alert").count()
     frame.locator("html[data-theme=dark]").wait_for(state="attached")
     assert frame.get_by_role("main", name="Loyalty").count() == 1  # named by its heading, for screen readers only
     assert frame.get_by_label("Points (negative to deduct)").is_visible()
-    assert dashboard.graphql_requests[0]["body"]["variables"] == {"customerId": "VXNlcjo0Mg=="}
+    assert [r["body"]["variables"] for r in dashboard.graphql_requests] == [{"customerId": "VXNlcjo0Mg=="}] * 2
     dashboard.assert_documents_valid()
     # it tells the dashboard its height, so the card fits its content
     dashboard.page.wait_for_function("window.fromApp.some((m) => m.type === 'widgetResize' && m.payload.height > 0)")

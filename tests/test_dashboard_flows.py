@@ -10,7 +10,9 @@ Under CI a missing Chromium fails these tests (tests/test_dashboard_browser.py's
 """
 
 import base64
+import csv
 import hashlib
+import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -35,6 +37,9 @@ from saleor_loyalty.program.models import Campaign, EarningAction, EarnRule, Ord
 from saleor_loyalty.program.orders import reconcile_order
 from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.program.settings_changes import update_program_settings
+from saleor_loyalty.rebates.configuration import create_rebate_program, update_rebate_program
+from saleor_loyalty.rebates.models import RebatePeriod, RebateProgram
+from saleor_loyalty.rebates.periods import MONTHLY, period_of
 from saleor_loyalty.redemption.configuration import create_reward
 from saleor_loyalty.redemption.models import Reward
 from saleor_loyalty.referrals.configuration import update_referral_program
@@ -44,6 +49,7 @@ from tests.factories import later, line, order
 from tests.storefront import Store
 from tests.test_dashboard_browser import Dashboard, _NoStaticFiles, browser, host_server  # noqa: F401 (fixtures)
 from tests.test_referrals import ALICE, BOB, apply, code_of, held_by_address, paid_order
+from tests.test_staff_rebates import november
 from tests.test_tiers import pay, setup_tiers
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -688,6 +694,178 @@ def test_the_tiers_tab_shows_members_and_movements(store, open_dashboard):
     assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
 
 
+# -- Rebates tab -------------------------------------------------------------------------------------------------
+
+
+def test_a_merchant_starts_rebates_fixing_a_field_error_then_edits_them(store, open_dashboard):
+    setup_tiers(store.install)
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Rebates").click()
+    frame.get_by_test_id("rebate-programs-empty").wait_for()
+    frame.get_by_test_id("rebate-periods-empty").wait_for()
+
+    frame.get_by_label("Channel (slug)").fill("default-channel")
+    frame.get_by_label("Currency", exact=True).fill("usd")
+    frame.get_by_label("Band 1: from (spend)").fill("500")
+    frame.get_by_label("Band 1: rate (%)").fill("2")
+    frame.get_by_role("button", name="Add a band").click()
+    frame.get_by_label("Band 2: from (spend)").fill("400")  # not above the first: refused by the server
+    frame.get_by_label("Band 2: rate (%)").fill("3")
+    frame.get_by_role("button", name="Add a tier rate").click()
+    frame.get_by_label("Tier 1", exact=True).select_option("Gold")
+    frame.get_by_label("Tier 1: rate (%)").fill("1")
+    picker = frame.get_by_role("combobox", name="Add products")
+    picker.focus()
+    picker.press_sequentially("sneak")
+    frame.get_by_role("option", name="Dash Force sneakers · Sneakers").wait_for()
+    picker.press("Enter")
+    picker.press("Escape")
+    frame.get_by_label("Rate for Dash Force sneakers (%)").fill("5")
+    frame.get_by_label("Bonus on every Nth order").fill("3")
+    frame.get_by_label("Bonus per Nth order (amount)").fill("5")
+    frame.get_by_role("button", name="Create rebate program").click()
+
+    assert wait_for_notification(dashboard, "Rebate program not created")["status"] == "error"
+    error = frame.locator("#rebate-bands-error")
+    assert "rising thresholds (band 2: 400 is not above 500)" in error.inner_text()  # under the bands it names
+    assert frame.get_by_test_id("rebate-bands").get_attribute("aria-describedby") == "rebate-bands-error"
+    assert frame.locator("[data-field-error]").count() == 1
+    assert not RebateProgram.objects.exists()  # all or nothing
+    assert not SettingsChange.objects.filter(subject__startswith="rebate_program:").exists()
+
+    frame.get_by_label("Band 2: from (spend)").fill("1000")
+    frame.get_by_role("button", name="Create rebate program").click()
+    assert wait_for_notification(dashboard, "Rebate program created")["status"] == "success"
+    program = RebateProgram.objects.get(install=store.install)
+    assert (program.channel_slug, program.currency, program.is_active, program.period) == (
+        "default-channel",
+        "USD",
+        True,
+        "monthly",
+    )
+    assert program.bands == [{"threshold": "500", "rate": "2"}, {"threshold": "1000", "rate": "3"}]
+    assert program.tier_rates == {"Gold": {"rate": "1", "mode": "bonus"}}
+    assert program.line_rates == {"product:UHJvZHVjdDoy": "5"}
+    assert (program.frequency_nth, program.frequency_bonus_amount) == (3, Decimal(5))
+    row = frame.get_by_test_id("rebate-program-default-channel-USD")
+    row.get_by_text("2% from $500.00; 3% from $1,000.00 (of all the spend)").wait_for()
+    assert "Gold +1%" in row.inner_text() and "1 product rate" in row.inner_text() and "Active" in row.inner_text()
+    frame.get_by_role("heading", name="Start rebates in a channel").wait_for()  # the form is back to a new program
+
+    frame.get_by_role("button", name="Edit the rebates of default-channel (USD)").click()
+    frame.get_by_role("heading", name="Edit the rebates of default-channel (USD)").wait_for()
+    assert frame.get_by_label("Band 2: from (spend)").input_value() == "1000"
+    assert frame.get_by_label("Rate for Dash Force sneakers (%)").input_value() == "5"  # named, as picked
+    frame.get_by_label("A rate reached applies to").select_option("MARGINAL")
+    frame.get_by_label("Return window (days)").fill("400")
+    frame.get_by_role("button", name="Save rebate program").click()
+    frame.locator("#rebate-returnWindowDays-error").wait_for()
+    assert frame.get_by_label("Return window (days)").get_attribute("aria-invalid") == "true"
+    program.refresh_from_db()
+    assert (program.threshold_mode, program.return_window_days) == ("whole", 14)
+
+    frame.get_by_label("Return window (days)").fill("30")
+    frame.get_by_label("Paid as").select_option(label="Stripe")
+    frame.get_by_role("button", name="Remove the rate of Gold").click()
+    frame.get_by_role("button", name="Save rebate program").click()
+    wait_for_notification(dashboard, "Rebate program saved")
+    program.refresh_from_db()
+    assert (program.threshold_mode, program.return_window_days, program.payout_method) == ("marginal", 30, "stripe")
+    assert program.tier_rates == {} and program.line_rates == {"product:UHJvZHVjdDoy": "5"}  # only what changed
+    edit = SettingsChange.objects.filter(subject="rebate_program:default-channel/USD").order_by("pk").last()
+    assert edit and edit.actor == MERCHANT
+    assert set(edit.after) == {"threshold_mode", "return_window_days", "payout_method", "tier_rates"}
+    changes = frame.get_by_test_id("rebate-changes")
+    changes.get_by_text("Return window (days): 14 → 30").wait_for()
+    assert "Rebates in default-channel (USD)" in changes.inner_text()
+    assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
+
+
+def test_a_merchant_sees_a_periods_totals_reconciled_and_downloads_its_csvs(store, open_dashboard):
+    november(store.install)
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Rebates").click()
+
+    picker = frame.get_by_label("Totals of")
+    picker.wait_for()
+    assert picker.input_value() == period_of(timezone.now(), MONTHLY).key  # the newest period first
+    picker.select_option(label="November 2026")
+    totals = frame.get_by_test_id("rebate-totals")
+    totals.get_by_text("$48.00").wait_for()
+    figures = {
+        name: frame.get_by_test_id(f"rebate-total-{name}").locator("td").inner_text()
+        for name in ("members", "accrued", "reversed", "rebate", "pending", "payable", "paid", "owed", "writtenOff")
+    }
+    assert figures == {
+        "members": "2",
+        "accrued": "$48.00",
+        "reversed": "$18.00",
+        "rebate": "$30.00",
+        "pending": "$0.00",
+        "payable": "$0.00",
+        "paid": "$30.00",
+        "owed": "$0.00",
+        "writtenOff": "$0.00",
+    }
+    audit = frame.get_by_test_id("rebate-audit")
+    assert "Reconciles with the ledger" in audit.inner_text()
+    assert frame.get_by_test_id("rebate-total-ledger").locator("td").inner_text() == "Agrees"
+
+    with dashboard.page.expect_download() as started:
+        frame.get_by_role("button", name="Download statements (CSV)").click()
+    statements = list(csv.DictReader(io.StringIO(Path(started.value.path()).read_text())))
+    assert started.value.suggested_filename.endswith(".csv")
+    payouts = [(r["email"], r["paid"], r["method"], r["reference"]) for r in statements if r["line"] == "payout"]
+    assert sorted(payouts) == [
+        ("b@example.com", "12.00", "store_credit", "ref-2"),
+        ("shopper@example.com", "18.00", "store_credit", "ref-1"),
+    ]
+    assert sum(Decimal(r["accrued"]) for r in statements if r["line"] == "order") == Decimal("48.00")
+    frame.get_by_test_id("rebate-download-status").get_by_text("Downloaded").wait_for()
+
+    with dashboard.page.expect_download() as started:
+        frame.get_by_role("button", name="Download audit (CSV)").click()
+    audit_rows = list(csv.DictReader(io.StringIO(Path(started.value.path()).read_text())))
+    assert [(r["source"], r["accrued"], r["paid"], r["problems"]) for r in audit_rows] == [
+        ("periods", "48.00", "30.00", ""),
+        ("ledger", "48.00", "30.00", ""),
+    ]
+
+    # one cent that the ledger does not have: the page says so, and what
+    row = RebatePeriod.objects.get(install=store.install, period="2026-11", member__saleor_user_id="VXNlcjox")
+    RebatePeriod.objects.filter(pk=row.pk).update(pending=row.pending + 1, accrued=row.accrued + 1)
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="dark")
+    frame.get_by_role("tab", name="Rebates").click()
+    frame.get_by_label("Totals of").select_option("2026-11")
+    problems = frame.get_by_test_id("rebate-audit-problems")
+    problems.get_by_text("default-channel USD: accrued: rows 3001 ≠ ledger 3000").wait_for()
+    assert "Does not reconcile with the ledger" in frame.get_by_test_id("rebate-audit").inner_text()
+    assert frame.get_by_test_id("rebate-total-ledger").locator("td").inner_text() == "Differs"
+    frame.get_by_text("Show the audit's figures").click()
+    pending = frame.get_by_test_id("rebate-audit-default-channel-USD").get_by_role("row", name="Pending")
+    assert pending.locator("td").all_inner_texts() == ["Pending", "$0.01", "$0.00", "$0.01"]
+
+
+def test_a_csv_download_the_app_refuses_says_why(store, open_dashboard):
+    november(store.install)
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Rebates").click()
+    frame.get_by_label("Totals of").wait_for()
+    refusal = {"errors": [{"message": "You need the MANAGE_DISCOUNTS permission.", "extensions": {}}]}
+    dashboard.page.route(
+        f"{dashboard.app_url}/dashboard/rebates/**", lambda route: route.fulfill(status=403, json=refusal)
+    )
+    frame.get_by_role("button", name="Download audit (CSV)").click()
+    frame.get_by_test_id("rebate-download-status").get_by_text(
+        "Not downloaded: You need the MANAGE_DISCOUNTS"
+    ).wait_for()
+    assert wait_for_notification(dashboard, "Download failed")["status"] == "error"
+
+
 # -- API keys tab ------------------------------------------------------------------------------------------------
 
 
@@ -834,6 +1012,30 @@ def test_the_customer_widget_of_a_customer_without_points(store, open_dashboard)
 
     frame.get_by_test_id("no-activity").wait_for()
     assert "No loyalty activity yet" in frame.get_by_test_id("no-activity").inner_text()
+    assert frame.get_by_test_id("customer-rebates").count() == 0  # no rebates: no section
+
+
+def test_the_customer_widget_shows_a_shoppers_rebates(store, open_dashboard):
+    november(store.install)
+    dashboard = open_dashboard("MANAGE_USERS")
+    frame = dashboard.open("/app/widget/customer", theme="light", customerId="VXNlcjox")
+
+    rebates = frame.get_by_test_id("customer-rebates")
+    rebates.wait_for()
+    frame.get_by_test_id("balance-available").wait_for()  # the points still read beside the rebates
+    assert frame.get_by_role("alert").count() == 0
+    assert frame.get_by_test_id("rebate-spend").inner_text() == "$100.00"  # this month's order so far
+    assert frame.get_by_test_id("rebate-rate").inner_text() == "0%"
+    assert frame.get_by_test_id("rebate-next").inner_text() == "2% after $400.00 more"
+    assert frame.get_by_test_id("rebate-accrued").inner_text() == "$0.00"
+    payouts = frame.get_by_test_id("rebate-payouts").inner_text()
+    assert "$18.00" in payouts and "Store credit" in payouts and "ref-1" in payouts and "November 2026" in payouts
+    statement = frame.get_by_test_id("rebate-statement")
+    assert "Statement" in statement.inner_text() and "$0.00 rebate" in statement.inner_text()
+    assert frame.get_by_role("heading", name="Rebates", level=2).is_visible()
+    sent = sorted(r["body"]["query"].split("(")[0] for r in dashboard.graphql_requests)
+    assert sent == ["query CustomerLoyalty", "query CustomerRebates"]  # one extra request, beside the account's
+    assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
 
 
 # -- the customer popup (more actions) --------------------------------------------------------------------------
@@ -1122,6 +1324,29 @@ def _realistic_catalog(store: Store) -> None:
     revoke_api_key(store.install, old.record.pk, actor=MERCHANT)
 
 
+def _realistic_rebates(store: Store) -> None:
+    """November's rebates of two shoppers (a refund, two payouts), then the program given a tier rate and a bonus."""
+    november(store.install)
+    program = RebateProgram.objects.get(install=store.install)
+    update_rebate_program(
+        program,
+        {
+            "tier_rates": {"Gold": {"rate": "1", "mode": "bonus"}},
+            "frequency_nth": 5,
+            "frequency_bonus_amount": "5",
+            "minimum_payout": "25",
+        },
+        actor=MERCHANT,
+    )
+    create_rebate_program(
+        store.install,
+        channel_slug="channel-pln",
+        currency="PLN",
+        settings={"period": "quarterly", "bands": [{"threshold": "0", "rate": "1"}], "is_active": False},
+        actor="maria@shop.example",
+    )
+
+
 def _shoot(dashboard: Dashboard, frame, folder: Path, name: str, *, widget: bool = False) -> Path:
     theme = "dark" if name.endswith("dark") else "light"
     frame.locator(f"html[data-theme={theme}]").wait_for(state="attached")
@@ -1158,6 +1383,7 @@ def test_screenshots_with_realistic_data(store, open_dashboard, tmp_path):
     _realistic_tiers(store)
     _realistic_referrals(store)
     _realistic_catalog(store)
+    _realistic_rebates(store)
     saved: list[Path] = []
     for theme in ("light", "dark"):
         dashboard = open_dashboard("MANAGE_DISCOUNTS", "MANAGE_USERS", "MANAGE_ORDERS")
@@ -1169,6 +1395,7 @@ def test_screenshots_with_realistic_data(store, open_dashboard, tmp_path):
         for tab, ready, name in (
             ("Referrals", "held-referral", "referrals"),
             ("Tiers", "review-move", "tiers"),
+            ("Rebates", "rebate-programs", "rebates"),
             ("Rewards", "rewards", "rewards"),
             ("Campaigns", "campaigns", "campaigns"),
             ("API keys", "api-keys", "api-keys"),
@@ -1179,6 +1406,10 @@ def test_screenshots_with_realistic_data(store, open_dashboard, tmp_path):
             if name == "referrals":
                 frame.get_by_test_id("funnel").wait_for()
                 frame.get_by_label("Storefront page for links").wait_for()
+            if name == "rebates":  # November's totals, reconciled
+                frame.get_by_label("Totals of").select_option("2026-11")
+                frame.get_by_test_id("rebate-audit").wait_for()
+                frame.get_by_test_id("rebate-changes").wait_for()
             if name == "api-keys":  # a key just created, shown this once
                 frame.get_by_test_id("earning-actions").wait_for()
                 frame.get_by_label("What uses it").fill("mobile app")
@@ -1189,7 +1420,7 @@ def test_screenshots_with_realistic_data(store, open_dashboard, tmp_path):
 
         dashboard = open_dashboard("MANAGE_USERS")
         frame = dashboard.open("/app/widget/customer", theme=theme, customerId="VXNlcjox")
-        frame.get_by_test_id("balance-available").get_by_text("1,240 points").wait_for()
+        frame.get_by_test_id("rebate-payouts").wait_for()  # November's rebates, after the points
         saved.append(_shoot(dashboard, frame, folder, f"customer-widget-{theme}", widget=True))
 
         dashboard = open_dashboard("MANAGE_ORDERS")

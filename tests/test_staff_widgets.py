@@ -14,6 +14,7 @@ from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.orders import reconcile_order
 from tests.factories import later, line, order
 from tests.test_staff_program_settings import error_codes, staff_call
+from tests.test_staff_rebates import november
 from tests.test_tiers import setup_tiers
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +106,21 @@ def test_the_order_widget_shows_what_an_order_earned_and_lost_and_why(store):
     assert [entry["kind"] for entry in widget["activity"]] == ["EARNED", "CLAWED_BACK"]
     rule = widget["rule"]
     assert '"points_per_unit": "1' in rule and '"tier_multiplier"' in rule
+
+
+def test_rebate_money_is_not_points_activity_in_either_widget(store):
+    """Found by the Rebates page's screenshots: a customer's rebate accruals and payouts (transfers in USD, kinds the
+    points activity has no name for) made customerLoyalty and orderLoyalty fail for every shopper with rebates."""
+    november(store.install)  # accruals, a reversal and a payout of VXNlcjox's rebates, attributed to orders o-1, o-2
+    assert Transfer.objects.filter(member__saleor_user_id="VXNlcjox", kind=TransferKind.REBATE_PAYOUT).exists()
+
+    body = staff_call(CUSTOMER, token(store, "MANAGE_USERS"), {"id": "VXNlcjox"})
+    assert "errors" not in body, body
+    kinds = {edge["node"]["kind"] for edge in body["data"]["customerLoyalty"]["account"]["history"]["edges"]}
+    assert kinds <= {"EARNED", "CLAWED_BACK", "UNLOCKED"}, kinds
+    order_body = staff_call(ORDER, token(store, "MANAGE_ORDERS"), {"id": "o-1"})
+    assert "errors" not in order_body, order_body
+    assert [entry["kind"] for entry in order_body["data"]["orderLoyalty"]["activity"]] == ["EARNED", "CLAWED_BACK"]
 
 
 def test_an_order_the_app_never_saw_is_null_and_the_widget_needs_manage_orders(store):

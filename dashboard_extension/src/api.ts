@@ -693,3 +693,230 @@ export async function searchProducts(token: string, search: string): Promise<Sto
 export async function searchCategories(token: string, search: string): Promise<StoreItem[]> {
   return pick(await staffQuery(token, SEARCH_CATEGORIES_QUERY, { search }), "searchCategories");
 }
+
+// -- Rebates ---------------------------------------------------------------------------------------------------
+
+export type Money = { amount: string; currency: string };
+export type RebatePeriodKind = "MONTHLY" | "QUARTERLY";
+export type RebateThresholdMode = "WHOLE" | "MARGINAL";
+export type RebateTierRateMode = "OVERRIDE" | "BONUS";
+export type RebateLineTarget = "PRODUCT" | "CATEGORY";
+export type RebateRecoveryPolicy = "NET" | "WRITE_OFF";
+export type RebatePayoutMethod = "STORE_CREDIT" | "STRIPE";
+export const REBATE_PAYOUT_METHODS: { value: RebatePayoutMethod; label: string }[] = [
+  { value: "STORE_CREDIT", label: "Store credit (a Saleor gift card)" },
+  { value: "STRIPE", label: "Stripe" },
+];
+
+export type RebateProgram = {
+  id: string;
+  channel: string;
+  currency: string;
+  isActive: boolean;
+  includeTax: boolean;
+  includeShipping: boolean;
+  period: RebatePeriodKind;
+  thresholdMode: RebateThresholdMode;
+  bands: { threshold: Money; rate: string }[];
+  tierRates: { tier: string; rate: string; mode: RebateTierRateMode }[];
+  lineRates: { target: RebateLineTarget; saleorId: string; rate: string }[];
+  frequencyNth: number | null;
+  frequencyBonusAmount: string;
+  frequencyBonusRate: string;
+  minimumPayout: string;
+  returnWindowDays: number;
+  recoveryPolicy: RebateRecoveryPolicy;
+  payoutMethod: RebatePayoutMethod;
+  updatedAt: string;
+};
+
+/** What `createRebateProgram` / `updateRebateProgram` take: the fields given change; lists replace the whole list. */
+export type RebateProgramInput = Partial<{
+  isActive: boolean;
+  includeTax: boolean;
+  includeShipping: boolean;
+  period: RebatePeriodKind;
+  thresholdMode: RebateThresholdMode;
+  bands: { threshold: string; rate: string }[];
+  tierRates: { tier: string; rate: string; mode: RebateTierRateMode }[];
+  lineRates: { target: RebateLineTarget; saleorId: string; rate: string }[];
+  frequencyNth: number | null;
+  frequencyBonusAmount: string;
+  frequencyBonusRate: string;
+  minimumPayout: string;
+  returnWindowDays: number;
+  recoveryPolicy: RebateRecoveryPolicy;
+  payoutMethod: RebatePayoutMethod;
+}>;
+
+/** A program's period for the whole store (from the period rows; `isReconciled`: the ledger agrees to the cent). */
+export type RebateTotals = {
+  period: string;
+  channel: string;
+  currency: string;
+  members: number;
+  accrued: Money;
+  reversed: Money;
+  rebate: Money;
+  pending: Money;
+  payable: Money;
+  paid: Money;
+  netted: Money;
+  owed: Money;
+  writtenOff: Money;
+  isReconciled: boolean;
+};
+export type RebateAuditFigure = { name: string; rows: Money; ledger: Money; difference: Money };
+export type RebateAudit = {
+  period: string;
+  isReconciled: boolean;
+  problems: string[];
+  ledgerProblems: string[];
+  programs: { totals: { channel: string; currency: string }; figures: RebateAuditFigure[]; problems: string[] }[];
+};
+
+const MONEY = "{ amount currency }";
+const REBATE_PROGRAM_SELECTION = `id channel currency isActive includeTax includeShipping period thresholdMode
+  bands { threshold ${MONEY} rate } tierRates { tier rate mode } lineRates { target saleorId rate }
+  frequencyNth frequencyBonusAmount frequencyBonusRate minimumPayout returnWindowDays recoveryPolicy payoutMethod updatedAt`;
+const REBATE_TOTALS_SELECTION = `period channel currency members isReconciled
+  accrued ${MONEY} reversed ${MONEY} rebate ${MONEY} pending ${MONEY} payable ${MONEY}
+  paid ${MONEY} netted ${MONEY} owed ${MONEY} writtenOff ${MONEY}`;
+
+// The programs, the store's tiers (the tier-rate picker) and the periods with rebates (the totals' picker).
+export const REBATE_PROGRAMS_QUERY = `query RebatePrograms {
+  rebatePrograms { ${REBATE_PROGRAM_SELECTION} }
+  tiers { name }
+  rebatePeriods(first: 24)
+}`;
+export const REBATE_PERIOD_QUERY = `query RebatePeriod($period: String!) {
+  rebateTotals(period: $period) { ${REBATE_TOTALS_SELECTION} }
+  rebateAudit(period: $period) {
+    period isReconciled problems ledgerProblems
+    programs { totals { channel currency } figures { name rows ${MONEY} ledger ${MONEY} difference ${MONEY} } problems }
+  }
+}`;
+
+export async function fetchRebatePrograms(
+  token: string,
+): Promise<{ programs: RebateProgram[]; tiers: string[]; periods: string[] }> {
+  const data = await staffQuery<Record<string, unknown>>(token, REBATE_PROGRAMS_QUERY);
+  return {
+    programs: pick(data, "rebatePrograms"),
+    tiers: pick<{ name: string }[]>(data, "tiers").map((tier) => tier.name),
+    periods: pick(data, "rebatePeriods"),
+  };
+}
+
+export async function fetchRebatePeriod(token: string, period: string): Promise<{ totals: RebateTotals[]; audit: RebateAudit }> {
+  const data = await staffQuery<Record<string, unknown>>(token, REBATE_PERIOD_QUERY, { period });
+  return { totals: pick(data, "rebateTotals"), audit: pick(data, "rebateAudit") };
+}
+
+const CREATE_REBATE_PROGRAM = `mutation CreateRebateProgram($channel: String!, $currency: String!, $input: RebateProgramInput!) {
+  createRebateProgram(channel: $channel, currency: $currency, input: $input) { program { ${REBATE_PROGRAM_SELECTION} } errors { field code message } }
+}`;
+const UPDATE_REBATE_PROGRAM = `mutation UpdateRebateProgram($id: ID!, $input: RebateProgramInput!) {
+  updateRebateProgram(id: $id, input: $input) { program { ${REBATE_PROGRAM_SELECTION} } errors { field code message } }
+}`;
+
+export function createRebateProgram(
+  token: string,
+  channel: string,
+  currency: string,
+  input: RebateProgramInput,
+): Promise<Payload<"program", RebateProgram>> {
+  return mutate(token, "createRebateProgram", CREATE_REBATE_PROGRAM, { channel, currency, input });
+}
+
+export function updateRebateProgram(token: string, id: string, input: RebateProgramInput): Promise<Payload<"program", RebateProgram>> {
+  return mutate(token, "updateRebateProgram", UPDATE_REBATE_PROGRAM, { id, input });
+}
+
+/** A CSV of a period (`statements` or `audit`), fetched with the dashboard token: a link cannot carry the header,
+ * and the app never takes a token in a URL. Answers the file's name and content, or throws with the app's reason. */
+export async function downloadRebateCsv(token: string, period: string, kind: "statements" | "audit"): Promise<{ name: string; blob: Blob }> {
+  const url = new URL(/* @vite-ignore */ `../../dashboard/rebates/${encodeURIComponent(period)}/${kind}.csv`, import.meta.url);
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+  } catch {
+    throw new StaffApiError("The loyalty app could not be reached.");
+  }
+  if (!response.ok) {
+    let reason = `The loyalty app answered HTTP ${response.status}.`;
+    try {
+      const body = (await response.json()) as { errors?: { message: string }[] };
+      if (body.errors?.length) reason = body.errors.map((error) => error.message).join("; ");
+    } catch {
+      // not JSON: keep the status
+    }
+    throw new StaffApiError(reason);
+  }
+  const disposition = response.headers.get("Content-Disposition") ?? "";
+  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? `rebates-${period}-${kind}.csv`;
+  return { name, blob: await response.blob() };
+}
+
+// -- The customer widget's rebates -----------------------------------------------------------------------------
+
+export type RebatePayout = {
+  period: string;
+  amount: Money;
+  method: RebatePayoutMethod;
+  state: "CREATED" | "PAID" | "FAILED";
+  reference: string;
+  createdAt: string;
+  settledAt: string | null;
+};
+export type RebateProgress = {
+  period: string;
+  currency: string;
+  spend: Money;
+  rate: string;
+  nextThreshold: Money | null;
+  nextRate: string | null;
+  spendToNext: Money | null;
+  accrued: Money;
+  pending: Money;
+  payable: Money;
+  paid: Money;
+  owed: Money;
+  payouts: RebatePayout[];
+  storeCredit: { card: string; credited: Money } | null;
+};
+export type RebateStatement = {
+  period: string;
+  channel: string;
+  currency: string;
+  spend: Money;
+  rebate: Money;
+  paid: Money;
+  owed: Money;
+  orders: { orderId: string; orderNumber: string; accrued: Money; reversed: Money }[];
+};
+export type CustomerRebates = { progress: RebateProgress[]; periods: string[]; period: string | null; statements: RebateStatement[] };
+
+// The progress in each active program carries this period's figures and the latest payouts, and the statements
+// are the newest period's (the API reads them either way): the widget's one extra request beside customerLoyalty,
+// sent at the same time.
+export const CUSTOMER_REBATES_QUERY = `query CustomerRebates($customerId: ID!) {
+  customerRebates(customerId: $customerId) {
+    periods
+    period
+    statements {
+      period channel currency spend ${MONEY} rebate ${MONEY} paid ${MONEY} owed ${MONEY}
+      orders { orderId orderNumber accrued ${MONEY} reversed ${MONEY} }
+    }
+    progress {
+      period currency spend ${MONEY} rate nextThreshold ${MONEY} nextRate spendToNext ${MONEY}
+      accrued ${MONEY} pending ${MONEY} payable ${MONEY} paid ${MONEY} owed ${MONEY}
+      payouts { period amount ${MONEY} method state reference createdAt settledAt }
+      storeCredit { card credited ${MONEY} }
+    }
+  }
+}`;
+
+export async function fetchCustomerRebates(token: string, customerId: string): Promise<CustomerRebates | null> {
+  return pick(await staffQuery(token, CUSTOMER_REBATES_QUERY, { customerId }), "customerRebates");
+}

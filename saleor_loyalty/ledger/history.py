@@ -7,7 +7,7 @@ from datetime import datetime
 from saleor_loyalty.core import db
 from saleor_loyalty.members.models import Member
 
-from .models import AccountCode, Transfer, TransferKind, TransferPhase
+from .models import POINTS, AccountCode, Transfer, TransferKind, TransferPhase
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,9 @@ def _activity(where: str, params: Sequence[object], *, newest_first: bool, limit
 def member_activity(
     member: Member, *, limit: int, after_id: int | None = None, before_id: int | None = None, newest_first: bool = True
 ) -> list[Activity]:
-    """Activity in pages by transfer id (keyset pagination: stable while new activity arrives)."""
-    where, params = ["t.member_id = %s"], [member.pk]
+    """Activity in pages by transfer id (keyset pagination: stable while new activity arrives). Points only: the
+    member's rebate money (transfers in a currency) is in their rebate statements, not their points activity."""
+    where, params = ["t.member_id = %s", "t.unit = %s"], [member.pk, POINTS]
     if after_id is not None:
         where.append("t.id < %s" if newest_first else "t.id > %s")
         params.append(after_id)
@@ -89,5 +90,7 @@ def member_activity(
 
 
 def order_activity(install_id: int, order_id: str, *, limit: int = 100) -> list[Activity]:
-    """Every transfer about one order, oldest first: what it earned, spent, had clawed back and returned."""
-    return _activity("t.install_id = %s AND t.order_id = %s", [install_id, order_id], newest_first=False, limit=limit)
+    """Every points transfer about one order, oldest first: what it earned, spent, had clawed back and returned (its
+    rebate, in money, is in the rebate statements)."""
+    where = "t.install_id = %s AND t.order_id = %s AND t.unit = %s"
+    return _activity(where, [install_id, order_id, POINTS], newest_first=False, limit=limit)

@@ -5,6 +5,7 @@ import { useDashboard } from "../bridge";
 import { ApiKeysTab } from "./ApiKeysTab";
 import { CampaignsTab, RewardsTab } from "./CatalogTabs";
 import { ProgramTab } from "./ProgramTab";
+import { RebatesTab } from "./RebatesTab";
 import { ReferralsTab } from "./ReferralsTab";
 import { type Tab, Tabs } from "./Tabs";
 import { TiersTab } from "./TiersTab";
@@ -18,6 +19,7 @@ export function AppPage() {
     { id: "rewards", label: "Rewards", content: <RewardsTab token={token} /> },
     { id: "campaigns", label: "Campaigns", content: <CampaignsTab token={token} /> },
     { id: "tiers", label: "Tiers", content: <TiersTab token={token} /> },
+    { id: "rebates", label: "Rebates", content: <RebatesTab token={token} /> },
     { id: "referrals", label: "Referrals", content: <ReferralsTab token={token} /> },
     { id: "api-keys", label: "API keys", content: <ApiKeysTab token={token} /> },
   ];
@@ -28,7 +30,7 @@ export function AppPage() {
           Loyalty
         </Text>
         <Text size={3} color="default2">
-          Points, tiers, referrals and campaigns for your store.
+          Points, tiers, rebates, referrals and campaigns for your store.
         </Text>
       </Box>
       {!ready && (

@@ -82,7 +82,7 @@ function checkWindow(startsAt: string, endsAt: string, local: Record<string, str
 }
 
 /** The fields of `input` whose value differs from `before` (what an edit sends: the server keeps the rest). */
-function changedFields<T extends Record<string, unknown>>(input: T, before: T, editable: (keyof T)[]): Partial<T> {
+export function changedFields<T extends Record<string, unknown>>(input: T, before: T, editable: (keyof T)[]): Partial<T> {
   const changes: Partial<T> = {};
   for (const key of editable) {
     if (JSON.stringify(input[key]) !== JSON.stringify(before[key])) changes[key] = input[key];
@@ -92,7 +92,7 @@ function changedFields<T extends Record<string, unknown>>(input: T, before: T, e
 
 /** The form shared by creating and editing one kind of record: what is being edited (null: a new one), and the
  * form's values. */
-function useEditor<R, F>(empty: F, toForm: (record: R) => F, formId: string) {
+export function useEditor<R, F>(empty: F, toForm: (record: R) => F, formId: string) {
   const [editing, setEditing] = useState<R | null>(null);
   const [form, setForm] = useState<F>(empty);
   // A new form (a record opened, a reset after saving or cancelling) starts its pickers afresh: no stale search.

@@ -394,15 +394,23 @@ function shown(value: string | null, isDateTime: boolean, locale: string): strin
   return isDateTime ? when(value, locale) : value;
 }
 
-function ChangeLog({ result }: { result: Load<SettingsChange[]> }) {
+const PROGRAM_CHANGES = "Every change to the program's configuration (settings, earn rules, emails, tiers, referral terms, actions and keys): who made it, when, and what it changed.";
+
+/** The change log (`settingsChanges`), or the part of it another tab shows (`title`, `description`, `id`). */
+export function ChangeLog({ result, id = "change-log", title = "Change log", description = PROGRAM_CHANGES }: {
+  result: Load<SettingsChange[]>;
+  id?: string;
+  title?: string;
+  description?: string;
+}) {
   const { locale } = useDashboard();
   return (
-    <Section id="change-log" title="Change log" description="Every change to the program's configuration (settings, earn rules, emails, tiers, referral terms, actions and keys): who made it, when, and what it changed.">
+    <Section id={id} title={title} description={description}>
       {result.state === "loading" && <Loading what="the change log" />}
       {result.state === "error" && <Alert title="The change log could not be loaded" message={result.message} />}
       {result.state === "ready" &&
         (result.data.length ? (
-          <ol className="loyalty-list" aria-label="Changes, newest first" data-testid="change-log">
+          <ol className="loyalty-list" aria-label="Changes, newest first" data-testid={id}>
             {result.data.map((change) => (
               <Box as="li" key={change.id} paddingBottom={3} borderBottomStyle="solid" borderBottomWidth={1} borderColor="default1">
                 <Box display="flex" gap={2} flexWrap="wrap" alignItems="baseline">

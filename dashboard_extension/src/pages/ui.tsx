@@ -287,6 +287,26 @@ export function day(iso: string | null | undefined, locale: string): string {
   }
 }
 
+/** A rebate period's key in the dashboard's language: "2026-11" → "November 2026", "2026-Q4" → "Q4 2026". */
+export function periodLabel(key: string, locale: string): string {
+  const month = /^(\d{4})-(\d{2})$/.exec(key);
+  if (month) {
+    try {
+      const first = new Date(Date.UTC(Number(month[1]), Number(month[2]) - 1, 1));
+      return new Intl.DateTimeFormat(locale.replace("_", "-"), { month: "long", year: "numeric", timeZone: "UTC" }).format(first);
+    } catch {
+      return key;
+    }
+  }
+  const quarter = /^(\d{4})-Q([1-4])$/.exec(key);
+  return quarter ? `Q${quarter[2]} ${quarter[1]}` : key;
+}
+
+/** A percentage as the API writes it ("2.5000") for people ("2.5%"). */
+export function percent(value: string | null | undefined): string {
+  return value === null || value === undefined ? "—" : `${decimal(value)}%`;
+}
+
 export function points(value: number): string {
   return `${value.toLocaleString("en-US")} ${Math.abs(value) === 1 ? "point" : "points"}`;
 }
@@ -563,8 +583,9 @@ const SEARCH_DELAY_MS = 250;
 
 /** A labelled combobox that searches the store as you type and keeps a list of picked items (their ids go to the
  * API; their names are shown). Keyboard: type to search, ↓/↑ to move through the results, Enter to pick (or unpick),
- * Escape to close the list; each picked item has its own Remove button. */
-export function StorePicker({ id, label, noun, help, error, picked, onChange, search }: {
+ * Escape to close the list; each picked item has its own Remove button (`showPicked={false}`: the form lists the
+ * picked items itself, e.g. one row each with a rate). */
+export function StorePicker({ id, label, noun, help, error, picked, onChange, search, showPicked = true }: {
   id: string;
   label: string;
   noun: string; // "product": "Remove the product …", "No product matches …"
@@ -573,6 +594,7 @@ export function StorePicker({ id, label, noun, help, error, picked, onChange, se
   picked: PickedItem[];
   onChange: (items: PickedItem[]) => void;
   search: (text: string) => Promise<PickedItem[]>;
+  showPicked?: boolean;
 }) {
   const [text, setText] = useState("");
   const [open, setOpen] = useState(false);
@@ -709,7 +731,7 @@ export function StorePicker({ id, label, noun, help, error, picked, onChange, se
       <Text size={1} color="default2" aria-live="polite" data-testid={`${id}-search-status`}>
         {status}
       </Text>
-      {picked.length > 0 && (
+      {showPicked && picked.length > 0 && (
         <Box as="ul" display="flex" flexWrap="wrap" gap={1} margin={0} padding={0} aria-label={`${label}: picked`} data-testid={`${id}-picked`}>
           {picked.map((item) => (
             <Box as="li" key={item.id} listStyleType="none" display="flex" alignItems="center" gap={1} paddingLeft={2} borderRadius={3} backgroundColor="default1Hovered">

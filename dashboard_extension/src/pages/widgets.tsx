@@ -2,10 +2,22 @@ import { useWidgetAutoResize } from "@saleor/app-sdk/app-bridge";
 import { Box, Text } from "@saleor/macaw-ui";
 import { type ReactNode, useRef } from "react";
 
-import { type Activity, type CustomerLoyalty, fetchCustomerLoyalty, fetchOrderLoyalty, type OrderLoyalty } from "../api";
+import {
+  type Activity,
+  type CustomerLoyalty,
+  type CustomerRebates,
+  fetchCustomerLoyalty,
+  fetchCustomerRebates,
+  fetchOrderLoyalty,
+  type Money,
+  type OrderLoyalty,
+  REBATE_PAYOUT_METHODS,
+  type RebateProgress,
+  type RebateStatement,
+} from "../api";
 import { contextParam, useCustomerChanged, useDashboard } from "../bridge";
 import { AdjustPoints, BalanceFacts, PinTier, pinnedTier, tierLabel } from "./customer";
-import { Alert, day, decimal, Fact, Loading, money, points, useLoad, when } from "./ui";
+import { Alert, day, decimal, Fact, type Load, Loading, money, percent, periodLabel, points, useLoad, when } from "./ui";
 
 const ACTIVITY_LABELS: Record<string, string> = {
   EARNED: "Earned",
@@ -105,10 +117,152 @@ function CustomerDetails({ loyalty }: { loyalty: CustomerLoyalty }) {
   );
 }
 
+// -- The customer's rebates (a section of the customer widget) ------------------------------------------------
+
+const PAYOUT_STATES: Record<string, string> = { CREATED: "on its way", PAID: "paid", FAILED: "failed (payable again)" };
+
+function nextBand(progress: RebateProgress, locale: string): string {
+  if (progress.nextRate === null || !progress.spendToNext) return Number(progress.rate) ? "Top band reached" : "—";
+  return `${percent(progress.nextRate)} after ${money(progress.spendToNext.amount, progress.currency, locale)} more`;
+}
+
+function ProgressFacts({ progress, locale }: { progress: RebateProgress; locale: string }) {
+  const amount = (value: Money) => money(value.amount, progress.currency, locale);
+  return (
+    <Box as="dl" margin={0} display="flex" flexDirection="column" gap={2} data-testid={`rebate-progress-${progress.currency}`}>
+      <Fact label={`Spend, ${periodLabel(progress.period, locale)}`} value={amount(progress.spend)} testId="rebate-spend" />
+      <Fact label="Rate now" value={percent(progress.rate)} testId="rebate-rate" />
+      <Fact label="Next band" value={nextBand(progress, locale)} testId="rebate-next" />
+      <Fact label="Rebate this period" value={amount(progress.accrued)} testId="rebate-accrued" />
+      <Fact
+        label="Of which"
+        value={`${amount(progress.pending)} pending · ${amount(progress.payable)} payable · ${amount(progress.paid)} paid`}
+        testId="rebate-split"
+      />
+      {Number(progress.owed.amount) > 0 && <Fact label="Owed after a refund" value={amount(progress.owed)} testId="rebate-owed" />}
+      {progress.storeCredit && (
+        <Fact label="Store credit" value={`${progress.storeCredit.card}, ${amount(progress.storeCredit.credited)} credited`} testId="rebate-card" />
+      )}
+    </Box>
+  );
+}
+
+function Payouts({ progress, locale }: { progress: RebateProgress; locale: string }) {
+  const latest = progress.payouts.slice(0, 3);
+  if (!latest.length) return null;
+  const method = (value: string) => REBATE_PAYOUT_METHODS.find((choice) => choice.value === value)?.label.replace(/ \(.*\)$/, "") ?? value;
+  return (
+    <table className="loyalty-table" aria-label={`Latest rebate payouts (${progress.currency})`} data-testid="rebate-payouts">
+      <thead>
+        <tr>
+          <th scope="col">Paid</th>
+          <th scope="col">How</th>
+          <th scope="col">Reference</th>
+        </tr>
+      </thead>
+      <tbody>
+        {latest.map((payout, index) => (
+          <tr key={`${payout.period}-${index}`}>
+            <td>
+              {money(payout.amount.amount, progress.currency, locale)}
+              <Text as="p" size={1} color="default2">
+                {periodLabel(payout.period, locale)}, {PAYOUT_STATES[payout.state] ?? payout.state} {day(payout.settledAt ?? payout.createdAt, locale)}
+              </Text>
+            </td>
+            <td>{method(payout.method)}</td>
+            <td>{payout.reference || "—"}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Statement({ statement, locale }: { statement: RebateStatement; locale: string }) {
+  const amount = (value: Money) => money(value.amount, statement.currency, locale);
+  return (
+    <details data-testid="rebate-statement">
+      <summary>
+        <Text size={2}>
+          Statement, {periodLabel(statement.period, locale)} ({statement.channel}): {amount(statement.rebate)} rebate, {amount(statement.paid)} paid
+        </Text>
+      </summary>
+      {statement.orders.length ? (
+        <table className="loyalty-table" aria-label={`Orders in the statement of ${periodLabel(statement.period, locale)}`}>
+          <thead>
+            <tr>
+              <th scope="col">Order</th>
+              <th scope="col">Accrued</th>
+              <th scope="col">Reversed</th>
+            </tr>
+          </thead>
+          <tbody>
+            {statement.orders.map((order) => (
+              <tr key={order.orderId}>
+                <td>#{order.orderNumber}</td>
+                <td>{amount(order.accrued)}</td>
+                <td>{Number(order.reversed.amount) ? amount(order.reversed) : "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <Text size={2} color="default2">
+          No orders.
+        </Text>
+      )}
+    </details>
+  );
+}
+
+/** The customer's rebates under their points: this period's progress in each program, the latest payouts, and the
+ * newest statement folded away. Nothing at all for a store or customer without rebates. */
+function CustomerRebatesSection({ result }: { result: Load<CustomerRebates | null> }) {
+  const { locale } = useDashboard();
+  if (result.state === "loading") return null; // a store without rebates shows no section: no placeholder either
+  if (result.state === "error") return <Alert title="The customer's rebates could not be loaded" message={result.message} />;
+  const rebates = result.data;
+  if (!rebates || (!rebates.progress.length && !rebates.periods.length)) return null;
+  return (
+    <Box
+      as="section"
+      aria-labelledby="rebates-heading"
+      display="flex"
+      flexDirection="column"
+      gap={3}
+      paddingTop={3}
+      borderTopStyle="solid"
+      borderTopWidth={1}
+      borderColor="default1"
+      data-testid="customer-rebates"
+    >
+      <Text as="h2" id="rebates-heading" size={3} fontWeight="bold">
+        Rebates
+      </Text>
+      {rebates.progress.map((progress) => (
+        <Box key={progress.currency} display="flex" flexDirection="column" gap={3}>
+          <ProgressFacts progress={progress} locale={locale} />
+          <Payouts progress={progress} locale={locale} />
+        </Box>
+      ))}
+      {!rebates.progress.length && (
+        <Text size={2} color="default2">
+          No active rebate program now.
+        </Text>
+      )}
+      {rebates.statements.map((statement) => (
+        <Statement key={`${statement.channel}-${statement.currency}`} statement={statement} locale={locale} />
+      ))}
+    </Box>
+  );
+}
+
 export function CustomerWidget() {
   const { token } = useDashboard();
   const customerId = contextParam("customerId");
   const { result, reload } = useLoad(token, (t) => (customerId ? fetchCustomerLoyalty(t, customerId) : Promise.resolve(null)));
+  // the rebates: one more request, sent beside the account's (not after it), shown in a section of their own
+  const rebates = useLoad(token, (t) => (customerId ? fetchCustomerRebates(t, customerId) : Promise.resolve(null)));
   useCustomerChanged(customerId, reload); // a save in the more-actions popup: read the account again
   return (
     <Widget title="Loyalty">
@@ -126,6 +280,7 @@ export function CustomerWidget() {
                 No loyalty activity yet: this customer has not earned any points.
               </Text>
             ))}
+          <CustomerRebatesSection result={rebates.result} />
           {result.state !== "error" && <AdjustPoints token={token} customerId={customerId} onAdjusted={reload} />}
           {result.state === "ready" && (
             <PinTier
