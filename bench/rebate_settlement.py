@@ -633,7 +633,7 @@ def explain(install_id: int, key: str, now: datetime, batch: int) -> None:
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
-        params = {**bulk._program_params({(install_id, "USD")}), "ids": ids, "now": now, "closing": True}
+        params = {**bulk._Terms().params(), "ids": ids, "now": now, "closing": True}
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + bulk._SETTLE, {**params, "wall": now})
         print("--- EXPLAIN ANALYZE: one batch\n" + "\n".join(r[0] for r in cursor.fetchall()), flush=True)
         transaction.set_rollback(True)

@@ -1,24 +1,25 @@
-"""Settling rebate periods set-based: a batch of periods in three statements, never a Python loop per member.
+"""Settling rebate periods set-based: a batch of periods in two statements, never a Python loop per member.
 
-One batch is one transaction:
+One batch (5,000 periods by default) is one transaction:
 
 1. lock the batch's periods that still have work, in id order (``FOR UPDATE``: a period another run settled
    meanwhile no longer matches and is skipped — running twice, or twice at once, moves money once);
-2. lock their members' rebate accounts in id order (opening any that are missing first);
-3. one statement that computes what each period does from its counters — release pending → payable when its
-   return window has passed, net what the member owes (``net`` policy), hold the rest for a payout — and writes
-   it: the ledger transfers (``rebate:<period>:r<revision>:release | :netting | :payout``, in period order, each
-   step as ``movements`` posts it), the accounts' running totals, the periods' counters and one ``RebatePayout``
-   (state ``created``) per hold.
+2. one statement that locks their members' rebate accounts in id order and reads them under that lock, computes
+   what each period does from its counters — release pending → payable when its return window has passed, net
+   what the member owes (``net`` policy), hold the rest for a payout — and writes it: the ledger transfers
+   (``rebate:<period>:r<revision>:release | :netting | :payout``, ids drawn in period and step order), one
+   ``RebatePayout`` (state ``created``) per hold, the accounts' running totals and the periods' counters.
+   Periods whose member has no rebate accounts yet are left out of it; their accounts are opened and the
+   statement runs again for them (rare: accounts open with a member's first accrual).
 
-That is the same ledger, counters and payouts ``movements.release``, ``net_recovery`` and ``hold_payout`` write
-for one period at a time: the transfers have the same keys, kinds, accounts, amounts and memos, the revision
-moves the same way (one bump for a release, one for a payout attempt, even when netting takes it all). Periods
-of one member in one currency (two channels' programs) share the member's accounts: they are netted in period id
-order, each from what the earlier ones left owed.
+That is what settling one period at a time by the rules wrote (``movements``' single postings): the transfers
+have the same keys, kinds, accounts, amounts and memos, the revision moves the same way (one bump for a release,
+one for a payout attempt, even when netting takes it all). Periods of one member in one currency (two channels'
+programs) share the member's accounts: they are netted in period id order, each from what the earlier ones left
+owed (a window sum).
 
 Locks are taken in the order every rebate writer uses — the period, then the member's accounts by id (the order
-path takes the member and its points accounts before these, and settlement takes neither) — so settlement cannot
+path takes the member and its points accounts before those; settlement takes neither) — so settlement cannot
 deadlock with order deliveries, payout answers or another settlement. An idempotency key already used means the
 counters and the ledger disagree: the INSERT fails, and the whole batch with it.
 
