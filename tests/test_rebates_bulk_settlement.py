@@ -277,3 +277,19 @@ def test_two_settlements_at_once_create_one_set_of_payouts():
     assert set(rows.values_list("state", flat=True)) == {PayoutState.PAID}
     assert {r.key for r in payer.requests} == set(payouts)  # a payout may be offered twice, under its one key
     assert_reconciles(store.install)
+
+
+@pytest.mark.django_db
+def test_a_period_that_never_accrued_is_closed_and_its_members_accounts_opened():
+    install = make_install()
+    program = rebate_program(install)
+    member = member_for_user(install, "VXNlcjo5", "s9@example.com")
+    with transaction.atomic():
+        period = _period(install, program, member, NOVEMBER)  # below the first band: nothing accrued, no accounts
+    assert not Account.objects.filter(member=member).exists()
+    settled = settle_period(install, NOVEMBER, now=NOVEMBER_CLOSED)
+    period.refresh_from_db()
+    assert (settled.periods, settled.payouts, period.closed_at, period.revision) == (1, [], NOVEMBER_CLOSED, 0)
+    assert Account.objects.filter(member=member).count() == 3
+    assert not Transfer.objects.filter(install_id=install.pk).exists()
+    assert settle_period(install, NOVEMBER, now=NOVEMBER_CLOSED).periods == 0

@@ -234,6 +234,7 @@ def settle_periods(
 
 def _settle_batch(ids: list[int], *, now: datetime, closing: bool, terms: "_Terms", into: Settled) -> None:
     wall = timezone.now()
+    batch = Settled(batches=1)
     with transaction.atomic(), connection.cursor() as cursor:
         # A batch is a few thousand rows: JIT compiling the statement (its CTE estimates look large) costs seconds
         # and saves nothing; the account totals are summed in memory.
@@ -253,24 +254,37 @@ def _settle_batch(ids: list[int], *, now: datetime, closing: bool, terms: "_Term
             periods, done, released, netted, netted_amount, inserted, planned, moved, to_move, payouts = row
             if inserted != planned or moved != to_move:
                 raise SettlementMismatch(f"wrote {inserted}/{planned} transfers, moved {moved}/{to_move} accounts")
-            into.periods += periods
-            into.released += released
-            into.netted += netted
-            into.netted_amount += int(netted_amount)
-            into.payouts.extend(payouts)
-            LEDGER_POSTINGS.labels(kind=str(TransferKind.REBATE_RELEASE)).inc(released)
-            LEDGER_POSTINGS.labels(kind=str(TransferKind.REBATE_NETTING)).inc(netted)
-            LEDGER_POSTINGS.labels(kind=str(TransferKind.REBATE_PAYOUT)).inc(len(payouts))
-            todo = sorted(set(todo) - set(done))
+            batch.periods += periods
+            batch.released += released
+            batch.netted += netted
+            batch.netted_amount += int(netted_amount)
+            batch.payouts.extend(payouts)
+            left = set(todo) - set(done)
+            todo = sorted(left)
             if not todo:
                 break
-            if attempt == 0:  # rare: members whose rebate accounts were never opened
-                pairs = sorted({(install, member, unit) for pk, install, member, unit in locked if pk in set(todo)})
-                owners = {"installs": [p[0] for p in pairs], "members": [p[1] for p in pairs]}
-                cursor.execute(_OPEN_ACCOUNTS, {**owners, "units": [p[2] for p in pairs], "wall": wall})
+            if attempt == 0:  # members whose rebate accounts were never opened (a period that never accrued)
+                pairs = sorted({(install, member, unit) for pk, install, member, unit in locked if pk in left})
+                cursor.execute(
+                    _OPEN_ACCOUNTS,
+                    {
+                        "installs": [p[0] for p in pairs],
+                        "members": [p[1] for p in pairs],
+                        "units": [p[2] for p in pairs],
+                        "wall": wall,
+                    },
+                )
         if todo:
             raise SettlementMismatch(f"periods {todo[:10]} have no rebate accounts")
+    into.periods += batch.periods
+    into.released += batch.released
+    into.netted += batch.netted
+    into.netted_amount += batch.netted_amount
+    into.payouts.extend(batch.payouts)
     into.batches += 1
+    LEDGER_POSTINGS.labels(kind=str(TransferKind.REBATE_RELEASE)).inc(batch.released)
+    LEDGER_POSTINGS.labels(kind=str(TransferKind.REBATE_NETTING)).inc(batch.netted)
+    LEDGER_POSTINGS.labels(kind=str(TransferKind.REBATE_PAYOUT)).inc(len(batch.payouts))
 
 
 class _Terms:
