@@ -387,7 +387,8 @@ def run_baseline(install_id: int, key: str, now: datetime) -> tuple[float, int]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")  # as the job does: neither side pays for compiling its statement
+        cursor.execute("SET LOCAL jit = off")  # the job's own settings: neither side pays for compiling its
+        cursor.execute("SET LOCAL work_mem = '32MB'")  # statement, both hash and sort with the same memory
         t0 = time.perf_counter()
         cursor.execute(_BASELINE, {"install": install_id, "key": key, "now": now})
         seconds = time.perf_counter() - t0
