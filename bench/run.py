@@ -8,7 +8,8 @@ share are passed on, e.g. ``python bench/run.py --rounds 3 --diagnose``; for the
 ``dashboard_reads``' target is a ceiling: app/SQL at most 10x for each of its two reads; ``processing`` has three
 targets: per worker at least 0.25x the bare posting, two workers at least 1.6x one, at most 10 statements per earn).
 ``--nightly`` also runs ``bench/nightly.py`` (the nightly jobs over generated millions of rows; ~4 minutes, so
-opt-in only; no target either).
+opt-in only; no target either). ``--rebates`` also runs ``bench/rebate_settlement.py`` (settling a period for
+1,000,000 shoppers; ~25 minutes, opt-in only; target: at most 2x a plain UPDATE of the same rows).
 """
 
 import argparse
@@ -59,11 +60,14 @@ def main() -> int:
     )
     parser.add_argument("--diagnose", action="store_true", help="also run the diagnostic variants")
     parser.add_argument("--nightly", action="store_true", help="also run bench/nightly.py (long: ~4 minutes)")
+    parser.add_argument(
+        "--rebates", action="store_true", help="also run bench/rebate_settlement.py (long: ~25 minutes at 1M shoppers)"
+    )
     args = parser.parse_args()
     extra = [f"--{k}={v}" for k, v in vars(args).items() if v is not None and not isinstance(v, bool)]
     extra += ["--diagnose"] if args.diagnose else []
     started = time.monotonic()
-    names = BENCHMARKS + (("nightly",) if args.nightly else ())
+    names = BENCHMARKS + (("nightly",) if args.nightly else ()) + (("rebate_settlement",) if args.rebates else ())
     results = {name: run(name, extra) for name in names}
     print("\n== summary ==")
     print(f"{'benchmark':<20}{'app':>14}{'baseline':>14}{'ratio':>8}{'target':>8}  verdict")
@@ -107,6 +111,8 @@ def main() -> int:
     )
     if args.nightly:
         print("nightly: s for the expiry, tier review and birthday jobs vs plain UPDATEs of the same rows (job/SQL)")
+    if args.rebates:
+        print("rebate_settlement: s to settle a period's accounting (1M shoppers) vs a plain UPDATE of the same rows")
     print(f"total {time.monotonic() - started:.0f} s")
     return 0 if ok else 1
 

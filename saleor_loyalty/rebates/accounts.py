@@ -41,9 +41,3 @@ def rebate_accounts(member: Member, currency: str) -> RebateAccounts:
         paid=program_account(install_id, AccountCode.REBATES_PAID, currency),
         written_off=program_account(install_id, AccountCode.REBATES_WRITTEN_OFF, currency),
     )
-
-
-def owed(accounts: RebateAccounts) -> int:
-    """What the member owes back (minor units): the recoverable account's debit balance, read fresh."""
-    fresh = Account.objects.get(pk=accounts.recoverable.pk)
-    return max(0, fresh.debits_posted - fresh.credits_posted)

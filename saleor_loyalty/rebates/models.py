@@ -213,10 +213,12 @@ class RebatePayout(models.Model):
     """Payable money of one period on its way to the member by ``method``. The amount is held by a pending ledger
     transfer (``hold_transfer_id``) until the payer answers: posted when paid, voided when it failed."""
 
-    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    # No index of their own for install and member: ``rebate_payout_unique_key`` and ``rebate_payout_member`` lead
+    # with them (settlement writes a payout per member per period: each index is paid for on every insert).
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+", db_index=False)
     program = models.ForeignKey(RebateProgram, on_delete=models.PROTECT, related_name="payouts")
     period = models.ForeignKey(RebatePeriod, on_delete=models.PROTECT, related_name="payouts")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="rebate_payouts")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="rebate_payouts", db_index=False)
     amount = models.BigIntegerField()  # minor units
     currency = models.CharField(max_length=3)
     method = models.CharField(max_length=16, choices=PayoutMethod.choices)

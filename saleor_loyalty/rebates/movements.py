@@ -4,6 +4,9 @@ Every function posts through the ledger's single path (``ledger.posting``) with 
 period's counters by the same amounts, in memory: the caller holds the period's row lock and saves it in the same
 transaction. Every transfer carries the period in its memo (``rebate_period``, ``period``, ``program``), so the
 audit can total the ledger by period and compare.
+
+Settlement's movements (release, netting, a payout's hold) are written set-based, for a batch of periods at once,
+by ``bulk.settle_periods``: the same transfers and counters, in SQL.
 """
 
 from dataclasses import dataclass
@@ -12,7 +15,7 @@ from typing import Any
 from saleor_loyalty.ledger.models import TransferKind
 from saleor_loyalty.ledger.posting import post, resolve_pending
 
-from .accounts import RebateAccounts, owed
+from .accounts import RebateAccounts
 from .models import RebatePeriod, RecoveryPolicy
 
 
@@ -86,62 +89,6 @@ def reverse(
     period.written_off += rest if write_off else 0
     period.recovery_raised += 0 if write_off else rest
     return Reversal(from_pending, from_payable, 0 if write_off else rest, rest if write_off else 0)
-
-
-def release(period: RebatePeriod, accounts: RebateAccounts, *, key: str) -> int:
-    """The period's pending money, past its return window, becomes payable. Returns the amount."""
-    amount = period.pending
-    if amount:
-        post(
-            install_id=period.install_id,
-            key=key,
-            kind=TransferKind.REBATE_RELEASE,
-            debit=accounts.pending,
-            credit=accounts.payable,
-            amount=amount,
-            member_id=period.member_id,
-            memo=memo(period),
-        )
-        period.pending = 0
-        period.payable += amount
-    return amount
-
-
-def net_recovery(period: RebatePeriod, accounts: RebateAccounts, *, key: str) -> int:
-    """Pay back what the member owes (from any period) out of this period's payable. Returns the amount."""
-    amount = min(period.payable, owed(accounts))
-    if amount:
-        post(
-            install_id=period.install_id,
-            key=key,
-            kind=TransferKind.REBATE_NETTING,
-            debit=accounts.payable,
-            credit=accounts.recoverable,
-            amount=amount,
-            member_id=period.member_id,
-            memo=memo(period),
-        )
-        period.payable -= amount
-        period.netted += amount
-    return amount
-
-
-def hold_payout(period: RebatePeriod, accounts: RebateAccounts, *, amount: int, key: str) -> int:
-    """Hold payable money for a payout (a pending transfer to ``rebates_paid``). Returns the hold's id."""
-    posted = post(
-        install_id=period.install_id,
-        key=key,
-        kind=TransferKind.REBATE_PAYOUT,
-        debit=accounts.payable,
-        credit=accounts.paid,
-        amount=amount,
-        pending=True,
-        member_id=period.member_id,
-        memo=memo(period),
-    )
-    period.payable -= amount
-    period.paid += amount
-    return posted.transfer_id
 
 
 def settle_payout(

@@ -1,145 +1,133 @@
 """Settling rebates: pending → payable after the return window, payable → paid at the period's end (or early, on
 reaching the minimum payout), and what members owe netted first.
 
-Each step locks the period's row and is safe to repeat: money moves only by the period's counters, which every
-step reads under that lock. Paying has two halves: a payout is created in the database (its money held by a
-pending ledger transfer) and committed; then the payer is called, outside any transaction, and its answer posts
-the hold (paid) or voids it (failed). A crash in between leaves a ``created`` payout that the next run sends again
-under the same key.
+Paying has two halves. The accounting is set-based (``bulk.settle_periods``: a batch of periods per transaction,
+each period locked and read under its lock, so it is safe to repeat and to run twice at once): pending released,
+what is owed netted, the rest held for a payout by a pending ledger transfer, the ``RebatePayout`` created — and
+committed. Then the payer is called per payout, outside any transaction, in chunks that can go to several workers
+(``send_payout_ids``, the task ``send_rebate_payouts``); its answer posts the hold (paid) or voids it (failed). A
+crash in between leaves a ``created`` payout that the next run sends again under the same key.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from saleor_loyalty.core.money import from_minor_units, to_minor_units
+from saleor_loyalty.core.money import from_minor_units
 from saleor_loyalty.installs.models import Install
 
 from . import movements
-from .accounts import rebate_accounts
-from .models import PayoutState, RebatePayout, RebatePeriod, RebateProgram, RecoveryPolicy
+from .bulk import BATCH, Settled, settle_periods
+from .models import PayoutState, RebatePayout, RebatePeriod
 from .payers import Payer, PayoutFailed, PayoutRequest, Sent, payer_for
 
 logger = logging.getLogger(__name__)
 
 
-def release_due(now: datetime | None = None, batch_size: int = 500) -> int:
+def release_due(now: datetime | None = None, batch_size: int = BATCH) -> int:
     """Make pending rebates whose return window has passed payable, and pay early those that reach their
-    program's minimum payout. Returns the number of periods released. Each period in its own transaction."""
+    program's minimum payout. Returns the number of periods released. Set-based, ``batch_size`` periods per
+    transaction (``bulk.settle_periods``)."""
     now = now or timezone.now()
-    due = RebatePeriod.objects.filter(pending__gt=0, release_at__lte=now).order_by("release_at")
-    released = 0
-    for period_id in due.values_list("pk", flat=True)[:batch_size]:
-        with transaction.atomic():
-            period = RebatePeriod.objects.select_for_update().select_related("program", "member").get(pk=period_id)
-            if period.pending <= 0 or period.release_at is None or period.release_at > now:
-                continue  # another run got here first
-            accounts = rebate_accounts(period.member, period.currency)
-            period.revision += 1
-            movements.release(period, accounts, key=f"rebate:{period.pk}:r{period.revision}:release")
-            minimum = to_minor_units(period.program.minimum_payout, period.currency)
-            if minimum > 0 and period.payable >= minimum:
-                _create_payout(period, period.program)
-            period.save()
-            released += 1
-    return released
+    due = RebatePeriod.objects.filter(pending__gt=0, release_at__lte=now).values_list("pk", flat=True)
+    return settle_periods(list(due), now=now, closing=False, batch=batch_size).released
 
 
 @dataclass
 class Closed:
     """What ``close_period`` did."""
 
-    periods: int = 0  # member periods settled
-    waiting: int = 0  # member periods with money still in its return window (settled by a later run)
+    periods: int = 0  # member periods of the key that have ended
+    waiting: int = 0  # of which with money still in its return window (settled by a later run)
     payouts: list[int] = field(default_factory=list)  # the payouts created
     paid: int = 0
     failed: int = 0
 
 
-def close_period(install: Install, period: str, *, payer: Payer | None = None, now: datetime | None = None) -> Closed:
-    """Settle every member's ``period`` (a key, "2026-11") of the install's programs once it has ended: release
-    what is past its return window, net what members owe, and pay the payable through ``payer`` (default: the
-    payer registered for the program's method). Safe to call again: what was paid is not payable any more."""
-    now = now or timezone.now()
-    closed = Closed()
-    ids = RebatePeriod.objects.filter(install=install, period=period, ends_at__lte=now).values_list("pk", flat=True)
-    for period_id in ids:
-        with transaction.atomic():
-            row = RebatePeriod.objects.select_for_update().select_related("program", "member").get(pk=period_id)
-            payout = _settle_period(row, now)
-            row.save()
-        closed.periods += 1
-        closed.waiting += row.pending > 0
-        if payout is not None:
-            closed.payouts.append(payout.pk)
-    payouts = RebatePayout.objects.filter(install=install, period__period=period, state=PayoutState.CREATED)
-    sent = send_payouts(payouts.select_related("member", "program"), payer=payer)
-    closed.paid, closed.failed = sent.paid, sent.failed
-    return closed
-
-
-def _settle_period(period: RebatePeriod, now: datetime) -> RebatePayout | None:
-    accounts = rebate_accounts(period.member, period.currency)
-    if period.pending > 0 and period.release_at is not None and period.release_at <= now:
-        period.revision += 1
-        movements.release(period, accounts, key=f"rebate:{period.pk}:r{period.revision}:release")
-    if period.pending == 0 and period.closed_at is None:
-        period.closed_at = now
-    return _create_payout(period, period.program)
-
-
-def _create_payout(period: RebatePeriod, program: RebateProgram) -> RebatePayout | None:
-    """Net what the member owes out of the period's payable (``net`` policy), then hold the rest for a payout."""
-    if period.payable <= 0:
-        return None
-    accounts = rebate_accounts(period.member, period.currency)
-    period.revision += 1
-    key = f"rebate:{period.pk}:r{period.revision}"
-    if program.recovery_policy == RecoveryPolicy.NET:
-        movements.net_recovery(period, accounts, key=f"{key}:netting")
-    amount = period.payable
-    if amount <= 0:
-        return None
-    hold_id = movements.hold_payout(period, accounts, amount=amount, key=f"{key}:payout")
-    return RebatePayout.objects.create(
-        install_id=period.install_id,
-        program=program,
-        period=period,
-        member=period.member,
-        amount=amount,
-        currency=period.currency,
-        method=program.payout_method,
-        idempotency_key=f"{key}:payout",
-        hold_transfer_id=hold_id,
+def settle_period(install: Install, period: str, *, now: datetime, batch: int = BATCH) -> Settled:
+    """The accounting half of closing ``period`` (a key, "2026-11") for every member of the install's programs, once
+    it has ended: release what is past its return window, net what members owe, hold the payable for a payout —
+    set-based, ``batch`` periods per transaction. No payer is called. Safe to repeat, and to run twice at once."""
+    due = (
+        RebatePeriod.objects.filter(install=install, period=period, ends_at__lte=now)
+        .filter(Q(pending__gt=0, release_at__lte=now) | Q(payable__gt=0) | Q(pending=0, closed_at__isnull=True))
+        .values_list("pk", flat=True)
     )
+    return settle_periods(list(due), now=now, closing=True, batch=batch)
+
+
+def close_period(install: Install, period: str, *, payer: Payer | None = None, now: datetime | None = None) -> Closed:
+    """Settle every member's ``period`` of the install's programs once it has ended (``settle_period``), then pay
+    the payouts waiting for the period through ``payer`` (default: the payer registered for the program's
+    method), outside the settlement's transactions. Safe to call again: what was paid is not payable any more."""
+    now = now or timezone.now()
+    settled = settle_period(install, period, now=now)
+    ended = RebatePeriod.objects.filter(install=install, period=period, ends_at__lte=now)
+    counts = ended.aggregate(periods=Count("pk"), waiting=Count("pk", filter=Q(pending__gt=0)))
+    closed = Closed(periods=counts["periods"], waiting=counts["waiting"], payouts=settled.payouts)
+    waiting = RebatePayout.objects.filter(install=install, period__period=period, state__in=WAITING)
+    for chunk in payout_chunks(waiting):
+        sent = send_payout_ids(chunk, payer=payer)
+        closed.paid += sent.paid
+        closed.failed += sent.failed
+    return closed
 
 
 @dataclass
 class Outcomes:
+    """What sending payouts to their payers did."""
+
     paid: int = 0
     failed: int = 0
     waiting: int = 0  # no payer for the method, or the payer raised something else: sent again next time
     sent: int = 0  # handed over, the outcome confirmed later (Stripe refunds)
 
+    def add(self, other: "Outcomes") -> None:
+        self.paid += other.paid
+        self.failed += other.failed
+        self.waiting += other.waiting
+        self.sent += other.sent
+
+
+# A payout waits for its payer while ``created``; a ``sent`` one is offered to its payer again, to finish what it
+# left (a store-credit fallback for a failed Stripe refund).
+WAITING = (PayoutState.CREATED, PayoutState.SENT)
+
+
+SEND_CHUNK = 500
+
+
+def payout_chunks(payouts: "QuerySet[RebatePayout]", size: int = SEND_CHUNK) -> list[list[int]]:
+    """The ids of ``payouts`` in id order, ``size`` at a time: the units ``send_payout_ids`` (or the Celery task
+    ``send_rebate_payouts``) sends, one after the other or on several workers at once."""
+    ids = list(payouts.order_by("pk").values_list("pk", flat=True))
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def send_payout_ids(payout_ids: Sequence[int], *, payer: Payer | None = None) -> Outcomes:
+    """``send_payouts`` for the payouts with these ids that still wait for their payer."""
+    payouts = RebatePayout.objects.filter(pk__in=list(payout_ids), state__in=WAITING)
+    return send_payouts(payouts.select_related("member", "program").order_by("pk"), payer=payer)
+
 
 def send_payouts(payouts: Iterable[RebatePayout], *, payer: Payer | None = None) -> Outcomes:
-    """Call the payer for each ``created`` payout (outside any transaction), then record its answer. A ``sent``
-    payout is offered to its payer again, to finish what it left (a store credit fallback)."""
+    """Call the payer for each waiting payout (outside any transaction), then record its answer: paid, failed, or
+    ``Sent`` (handed over, the outcome confirmed later)."""
     outcomes = Outcomes()
     for payout in payouts:
-        if payout.state not in (PayoutState.CREATED, PayoutState.SENT):
+        if payout.state not in WAITING:
             continue
         chosen = payer or payer_for(payout.method)
         if chosen is None:
             outcomes.waiting += 1
             continue
         try:
-            answer = chosen.pay(_request(payout))
+            answer = chosen.pay(payout_request(payout))
         except PayoutFailed as exc:
             outcomes.failed += _record(payout, paid=False, detail=str(exc))
         except Exception:
@@ -175,7 +163,8 @@ def settle_sent(payout_id: int, *, paid_amount: int, detail: str) -> int:
     return _record(payout, paid=True, detail=detail, paid_amount=paid_amount)
 
 
-def _request(payout: RebatePayout) -> PayoutRequest:
+def payout_request(payout: RebatePayout) -> PayoutRequest:
+    """What a payer is asked to pay for ``payout`` (the same on every retry)."""
     return PayoutRequest(
         key=payout.idempotency_key,
         payout_id=payout.pk,
@@ -196,7 +185,7 @@ def _record(payout: RebatePayout, *, paid: bool, detail: str, paid_amount: int |
     with transaction.atomic():
         period = RebatePeriod.objects.select_for_update().get(pk=payout.period_id)
         payout = RebatePayout.objects.select_for_update().get(pk=payout.pk)
-        if payout.state not in (PayoutState.CREATED, PayoutState.SENT):
+        if payout.state not in WAITING:
             return 0
         posted = (payout.amount if paid_amount is None else paid_amount) if paid else None
         movements.settle_payout(
@@ -217,9 +206,12 @@ def _record(payout: RebatePayout, *, paid: bool, detail: str, paid_amount: int |
     return 1
 
 
-def settle_rebates(now: datetime | None = None) -> dict[str, int]:
-    """The periodic run: release what is due, settle every ended period that still holds money, send payouts that
-    wait for their payer."""
+def settle_rebates(
+    now: datetime | None = None, *, dispatch: Callable[[list[int]], None] | None = None
+) -> dict[str, int]:
+    """The periodic run: release what is due, settle every ended period that still holds money (set-based), then
+    send the payouts that wait for their payer, a chunk at a time: here, one chunk after the other, or — given
+    ``dispatch`` (the Celery task enqueues ``send_rebate_payouts``) — handed to it, for workers to send."""
     now = now or timezone.now()
     released = release_due(now)
     ended = (
@@ -229,17 +221,15 @@ def settle_rebates(now: datetime | None = None) -> dict[str, int]:
         .distinct()
     )
     payouts = 0
-    for install_id, period in ended:
-        payouts += len(close_period(Install.objects.get(pk=install_id), period, now=now).payouts)
-    waiting = send_payouts(
-        RebatePayout.objects.filter(state__in=(PayoutState.CREATED, PayoutState.SENT))
-        .select_related("member", "program")
-        .order_by("created_at", "pk")
-    )
-    return {
-        "released": released,
-        "payouts": payouts,
-        "paid": waiting.paid,
-        "waiting": waiting.waiting,
-        "sent": waiting.sent,
-    }
+    for install_id, period in sorted(ended):
+        payouts += len(settle_period(Install.objects.get(pk=install_id), period, now=now).payouts)
+    chunks = payout_chunks(RebatePayout.objects.filter(state__in=WAITING))
+    summary = {"released": released, "payouts": payouts}
+    if dispatch is not None:
+        for chunk in chunks:
+            dispatch(chunk)
+        return {**summary, "dispatched": sum(len(chunk) for chunk in chunks)}
+    outcomes = Outcomes()
+    for chunk in chunks:
+        outcomes.add(send_payout_ids(chunk))
+    return {**summary, "paid": outcomes.paid, "waiting": outcomes.waiting, "sent": outcomes.sent}

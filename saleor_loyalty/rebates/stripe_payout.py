@@ -62,7 +62,7 @@ from .models import (
     RebatePeriod,
 )
 from .payers import PayoutFailed, PayoutRequest, Sent, payer_for, register_payer
-from .settlement import settle_sent
+from .settlement import payout_request, settle_sent
 
 logger = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ def finish(payout_id: int, *, request: PayoutRequest | None = None) -> None:
                 raise PayoutFailed("Stripe refused every refund and there is no store credit to fall back on")
             logger.warning("rebate store credit waits for a payer", extra={"data": {"payout": payout_id}})
         else:
-            base = request or _request_for(payout)
+            base = request or payout_request(payout)
             for part in planned:
                 _pay_store_credit(credit, base, part)
     conclude(payout_id)
@@ -316,21 +316,6 @@ def _pay_store_credit(credit: Any, base: PayoutRequest, part: RebatePayoutPart) 
     reference = answer.reference if isinstance(answer, Sent) else answer
     RebatePayoutPart.objects.filter(pk=part.pk, state=PartState.PLANNED).update(
         state=PartState.DONE, reference=str(reference)[:255]
-    )
-
-
-def _request_for(payout: RebatePayout) -> PayoutRequest:
-    return PayoutRequest(
-        key=payout.idempotency_key,
-        payout_id=payout.pk,
-        install_id=payout.install_id,
-        member_id=payout.member_id,
-        saleor_user_id=payout.member.saleor_user_id,
-        email=payout.member.email,
-        channel_slug=payout.program.channel_slug,
-        amount=from_minor_units(payout.amount, payout.currency),
-        currency=payout.currency,
-        method=payout.method,
     )
 
 

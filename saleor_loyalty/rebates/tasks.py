@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .settlement import send_payout_ids
 from .settlement import settle_rebates as settle
 from .stripe_payout import finish_waiting
 
@@ -9,8 +10,20 @@ from .stripe_payout import finish_waiting
 @shared_task
 def settle_rebates() -> dict[str, int]:
     """Hourly: pending rebates past their return window become payable (paid early at the minimum payout), ended
-    periods are paid, payouts waiting for their payer are sent (and store credit in place of failed Stripe
-    refunds is paid). Idempotent; each period in its own transaction."""
-    result = settle()
+    periods are settled (set-based, a batch of periods per transaction); the payouts waiting for their payer are
+    handed to ``send_rebate_payouts``, a chunk per task, for the workers to send in parallel; store credit in place
+    of failed Stripe refunds is paid. Idempotent."""
+    result = settle(dispatch=_enqueue)
     result["fallbacks"] = finish_waiting()
     return result
+
+
+def _enqueue(payout_ids: list[int]) -> None:
+    send_rebate_payouts.delay(payout_ids)
+
+
+@shared_task
+def send_rebate_payouts(payout_ids: list[int]) -> dict[str, int]:
+    """Call the payer for these payouts (those still waiting), outside any transaction; record each answer."""
+    outcomes = send_payout_ids(payout_ids)
+    return {"paid": outcomes.paid, "failed": outcomes.failed, "waiting": outcomes.waiting, "sent": outcomes.sent}
