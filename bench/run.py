@@ -9,7 +9,7 @@ share are passed on, e.g. ``python bench/run.py --rounds 3 --diagnose``; for the
 targets: per worker at least 0.25x the bare posting, two workers at least 1.6x one, at most 10 statements per earn).
 ``--nightly`` also runs ``bench/nightly.py`` (the nightly jobs over generated millions of rows; ~4 minutes, so
 opt-in only; no target either). ``--rebates`` also runs ``bench/rebate_settlement.py`` (settling a period for
-1,000,000 shoppers; ~25 minutes, opt-in only; target: at most 2x a plain UPDATE of the same rows).
+1,000,000 shoppers; ~10–30 minutes, opt-in only; target: at most 2x a plain UPDATE of the same rows).
 """
 
 import argparse
@@ -61,7 +61,7 @@ def main() -> int:
     parser.add_argument("--diagnose", action="store_true", help="also run the diagnostic variants")
     parser.add_argument("--nightly", action="store_true", help="also run bench/nightly.py (long: ~4 minutes)")
     parser.add_argument(
-        "--rebates", action="store_true", help="also run bench/rebate_settlement.py (long: ~25 minutes at 1M shoppers)"
+        "--rebates", action="store_true", help="also run bench/rebate_settlement.py (10-30 minutes at 1M shoppers)"
     )
     args = parser.parse_args()
     extra = [f"--{k}={v}" for k, v in vars(args).items() if v is not None and not isinstance(v, bool)]
