@@ -36,6 +36,9 @@ from .emails.resolvers import resolve_email_preview, resolve_email_settings
 from .emails.types import EmailKindEnum, EmailPreview, EmailSettings
 from .orders.resolvers import resolve_order_loyalty
 from .orders.types import OrderLoyalty
+from .payments.mutations.connect_stripe import connect_stripe_field, disconnect_stripe_field
+from .payments.resolvers import resolve_stripe_connection
+from .payments.types import StripeConnection
 from .points.mutations.adjust_points import adjust_points_field
 from .program.mutations.set_earn_rule import deactivate_earn_rule_field, set_earn_rule_field
 from .program.mutations.update_program_settings import update_program_settings_field
@@ -226,6 +229,11 @@ class StaffQuery(graphene.ObjectType):
         description="A period's totals from the rebate rows and from the ledger, compared to the minor unit; "
         "problems is empty when they agree. Needs MANAGE_DISCOUNTS.",
     )
+    stripe_connection = graphene.Field(
+        StripeConnection,
+        resolver=resolve_stripe_connection,
+        description="The store's Stripe connection (null: not connected). Needs MANAGE_DISCOUNTS.",
+    )
     customer_rebates = graphene.Field(
         CustomerRebates,
         customer_id=graphene.ID(required=True, description="The customer's Saleor user id."),
@@ -266,6 +274,8 @@ class StaffMutation(graphene.ObjectType):
     adjust_points = adjust_points_field()
     create_rebate_program = create_rebate_program_field
     update_rebate_program = update_rebate_program_field
+    connect_stripe = connect_stripe_field
+    disconnect_stripe = disconnect_stripe_field
 
 
 staff_schema = graphene.Schema(query=StaffQuery, mutation=StaffMutation)
