@@ -602,7 +602,7 @@ class AppRun:
 
 
 @contextmanager
-def _sql_timer(into: dict[str, list[float]]) -> Iterator[None]:
+def sql_timer(into: dict[str, list[float]]) -> Iterator[None]:
     """Seconds spent in each SQL statement the app sends (by its first 70 characters), via Django's hook."""
     from django.db import connection
 
@@ -622,7 +622,7 @@ def _sql_timer(into: dict[str, list[float]]) -> Iterator[None]:
 def run_app(job: Job) -> AppRun:
     """The job, then the job again at once: the second run must do nothing."""
     statements: dict[str, list[float]] = {}
-    with _sql_timer(statements):
+    with sql_timer(statements):
         t0 = time.perf_counter()
         result = job.run()
         seconds = time.perf_counter() - t0

@@ -34,14 +34,13 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import common
-from bench.nightly import wait_until_quiet
+from bench.nightly import sql_timer, wait_until_quiet
 
 DB = os.environ.get("REBATE_BENCH_DB", "loyalty_bench_rebates")
 DATABASE_URL = f"postgres://{common.PG_USER}@{common.PG_HOST}:{common.PG_PORT}/{DB}"
@@ -328,23 +327,6 @@ def load(members: int, now: datetime) -> tuple[int, str, str, Expected, float]:
 # --- measuring -----------------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _sql_timer(into: dict[str, list[float]]) -> Iterator[None]:
-    from django.db import connection
-
-    def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            entry = into.setdefault(" ".join(sql.split())[:70], [0.0, 0])
-            entry[0] += time.perf_counter() - t0
-            entry[1] += 1
-
-    with connection.execute_wrapper(wrapper):
-        yield
-
-
 @dataclass
 class JobRun:
     seconds: float
@@ -372,7 +354,7 @@ def run_job(install_id: int, key: str, now: datetime, batch: int) -> JobRun:
         }
 
     statements: dict[str, list[float]] = {}
-    with _sql_timer(statements):
+    with sql_timer(statements):
         t0 = time.perf_counter()
         result = once()
         seconds = time.perf_counter() - t0
