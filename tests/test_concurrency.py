@@ -17,7 +17,7 @@ from tests.factories import later, line, make_install, order
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def run_in_threads(count: int, work: Callable[[int], object]) -> list[object]:
+def run_in_threads(count: int, work: Callable[[int], object], timeout: float = 60) -> list[object]:
     """Start ``count`` threads at once (each with its own DB connection); return results or exceptions."""
     barrier = threading.Barrier(count)
     results: list[object] = [None] * count
@@ -36,7 +36,7 @@ def run_in_threads(count: int, work: Callable[[int], object]) -> list[object]:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=timeout)
     return results
 
 

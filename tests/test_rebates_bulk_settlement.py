@@ -3,14 +3,13 @@ them one at a time by the rules would — the same transfers (keys, kinds, accou
 payouts — a second run writes nothing, two runs at once write one set, and the audit reconciles to the cent."""
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import close_old_connections, connections, transaction
+from django.db import transaction
 
 from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.models import Account, AccountCode, Transfer
@@ -24,6 +23,7 @@ from saleor_loyalty.rebates.periods import period_by_key
 from saleor_loyalty.rebates.queries import ledger_problems, rebate_audit
 from saleor_loyalty.rebates.settlement import close_period, release_due, settle_period
 from tests.factories import make_install, rebate_program
+from tests.test_concurrency import run_in_threads
 
 OCTOBER, NOVEMBER = "2026-10", "2026-11"
 NOVEMBER_CLOSED = datetime(2027, 1, 1, tzinfo=UTC)
@@ -245,28 +245,6 @@ def test_settling_many_members_in_batches_writes_what_the_rules_say_once_and_rec
     assert_reconciles(store.install)
 
 
-def run_in_threads(count: int, work: Callable[[int], object]) -> list[object]:
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def target(index: int) -> None:
-        close_old_connections()
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_settlements_at_once_create_one_set_of_payouts():
     store = build(60)
@@ -281,6 +259,7 @@ def test_two_settlements_at_once_create_one_set_of_payouts():
             if i
             else settle_period(store.install, NOVEMBER, now=NOVEMBER_CLOSED, batch=7)
         ),
+        timeout=120,
     )
 
     assert not [r for r in results if isinstance(r, Exception)], results
