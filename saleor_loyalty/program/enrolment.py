@@ -41,6 +41,9 @@ def claim_guest_points(install: Install, member: Member, email: str) -> bool:
         return False
     list(Member.objects.select_for_update().filter(pk__in=[guest.pk, member.pk]).order_by("pk"))
     ledger.merge_members(source=guest, target=member, key=f"merge:{guest.pk}:into:{member.pk}")
+    if guest.is_referee and not member.is_referee:  # the guest's referral now speaks for the member
+        member.is_referee = True
+        Member.objects.filter(pk=member.pk).update(is_referee=True)
     settle_carry(member, program_settings(install), key=f"merge:{guest.pk}:into:{member.pk}:carry", order_id=None)
     logger.info("guest points claimed", extra={"data": {"guest_member_id": guest.pk, "member_id": member.pk}})
     return True

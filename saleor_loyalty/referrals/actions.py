@@ -178,11 +178,7 @@ def _attach_from_metadata(
 
 
 def on_customer_changed(install: Install, customer: CustomerSnapshot, member: Member) -> Referral | None:
-    """A storefront that registers shoppers with ``metadata: [{key: "loyalty_referral_code", ...}]``; and a
-    referee guest just merged into this member makes it a referee too (``Member.is_referee``)."""
-    if not member.is_referee and Referral.objects.filter(referee__merged_into=member).exists():
-        member.is_referee = True
-        Member.objects.filter(pk=member.pk).update(is_referee=True)
+    """A storefront that registers shoppers with ``metadata: [{key: "loyalty_referral_code", ...}]``."""
     return _attach_from_metadata(install, member, customer.metadata, ReferralSource.CUSTOMER_METADATA)
 
 
