@@ -5,6 +5,7 @@ once it exists (it keeps no running totals), so each process remembers it after 
 commits and never reads it again.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -35,16 +36,7 @@ def member_accounts(member: Member, *, new_member: bool = False) -> MemberAccoun
 
     ``new_member``: the caller enrolled the member in this transaction, so it has none yet: open them at once
     (one statement, not a read that finds nothing and then the insert)."""
-    rows = {} if new_member else {a.code: a for a in _points_accounts(member)}
-    if len(rows) < len(_MEMBER_ACCOUNT_FLAGS):
-        missing = [
-            Account(install_id=member.install_id, member=member, code=code, unit=POINTS, no_overdraft=flag)
-            for code, flag in _MEMBER_ACCOUNT_FLAGS.items()
-            if code not in rows
-        ]
-        rows.update({a.code: a for a in _open(missing)})
-        if len(rows) < len(_MEMBER_ACCOUNT_FLAGS):  # another writer opened some of them meanwhile
-            rows = {a.code: a for a in _points_accounts(member)}
+    rows = member_accounts_in(member, POINTS, _MEMBER_ACCOUNT_FLAGS, new_member=new_member)
     return MemberAccounts(
         points=rows[AccountCode.POINTS],
         pending=rows[AccountCode.POINTS_PENDING],
@@ -52,19 +44,13 @@ def member_accounts(member: Member, *, new_member: bool = False) -> MemberAccoun
     )
 
 
-_ACCOUNT = db.Row(Account)
-_POINTS_ACCOUNTS = f"SELECT {_ACCOUNT.columns('a')} FROM ledger_account a WHERE a.member_id = %s AND a.unit = %s"  # noqa: S608
-
-
-def _points_accounts(member: Member) -> list[Account]:
-    """A prepared statement: every posting reads the member's accounts first."""
-    return list(_ACCOUNT.each(db.fetchall(_POINTS_ACCOUNTS, [member.pk, POINTS])))
-
-
-def member_accounts_in(member: Member, unit: str, no_overdraft: dict[AccountCode, bool]) -> dict[str, Account]:
-    """The member's accounts of the given codes in ``unit`` (money accounts, say), by code: one statement, and one
-    more to open those missing (race-safe). ``no_overdraft``: code -> whether that account may never go negative."""
-    rows = {a.code: a for a in Account.objects.filter(member=member, unit=unit, code__in=list(no_overdraft))}
+def member_accounts_in(
+    member: Member, unit: str, no_overdraft: dict[AccountCode, bool], *, new_member: bool = False
+) -> dict[str, Account]:
+    """The member's accounts of the given codes in ``unit`` (points, or a currency's money accounts), by code: one
+    statement, and one more to open those missing (race-safe). ``no_overdraft``: code -> whether that account may
+    never go negative; ``new_member``: as for ``member_accounts``."""
+    rows = {} if new_member else _accounts_in(member, unit, no_overdraft)
     missing = [
         Account(install_id=member.install_id, member=member, code=code, unit=unit, no_overdraft=flag)
         for code, flag in no_overdraft.items()
@@ -73,8 +59,19 @@ def member_accounts_in(member: Member, unit: str, no_overdraft: dict[AccountCode
     if missing:
         rows.update({a.code: a for a in _open(missing)})
         if len(rows) < len(no_overdraft):  # another writer opened some of them meanwhile (or not PostgreSQL)
-            rows = {a.code: a for a in Account.objects.filter(member=member, unit=unit, code__in=list(no_overdraft))}
+            rows = _accounts_in(member, unit, no_overdraft)
     return rows
+
+
+_ACCOUNT = db.Row(Account)
+_MEMBER_ACCOUNTS = f"SELECT {_ACCOUNT.columns('a')} FROM ledger_account a WHERE a.member_id = %s AND a.unit = %s"  # noqa: S608
+
+
+def _accounts_in(member: Member, unit: str, codes: Iterable[str]) -> dict[str, Account]:
+    """A prepared statement: every posting reads the member's accounts first."""
+    wanted = set(codes)
+    found = _ACCOUNT.each(db.fetchall(_MEMBER_ACCOUNTS, [member.pk, unit]))
+    return {account.code: account for account in found if account.code in wanted}
 
 
 _OPEN_COLUMNS = (
