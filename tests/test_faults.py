@@ -32,10 +32,12 @@ from django.db import OperationalError, connection
 
 from bench.common import gunicorn, migrate
 from bench.processing import API_URL, Stored, generate
+from saleor_loyalty.core.metrics import WEBHOOK_BATCH_FALLBACKS
 from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.models import Transfer, TransferKind
 from saleor_loyalty.ledger.queries import integrity_problems
 from saleor_loyalty.members.actions import member_for_user
+from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.models import OrderAward
 from saleor_loyalty.webhooks import tasks
 from saleor_loyalty.webhooks.handlers import handle
@@ -480,6 +482,154 @@ def test_a_connection_lost_inside_an_event_leaves_it_pending_not_failed(monkeypa
         pass
     assert_settled_once(install, stored, in_order=True)
     assert set(InboxEvent.objects.filter(install=install).values_list("attempts", flat=True)) == {1}
+
+
+# --- the drain's batches: one transaction for several events, and what happens when one of them fails ---------------
+
+
+def _pending_ids(install: Install) -> list[int]:
+    return list(
+        InboxEvent.objects.filter(install=install, status=InboxStatus.PENDING)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_settles_its_events_in_one_transaction(monkeypatch):
+    """``settle_batch`` takes the oldest pending events and settles them in one transaction: every handler runs in
+    the same PostgreSQL transaction, and the batch ends with its events PROCESSED, one attempt each."""
+    install = make_install(api_url=API_URL, jwks=samples.jwks())
+    stored = generate(40, seed=6060)
+    store_pending(install, stored)
+    oldest = _pending_ids(install)[: tasks.BATCH_SIZE]
+    transactions: list[int] = []
+
+    def handle_recording_its_transaction(*args: Any) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT txid_current()")
+            transactions.append(int(cursor.fetchone()[0]))
+        return handle(*args)
+
+    monkeypatch.setattr("saleor_loyalty.webhooks.tasks.handle", handle_recording_its_transaction)
+    assert tasks.settle_batch() == tasks.BATCH_SIZE
+    assert len(transactions) == tasks.BATCH_SIZE and len(set(transactions)) == 1
+    settled = InboxEvent.objects.filter(install=install, status=InboxStatus.PROCESSED)
+    assert sorted(settled.values_list("pk", flat=True)) == sorted(oldest)
+    assert set(settled.values_list("attempts", flat=True)) == {1}
+    while tasks.drain_inbox():
+        pass
+    assert_settled_once(install, stored, in_order=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_failing_in_a_batch_fails_alone_and_the_others_settle(monkeypatch):
+    """A handler error rolls the batch back whole; its events are then processed one at a time, so the failing one
+    is recorded FAILED (one attempt, for the sweep) and every other event of the batch settles once."""
+    install = make_install(api_url=API_URL, jwks=samples.jwks())
+    stored = generate(30, seed=7070)
+    store_pending(install, stored)
+    culprit = _pending_ids(install)[3]
+    culprit_body = InboxEvent.objects.get(pk=culprit).body
+    calls: list[str] = []
+
+    def handle_failing_one(*args: Any) -> Any:
+        if args[2] == culprit_body:
+            calls.append("culprit")
+            raise RuntimeError("bug in one event")
+        return handle(*args)
+
+    monkeypatch.setattr("saleor_loyalty.webhooks.tasks.handle", handle_failing_one)
+    fallbacks = WEBHOOK_BATCH_FALLBACKS._value.get()
+    assert tasks.settle_batch() == tasks.BATCH_SIZE
+    assert WEBHOOK_BATCH_FALLBACKS._value.get() == fallbacks + 1
+    assert calls == ["culprit", "culprit"]  # in the batch, then alone
+    failed = InboxEvent.objects.get(pk=culprit)
+    assert (failed.status, failed.attempts) == (InboxStatus.FAILED, 1)
+    assert "RuntimeError: bug in one event" in failed.last_error
+    processed = InboxEvent.objects.filter(install=install, status=InboxStatus.PROCESSED)
+    assert processed.count() == tasks.BATCH_SIZE - 1 and set(processed.values_list("attempts", flat=True)) == {1}
+    monkeypatch.setattr("saleor_loyalty.webhooks.tasks.handle", handle)  # the bug fixed: the sweep's retry settles it
+    assert tasks.process_event(culprit) is not None
+    while tasks.drain_inbox():
+        pass
+    assert_settled_once(install, stored, in_order=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_inside_a_batch_leaves_its_events_pending(monkeypatch):
+    """As for one event: the batch's connection lost (its backend terminated, as a server restart does) leaves every
+    event of the batch PENDING with no attempt spent; they are not retried one by one on a dead connection."""
+    install = make_install(api_url=API_URL, jwks=samples.jwks())
+    stored = generate(30, seed=8080)
+    store_pending(install, stored)
+    lost: list[int] = []
+
+    def handle_on_a_lost_connection(*args: Any) -> Any:
+        if not lost:
+            assert connection.connection is not None
+            lost.append(connection.connection.info.backend_pid)
+            with side_connection() as conn:
+                conn.execute("SELECT pg_terminate_backend(%s)", lost)
+        return handle(*args)
+
+    monkeypatch.setattr("saleor_loyalty.webhooks.tasks.handle", handle_on_a_lost_connection)
+    with pytest.raises(OperationalError):
+        tasks.settle_batch()
+    assert set(InboxEvent.objects.filter(install=install).values_list("status", "attempts")) == {
+        (InboxStatus.PENDING, 0)
+    }
+    while tasks.drain_inbox():
+        pass
+    assert_settled_once(install, stored, in_order=True)
+    assert set(InboxEvent.objects.filter(install=install).values_list("attempts", flat=True)) == {1}
+
+
+def _row_a_batch_will_need(install: Install, stored: list[Stored]) -> tuple[str, int]:
+    """A row the next batch's events will lock: the award of an order paid earlier (refunded or cancelled now), or
+    the member row of a shopper who bought before."""
+    for s in stored[: tasks.BATCH_SIZE]:
+        award = OrderAward.objects.filter(install=install, order_id=s.order.order_id).first()
+        if award is not None:
+            return "program_order_award", award.pk
+        if s.order.user_id:
+            member = Member.objects.filter(install=install, saleor_user_id=s.order.user_id).first()
+            if member is not None:
+                return "members_member", member.pk
+    pytest.fail("no event of the batch touches a row that exists already")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waiting_on_a_row_another_transaction_holds_falls_back_and_settles_once():
+    """Two workers' batches can wait on each other (each holds an order or a shopper the other needs next). A batch
+    waits at most ``BATCH_LOCK_TIMEOUT`` for a row, then rolls back and its events are processed one at a time, each
+    waiting as long as it must: here a row the batch needs is held by another transaction for longer than that, and
+    every event still settles exactly once."""
+    install = make_install(api_url=API_URL, jwks=samples.jwks())
+    stored = generate(120, seed=9090)
+    store_pending(install, stored[:80])
+    while tasks.drain_inbox():
+        pass
+    store_pending(install, stored[80:])
+    table, row_id = _row_a_batch_will_need(install, stored[80:])
+    fallbacks = WEBHOOK_BATCH_FALLBACKS._value.get()
+    drained: list[int] = []
+    worker = threading.Thread(target=lambda: drained.append(_drain_and_close()))
+    with side_connection() as conn, conn.transaction():
+        conn.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [row_id])
+        worker.start()
+        wait_for(lambda: WEBHOOK_BATCH_FALLBACKS._value.get() > fallbacks, 30, "the batch to fall back")
+    worker.join(60)
+    assert not worker.is_alive() and drained == [40]
+    assert WEBHOOK_BATCH_FALLBACKS._value.get() == fallbacks + 1
+    assert_settled_once(install, stored, in_order=True)
+
+
+def _drain_and_close() -> int:
+    try:
+        return int(tasks.drain_inbox())
+    finally:
+        connection.close()
 
 
 # --- (3) the PostgreSQL server restarted during a burst of deliveries ------------------------------------------------
