@@ -15,6 +15,7 @@ from saleor_loyalty.core.logging import JsonFormatter
 from saleor_loyalty.installs.lookup import active_install
 from saleor_loyalty.webhooks import tasks
 from saleor_loyalty.webhooks.models import InboxEvent, InboxStatus
+from saleor_loyalty.webhooks.payloads import MalformedPayload, require_storable_text
 from tests import samples
 from tests.factories import make_install
 
@@ -222,3 +223,22 @@ def test_while_one_worker_processes_an_event_another_takes_the_next_event_of_the
             release.set()
             thread.join(10)
     assert outcomes == {"first": "processed", "second": "processed"}
+
+
+@pytest.mark.parametrize("text", ["plain", "é", "😀", "\x00", "\ud800", "\udfff", "a\\u0000b", "\\ud800", "\ue000"])
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_a_body_is_cleared_by_a_scan_of_its_text_exactly_when_the_walk_of_its_values_would_clear_it(text, ensure_ascii):
+    """``require_storable_text`` clears most bodies from their text alone (no NUL or surrogate escape in it); the
+    answer is the walk's in every case: NULs and lone surrogates, escaped or raw, refused; an emoji (a surrogate
+    pair when escaped) and a literal backslash followed by "u0000" accepted."""
+    body = json.dumps({"order": {"lines": [{"name": text}]}, "ok": True}, ensure_ascii=ensure_ascii)
+    event = json.loads(body)
+
+    def refused(*args) -> bool:
+        try:
+            require_storable_text(*args)
+        except MalformedPayload:
+            return True
+        return False
+
+    assert refused(event, body) == refused(event) == (text in ("\x00", "\ud800", "\udfff"))

@@ -86,7 +86,7 @@ def handle(install: Install, event_name: str, body: str) -> str:
     event = json.loads(body)
     if not isinstance(event, dict):
         raise MalformedPayload("body is not an object")
-    payloads.require_storable_text(event)
+    payloads.require_storable_text(event, body)
     if is_own_echo(install, event) and not event_name.startswith(("order_", "checkout_")):
         # Orders and checkouts are handled by their state, so even our own echoes are harmless there.
         return "ignored_own_echo"

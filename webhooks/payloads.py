@@ -1,5 +1,6 @@
 """Turning webhook bodies into the program's typed snapshots. Anything malformed raises ``MalformedPayload``."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,9 +23,19 @@ class MalformedPayload(ValueError):
     """The body is not the shape our subscription document produces."""
 
 
-def require_storable_text(event: Any) -> None:
+# A NUL or a lone surrogate reaches a parsed body only through a JSON escape (``\u0000``, ``\ud800``-``\udfff``): a
+# raw control character is not valid JSON (``json.loads`` refuses it) and UTF-8 cannot encode a surrogate. A body
+# without such an escape needs no walk (an escaped backslash followed by "u0000" only sends it the slow way).
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89abcdefABCDEF])")
+
+
+def require_storable_text(event: Any, body: str | None = None) -> None:
     """Saleor never sends text PostgreSQL cannot store (it could not have stored it either): a NUL or a lone
-    surrogate (JSON ``"\\u0000"``, ``"\\ud800"``) anywhere in a signed body is malformed, not a reason to retry."""
+    surrogate (JSON ``"\\u0000"``, ``"\\ud800"``) anywhere in a signed body is malformed, not a reason to retry.
+    Given the ``body`` ``event`` was parsed from, most bodies are cleared by one scan of its text instead of a walk
+    of every value (the walk was ~8% of an order event's CPU)."""
+    if body is not None and _storable_body(body):
+        return
     pending = [event]
     while pending:
         node = pending.pop()
@@ -36,6 +47,10 @@ def require_storable_text(event: Any) -> None:
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)
+
+
+def _storable_body(body: str) -> bool:
+    return "\x00" not in body and _SUSPECT_ESCAPE.search(body) is None and (body.isascii() or not _has_surrogate(body))
 
 
 def _has_surrogate(text: str) -> bool:

@@ -26,27 +26,35 @@ from typing import Any, Generic, TypeVar
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
 
 
-def _cursor() -> Any:
+def _cursor(conn: BaseDatabaseWrapper) -> Any:
     # Where statements are being recorded or wrapped (DEBUG, assertNumQueries, ``execute_wrapper``), Django's own
     # cursor, which records them and calls the wrappers.
-    observed = connection.queries_logged or connection.execute_wrappers
+    observed = conn.queries_logged or conn.execute_wrappers
     prepared = settings.DATABASE_PREPARED_STATEMENTS and not observed
-    if connection.vendor == "postgresql" and prepared:
-        connection.ensure_connection()
-        connection.validate_no_broken_transaction()  # as Django's own cursors do inside a failed atomic block
-        return psycopg.Cursor(connection.connection)
-    return connection.cursor()
+    if conn.vendor == "postgresql" and prepared:
+        conn.ensure_connection()
+        conn.validate_no_broken_transaction()  # as Django's own cursors do inside a failed atomic block
+        return psycopg.Cursor(conn.connection)
+    return conn.cursor()
+
+
+# Each statement looks the connection up once: every attribute read through ``django.db.connection`` (a proxy)
+# looks it up again in a thread- and task-local store, which cost more CPU than the statement's own Python.
+def _connection() -> BaseDatabaseWrapper:
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def fetchone(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[Any, ...] | None:
     """Execute ``sql`` (``%s`` or ``%(name)s`` placeholders) and return its first row, or None."""
-    with connection.wrap_database_errors, _cursor() as cursor:
+    conn = _connection()
+    with conn.wrap_database_errors, _cursor(conn) as cursor:
         cursor.execute(sql, params)
         row: tuple[Any, ...] | None = cursor.fetchone()
         return row
@@ -54,14 +62,16 @@ def fetchone(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[Any, 
 
 def execute(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> int:
     """Execute a statement that returns no rows (an UPDATE); the number of rows it touched."""
-    with connection.wrap_database_errors, _cursor() as cursor:
+    conn = _connection()
+    with conn.wrap_database_errors, _cursor(conn) as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
 
 
 def fetchall(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Execute ``sql`` and return every row."""
-    with connection.wrap_database_errors, _cursor() as cursor:
+    conn = _connection()
+    with conn.wrap_database_errors, _cursor(conn) as cursor:
         cursor.execute(sql, params)
         rows: list[tuple[Any, ...]] = cursor.fetchall()
         return rows
@@ -126,29 +136,43 @@ def insert_new(obj: Model) -> bool:
     """INSERT ``obj`` unless a unique constraint holds its row already (``ON CONFLICT DO NOTHING``); True and
     ``obj`` saved, as ``create`` leaves it, when inserted. PostgreSQL only. A row this transaction inserted is its own
     until commit (a concurrent insert of the same key waits for it), so it needs no ``SELECT ... FOR UPDATE``."""
-    meta = obj._meta
+    conn = _connection()
+    fields, sql = _insert_sql(type(obj))
+    row = fetchone(sql, [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields])
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, conn.alias
+    return True
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(model: type[Model]) -> tuple[list["Field[Any, Any]"], str]:
+    """The columns ``insert_new`` writes and its statement, worked out once per model."""
+    meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    quote = connection.ops.quote_name
+    quote = _connection().ops.quote_name
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608 - constant names
         f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {quote(str(meta.pk.column))}"
     )
-    row = fetchone(sql, values)
-    if row is None:
-        return False
-    obj.pk = row[0]
-    obj._state.adding, obj._state.db = False, connection.alias
-    return True
+    return fields, sql
 
 
 def update_fields(obj: Model, names: Sequence[str]) -> int:
     """``obj.save(update_fields=names)`` as one prepared statement, without building an ORM query (an ``auto_now``
     field among ``names`` takes the current time, as ``save`` would). Returns the rows updated (0 or 1)."""
-    meta = obj._meta
-    fields = [meta.get_field(name) for name in names]
-    values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]  # type: ignore[union-attr]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)  # type: ignore[union-attr]
+    conn = _connection()
+    fields, sql = _update_sql(type(obj), tuple(names), conn.vendor)
+    return execute(sql, [*(f.get_db_prep_save(f.pre_save(obj, False), conn) for f in fields), obj.pk])
+
+
+@lru_cache(maxsize=256)
+def _update_sql(model: type[Model], names: tuple[str, ...], vendor: str) -> tuple[list["Field[Any, Any]"], str]:
+    """The fields ``update_fields`` writes and its statement, worked out once per model, columns and database."""
+    meta = model._meta
+    fields: list[Field[Any, Any]] = [meta.get_field(name) for name in names]  # type: ignore[misc]
+    quote = _connection().ops.quote_name
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(str(meta.pk.column))} = %s"  # noqa: S608 - column names
-    return execute(sql, [*values, obj.pk])
+    return fields, sql
