@@ -207,10 +207,12 @@ def process_inbox_event(event_id: int) -> str | None:
 
 BATCH_SIZE = 16  # events a drain settles in one transaction
 EMAIL_ROUND = 128  # events whose emails go out as one task (each batch's emails wait at most this long)
-# A batch waits at most this long for a row another transaction holds (another worker's batch on the same order or
-# shopper): two batches that wait on each other fail fast and fall back to single events, instead of sitting out
-# PostgreSQL's deadlock check (1 s) first.
-BATCH_LOCK_TIMEOUT = "200ms"
+# A batch waits at most this long for a row another transaction holds, then falls back to single events, so one
+# slow transaction elsewhere (an operator's command on a shopper) does not hold up a whole batch. Waiting for another
+# worker's batch on the same order or shopper is normal and short (a batch takes tens of milliseconds); two batches
+# that wait on each other are a deadlock, which PostgreSQL breaks after ``deadlock_timeout`` (1 s) by failing one.
+# A shorter timeout made a loaded machine fall back on plain waits and redo whole batches.
+BATCH_LOCK_TIMEOUT = "2s"
 
 
 def _take_pending(limit: int) -> list[tuple[InboxEvent, int | None]]:
@@ -276,7 +278,7 @@ def settle_batch(limit: int = BATCH_SIZE) -> int:
         )
         WEBHOOK_BATCH_FALLBACKS.inc()
         for event_id in taken:
-            process_event(event_id)
+            process_event(event_id)  # None: another worker took it meanwhile (it is settled there)
         return len(taken)
     for kind, outcome in settled:
         WEBHOOKS_PROCESSED.labels(event=kind, outcome=outcome).inc()
