@@ -1,5 +1,6 @@
 """The ledger's rules, checked against PostgreSQL itself: idempotency, no overdraft, immutability, holds, lots."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -243,3 +244,28 @@ def test_postings_run_as_a_prepared_statement_on_postgresql(member):
         statements = [row[0] for row in cursor.fetchall()]
     assert any("INSERT INTO ledger_transfer" in statement for statement in statements)
     assert member_balances(member).available == 6
+
+
+def test_transfer_lookup_indexes_hold_no_null_entries_and_each_resolution_stays_unique():
+    """The pending, reverses, lot and order indexes of ``ledger_transfer`` are partial (IS NOT NULL): a transfer
+    without those costs no index entries. Lookups by them still use them, and the migration that made them partial
+    kept the unique index that lets a pending transfer be resolved only once."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'ledger_transfer'")
+        indexes = dict(cursor.fetchall())
+        for name, column in [
+            ("transfer_pending", "pending_id"),
+            ("transfer_reverses", "reverses_id"),
+            ("transfer_lot", "lot_id"),
+            ("transfer_of_order", "order_id"),
+        ]:
+            assert indexes[name].endswith(f"WHERE ({column} IS NOT NULL)"), indexes[name]
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(
+                f"EXPLAIN SELECT id FROM ledger_transfer WHERE {column} = %s", ["1" if "order" in column else 1]
+            )
+            plan = " ".join(row[0] for row in cursor.fetchall())
+            assert name in plan or (column == "pending_id" and "transfer_pending_resolved_once" in plan), plan
+        unindexed = [n for n, d in indexes.items() if re.search(r"\((pending|reverses|lot)_id\)$", d)]
+        assert unindexed == []  # no full index left on those columns
+    assert "CREATE UNIQUE INDEX transfer_pending_resolved_once" in indexes["transfer_pending_resolved_once"]

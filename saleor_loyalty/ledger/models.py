@@ -181,12 +181,16 @@ class Transfer(models.Model):
     )
     amount = models.BigIntegerField()
     unit = models.CharField(max_length=8, default=POINTS)
-    pending = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="resolutions")
+    # pending, reverses, lot and order_id are NULL on most transfers: their indexes are partial (IS NOT NULL), so a
+    # transfer without one costs no index entry (a set-based settlement inserts millions of such transfers).
+    pending = models.ForeignKey(
+        "self", null=True, on_delete=models.PROTECT, related_name="resolutions", db_index=False
+    )
     # A transfer that gives back (part of) an earlier one, e.g. points returned when a redeeming order is refunded.
-    reverses = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="reversals")
+    reverses = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="reversals", db_index=False)
     member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="transfers", db_index=False)
     order_id = models.CharField(max_length=255, null=True, blank=True)
-    lot = models.ForeignKey(Lot, null=True, on_delete=models.PROTECT, related_name="transfers")
+    lot = models.ForeignKey(Lot, null=True, on_delete=models.PROTECT, related_name="transfers", db_index=False)
     memo = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -209,7 +213,10 @@ class Transfer(models.Model):
         ]
         indexes = [
             models.Index(fields=["member", "-id"], name="transfer_member_history"),
-            models.Index(fields=["install", "order_id"], name="transfer_order"),
+            models.Index(fields=["install", "order_id"], condition=Q(order_id__isnull=False), name="transfer_of_order"),
+            models.Index(fields=["pending"], condition=Q(pending__isnull=False), name="transfer_pending"),
+            models.Index(fields=["reverses"], condition=Q(reverses__isnull=False), name="transfer_reverses"),
+            models.Index(fields=["lot"], condition=Q(lot__isnull=False), name="transfer_lot"),
             models.Index(fields=["debit_account", "phase"], name="transfer_debit"),
             models.Index(fields=["credit_account", "phase"], name="transfer_credit"),
         ]
