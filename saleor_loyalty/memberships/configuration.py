@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent, quantum
@@ -267,11 +267,15 @@ def create_paid_plan(install: Install, plan: Mapping[str, Any], *, actor: str) -
     """A new plan (the dashboard): ``plan`` holds the model's fields by name, ``tier`` by the tier's name; the
     defaults of the fields left out are the model's. A name already used is refused (``update_paid_plan`` edits)."""
     values = _checked(install, plan)
-    with transaction.atomic():
-        if PaidPlan.objects.select_for_update().filter(install=install, name=values["name"]).exists():
-            raise InvalidMembershipConfig(f"a plan called {values['name']!r} exists already", "name")
-        created = PaidPlan.objects.create(install=install, **values)
-        record_change(install, f"paid_plan:{created.name}", *changed_only({}, _plan_state(created)), actor)
+    taken = InvalidMembershipConfig(f"a plan called {values['name']!r} exists already", "name")
+    try:
+        with transaction.atomic():
+            if PaidPlan.objects.filter(install=install, name=values["name"]).exists():
+                raise taken
+            created = PaidPlan.objects.create(install=install, **values)  # the name's unique: a racing twin fails
+            record_change(install, f"paid_plan:{created.name}", *changed_only({}, _plan_state(created)), actor)
+    except IntegrityError as exc:
+        raise taken from exc
     return created
 
 
@@ -283,6 +287,13 @@ _FIXED_FOR_SUBSCRIBERS = {"tier": "the tier it sells", "currency": "its currency
 def update_paid_plan(plan: PaidPlan, changes: Mapping[str, Any], *, actor: str) -> PaidPlan:
     """Change the fields given (``tier`` by name), checked as a whole; logged under the plan's (new) name. Members
     keep their subscription and its Price; a changed Price, amount or interval applies to new Checkouts."""
+    try:
+        return _update(plan, changes, actor)
+    except IntegrityError as exc:  # renamed at the same moment as another plan to the same name
+        raise InvalidMembershipConfig("another plan has that name now", "name") from exc
+
+
+def _update(plan: PaidPlan, changes: Mapping[str, Any], actor: str) -> PaidPlan:
     with transaction.atomic():
         row = PaidPlan.objects.select_for_update().select_related("tier").get(pk=plan.pk)
         before = _plan_state(row)
@@ -290,7 +301,7 @@ def update_paid_plan(plan: PaidPlan, changes: Mapping[str, Any], *, actor: str) 
         for field, what in _FIXED_FOR_SUBSCRIBERS.items():
             now = values[field].name if field == "tier" else values[field]
             if now != before[field] and (count := subscribers(row)):
-                members = "one member subscribes" if count == 1 else f"{count} members subscribe"
+                members = "One member subscribes" if count == 1 else f"{count} members subscribe"
                 message = f"{members} to this plan: {what} cannot change; archive it and create a new plan instead"
                 raise InvalidMembershipConfig(message, field)
         if values["name"] != row.name and PaidPlan.objects.filter(install=row.install, name=values["name"]).exists():
