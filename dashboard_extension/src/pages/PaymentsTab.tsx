@@ -132,7 +132,7 @@ function Connection({ token, connection, onChanged }: { token: string | undefine
           </Text>
           <Text size={2} color="default2">
             since {when(connection.connectedAt, locale)}
-            {connection.updatedAt !== connection.connectedAt ? ` · keys replaced ${when(connection.updatedAt, locale)}` : ""}
+            {Date.parse(connection.updatedAt) - Date.parse(connection.connectedAt) > 1000 ? ` · keys replaced ${when(connection.updatedAt, locale)}` : ""}
           </Text>
         </Box>
         <Box as="dl" margin={0} display="grid" gridTemplateColumns={{ mobile: 1, desktop: 2 }} gap={3}>
