@@ -3,8 +3,10 @@ archived (never deleted), each change in the change log in the merchant's words;
 changes nothing, and no input makes the API fail."""
 
 import pytest
+from graphql import parse, validate
 
 from saleor_loyalty.api.core.ids import global_id
+from saleor_loyalty.api.staff import staff_schema
 from saleor_loyalty.change_log.descriptions import describe_changes
 from saleor_loyalty.memberships.configuration import set_paid_plan
 from saleor_loyalty.memberships.models import Membership, PaidPlan
@@ -12,6 +14,7 @@ from saleor_loyalty.program.models import SettingsChange
 from saleor_loyalty.tiers.configuration import configure_tiers, set_tier
 from tests.factories import make_install
 from tests.test_staff_program_settings import dashboard_token, error_codes, staff_call
+from tests.test_staff_rebates import _graphql_blocks
 from tests.test_tiers import setup_tiers
 
 pytestmark = pytest.mark.django_db
@@ -292,3 +295,11 @@ def test_paid_plans_need_the_program_permission(store, tiers, document):
     assert staff_call(document, None, used)["errors"]
     assert not PaidPlan.objects.exists()
     assert not SettingsChange.objects.filter(subject__regex="^(paid_plan|membership_settings)").exists()
+
+
+@pytest.mark.parametrize("section", ["Paid plans", "Stripe"])
+def test_the_documented_payment_operations_are_valid_against_the_schema(section):
+    blocks = _graphql_blocks("staff-api.md", section)
+    assert blocks
+    for block in blocks:
+        assert validate(staff_schema.graphql_schema, parse(block)) == [], block
