@@ -1479,13 +1479,15 @@ def _realistic_catalog(store: Store) -> None:
 
 
 def _realistic_rebates(store: Store) -> None:
-    """November's rebates of two shoppers (a refund, two payouts), then the program given a tier rate and a bonus."""
+    """November's rebates of two shoppers (a refund, two payouts), then the program given a tier rate, a category
+    rate and a bonus."""
     november(store.install)
     program = RebateProgram.objects.get(install=store.install)
     update_rebate_program(
         program,
         {
             "tier_rates": {"Gold": {"rate": "1", "mode": "bonus"}},
+            "line_rates": {"category:Q2F0ZWdvcnk6Mjk=": "4"},  # Sneakers: named on the page
             "frequency_nth": 5,
             "frequency_bonus_amount": "5",
             "minimum_payout": "25",
