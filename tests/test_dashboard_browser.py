@@ -422,7 +422,8 @@ def _luminance(css_color: str) -> float:
 
 
 def test_the_payments_tab_reads_stripe_plans_and_changes_with_the_dashboard_token(dashboard):
-    data = {"stripeConnection": None, "paidPlans": [], "tiers": [], "membershipSettings": {"returnOrigins": []}}
+    data: dict[str, Any] = {"stripeConnection": None, "paidPlans": [], "tiers": []}
+    data["membershipSettings"] = {"returnOrigins": []}
     dashboard.graphql_answer = (200, {"data": {**STUB_DATA, **data}})
     frame = dashboard.open("/app", theme="light")
     frame.get_by_role("tab", name="Payments").click()
