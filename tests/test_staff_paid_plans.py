@@ -8,7 +8,7 @@ from graphql import parse, validate
 from saleor_loyalty.api.core.ids import global_id
 from saleor_loyalty.api.staff import staff_schema
 from saleor_loyalty.change_log.descriptions import describe_changes
-from saleor_loyalty.memberships.configuration import set_paid_plan
+from saleor_loyalty.memberships.configuration import InvalidMembershipConfig, set_paid_plan
 from saleor_loyalty.memberships.models import Membership, PaidPlan
 from saleor_loyalty.program.models import SettingsChange
 from saleor_loyalty.tiers.configuration import configure_tiers, set_tier
@@ -303,3 +303,24 @@ def test_the_documented_payment_operations_are_valid_against_the_schema(section)
     assert blocks
     for block in blocks:
         assert validate(staff_schema.graphql_schema, parse(block)) == [], block
+
+
+def test_the_operator_command_writes_through_the_same_rules(store, tiers):
+    values = {
+        "name": "Gold monthly",
+        "tier_name": "Gold",
+        "amount": "9.99",
+        "currency": "USD",
+        "interval": "month",
+        "stripe_price_id": "price_1",
+    }
+    plan = set_paid_plan(store.install, **values)
+    Membership.objects.create(
+        install=store.install, member=store.member(), plan=plan, subscription_id="sub_1", status="active"
+    )
+    with pytest.raises(InvalidMembershipConfig) as refused:
+        set_paid_plan(store.install, **{**values, "tier_name": "Silver"})
+    assert refused.value.field == "tier" and PaidPlan.objects.get().tier.name == "Gold"
+    set_paid_plan(store.install, **{**values, "amount": "10"})  # replaced by name: only the price changes
+    change = SettingsChange.objects.filter(subject="paid_plan:Gold monthly").order_by("pk").last()
+    assert change is not None and change.after == {"amount": "10.00"} and change.actor == "operator"

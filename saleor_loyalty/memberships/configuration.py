@@ -236,31 +236,25 @@ def set_paid_plan(
     is_active: bool = True,
     actor: str = "operator",
 ) -> PaidPlan:
-    """Create or replace the plan called ``name`` (logged; the operator command). Members of it keep their
+    """Create the plan called ``name``, or change it to these values (the operator command), through the same
+    writes and rules as the dashboard's (``create_paid_plan``, ``update_paid_plan``). Members of it keep their
     subscription: Stripe charges what the Price says; a new Price only applies to new Checkouts."""
-    values = _checked(
-        install,
-        {
-            "name": name,
-            "tier": tier_name,
-            "amount": amount,
-            "currency": currency,
-            "interval": interval,
-            "interval_count": interval_count,
-            "stripe_price_id": stripe_price_id,
-            "grace_days": grace_days,
-            "benefits": list(benefits),
-            "is_active": is_active,
-        },
-    )
-    with transaction.atomic():
-        existing = (
-            PaidPlan.objects.select_for_update().select_related("tier").filter(install=install, name=values["name"])
-        )
-        before = _plan_state(existing.first())
-        plan, _ = PaidPlan.objects.update_or_create(install=install, name=values.pop("name"), defaults=values)
-        record_change(install, f"paid_plan:{plan.name}", *changed_only(before, _plan_state(plan)), actor)
-    return plan
+    plan = {
+        "name": name,
+        "tier": tier_name,
+        "amount": amount,
+        "currency": currency,
+        "interval": interval,
+        "interval_count": interval_count,
+        "stripe_price_id": stripe_price_id,
+        "grace_days": grace_days,
+        "benefits": list(benefits),
+        "is_active": is_active,
+    }
+    existing = PaidPlan.objects.filter(install=install, name=str(name).strip()).first()
+    if existing is None:
+        return create_paid_plan(install, plan, actor=actor)
+    return update_paid_plan(existing, plan, actor=actor)
 
 
 def create_paid_plan(install: Install, plan: Mapping[str, Any], *, actor: str) -> PaidPlan:
