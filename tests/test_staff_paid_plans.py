@@ -2,6 +2,8 @@
 archived (never deleted), each change in the change log in the merchant's words; a refused field is named and
 changes nothing, and no input makes the API fail."""
 
+from typing import Any
+
 import pytest
 from graphql import parse, validate
 
@@ -306,7 +308,7 @@ def test_the_documented_payment_operations_are_valid_against_the_schema(section)
 
 
 def test_the_operator_command_writes_through_the_same_rules(store, tiers):
-    values = {
+    values: dict[str, Any] = {
         "name": "Gold monthly",
         "tier_name": "Gold",
         "amount": "9.99",
