@@ -271,7 +271,16 @@ def test_the_app_page_renders_its_tabs_after_the_handshake(dashboard):
 
     tabs = frame.get_by_role("tab")
     tabs.first.wait_for()
-    assert tabs.all_inner_texts() == ["Program", "Rewards", "Campaigns", "Tiers", "Rebates", "Referrals", "API keys"]
+    assert tabs.all_inner_texts() == [
+        "Program",
+        "Rewards",
+        "Campaigns",
+        "Tiers",
+        "Rebates",
+        "Payments",
+        "Referrals",
+        "API keys",
+    ]
     assert frame.get_by_role("tab", name="Program").get_attribute("aria-selected") == "true"
     assert frame.get_by_role("tablist", name="Loyalty program").is_visible()
     assert frame.get_by_role("heading", name="Loyalty", level=1).is_visible()
@@ -355,7 +364,7 @@ def test_the_tabs_are_keyboard_navigable(dashboard):
     # one tab stop for the tab list: Tab moves on to the panel
     keyboard.press("Tab")
     assert _html(frame, "() => document.activeElement.getAttribute('role')") == "tabpanel"
-    assert [tab.get_attribute("tabindex") for tab in frame.get_by_role("tab").all()] == ["0"] + ["-1"] * 6
+    assert [tab.get_attribute("tabindex") for tab in frame.get_by_role("tab").all()] == ["0"] + ["-1"] * 7
 
 
 def test_the_rebates_tab_reads_its_programs_periods_and_changes_with_the_dashboard_token(dashboard):
@@ -410,3 +419,22 @@ def test_a_widget_opened_without_its_context_says_where_to_open_it(dashboard):
 def _luminance(css_color: str) -> float:
     red, green, blue = (int(part) for part in css_color[css_color.index("(") + 1 : css_color.index(")")].split(",")[:3])
     return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+def test_the_payments_tab_reads_stripe_plans_and_changes_with_the_dashboard_token(dashboard):
+    data: dict[str, Any] = {"stripeConnection": None, "paidPlans": [], "tiers": []}
+    data["membershipSettings"] = {"returnOrigins": []}
+    dashboard.graphql_answer = (200, {"data": {**STUB_DATA, **data}})
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Payments").click()
+
+    frame.get_by_test_id("stripe-not-connected").wait_for()
+    frame.get_by_test_id("paid-plans-empty").wait_for()
+    frame.get_by_role("heading", name="Changes to paid plans").wait_for()
+    assert frame.get_by_role("heading", name="Connect Stripe").is_visible()
+    assert frame.get_by_label("Secret key").get_attribute("type") == "password"  # a secret is never shown
+    assert frame.get_by_label("Webhook signing secret").get_attribute("type") == "password"
+    assert frame.get_by_role("heading", name="Sell a tier").is_visible()
+    plans = [r for r in dashboard.graphql_requests if "paidPlans" in r["body"]["query"]]
+    assert len(plans) == 1  # plans, tiers and the return origins in one request
+    dashboard.assert_documents_valid()

@@ -29,8 +29,11 @@ from django.utils import timezone
 from saleor_loyalty.ledger.models import Transfer, TransferKind
 from saleor_loyalty.ledger.queries import member_balances
 from saleor_loyalty.members.actions import member_for_user
+from saleor_loyalty.memberships.configuration import set_paid_plan, set_return_origins
+from saleor_loyalty.memberships.models import Membership, MembershipSettings, PaidPlan
 from saleor_loyalty.notifications.configuration import update_notification_settings
 from saleor_loyalty.notifications.models import NotificationSettings
+from saleor_loyalty.payments.models import StripeAccount
 from saleor_loyalty.program.configuration import create_campaign, deactivate_campaign, set_earn_rule
 from saleor_loyalty.program.earning_actions import create_api_key, revoke_api_key, set_earning_action
 from saleor_loyalty.program.models import Campaign, EarningAction, EarnRule, OrderAward, ServerApiKey, SettingsChange
@@ -44,9 +47,11 @@ from saleor_loyalty.redemption.configuration import create_reward
 from saleor_loyalty.redemption.models import Reward
 from saleor_loyalty.referrals.configuration import update_referral_program
 from saleor_loyalty.referrals.models import Referral, ReferralProgram, ReferralStatus
+from saleor_loyalty.tiers.configuration import set_tier
 from saleor_loyalty.tiers.models import MemberTier, Tier, TierChange, TierSettings
 from tests.factories import later, line, order
 from tests.storefront import Store
+from tests.stripe_helpers import connected
 from tests.test_dashboard_browser import Dashboard, _NoStaticFiles, browser, host_server  # noqa: F401 (fixtures)
 from tests.test_referrals import ALICE, BOB, apply, code_of, held_by_address, paid_order
 from tests.test_staff_rebates import november
@@ -750,7 +755,8 @@ def test_a_merchant_starts_rebates_fixing_a_field_error_then_edits_them(store, o
     assert (program.frequency_nth, program.frequency_bonus_amount) == (3, Decimal(5))
     row = frame.get_by_test_id("rebate-program-default-channel-USD")
     row.get_by_text("2% from $500.00; 3% from $1,000.00 (of all the spend)").wait_for()
-    assert "Gold +1%" in row.inner_text() and "1 product rate" in row.inner_text() and "Active" in row.inner_text()
+    assert "Gold +1%" in row.inner_text() and "Dash Force sneakers 5%" in row.inner_text()
+    assert "Active" in row.inner_text()
     frame.get_by_role("heading", name="Start rebates in a channel").wait_for()  # the form is back to a new program
 
     frame.get_by_role("button", name="Edit the rebates of default-channel (USD)").click()
@@ -779,6 +785,154 @@ def test_a_merchant_starts_rebates_fixing_a_field_error_then_edits_them(store, o
     changes = frame.get_by_test_id("rebate-changes")
     changes.get_by_text("Return window (days): 14 → 30").wait_for()
     assert "Rebates in default-channel (USD)" in changes.inner_text()
+    assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
+
+
+def test_a_saved_line_rate_is_named_as_the_store_names_it_not_by_its_id(store, open_dashboard):
+    create_rebate_program(
+        store.install,
+        channel_slug="default-channel",
+        currency="USD",
+        settings={"bands": [{"threshold": "0", "rate": "1"}], "line_rates": {"category:Q2F0ZWdvcnk6Mjk=": "4"}},
+        actor=MERCHANT,
+    )
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Rebates").click()
+    row = frame.get_by_test_id("rebate-program-default-channel-USD")
+    row.get_by_text("Sneakers 4%").wait_for()  # Category:29, as the store names it
+    frame.get_by_role("button", name="Edit the rebates of default-channel (USD)").click()
+    assert frame.get_by_label("Rate for Sneakers (%)").input_value() == "4"
+    assert "Q2F0ZWdvcnk6Mjk=" not in frame.get_by_test_id("rebate-lineRates").inner_text()
+
+
+# -- Payments tab -----------------------------------------------------------------------------------------------
+
+STRIPE_SECRET = "sk_test_" + "a1B2c3D4" * 3
+STRIPE_WEBHOOK_SECRET = "whsec_" + "Z9y8X7w6" * 3
+
+
+def test_a_merchant_connects_stripe_fixing_a_refused_key_then_disconnects(store, open_dashboard):
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Payments").click()
+    frame.get_by_test_id("stripe-not-connected").wait_for()
+
+    frame.get_by_label("Secret key").fill("pk_test_" + "a1B2c3D4" * 3)  # a publishable key where the secret goes
+    frame.get_by_label("Webhook signing secret").fill(STRIPE_WEBHOOK_SECRET)
+    frame.get_by_role("button", name="Connect Stripe").click()
+    assert wait_for_notification(dashboard, "Stripe not connected")["status"] == "error"
+    frame.locator("#stripe-secretKey-error").wait_for()
+    assert frame.get_by_label("Secret key").get_attribute("aria-invalid") == "true"
+    assert frame.locator("[data-field-error]").count() == 1
+    assert not StripeAccount.objects.exists()
+
+    frame.get_by_label("Secret key").fill(STRIPE_SECRET)  # the signing secret typed before is still there
+    frame.get_by_role("button", name="Connect Stripe").click()
+    assert wait_for_notification(dashboard, "Stripe connected")["status"] == "success"
+    card = frame.get_by_test_id("stripe-connection")
+    card.get_by_text("Connected, test mode").wait_for()
+    assert not frame.get_by_label("Secret key").count()  # the form is gone, and the secrets typed with it
+    account = StripeAccount.objects.get(install=store.install)
+    assert account.secret_key == STRIPE_SECRET and account.webhook_secret == STRIPE_WEBHOOK_SECRET
+    assert frame.get_by_test_id("stripe-secret-ending").inner_text() == "••••" + STRIPE_SECRET[-4:]
+    assert (
+        frame.get_by_test_id("stripe-webhook-url").inner_text().endswith(f"/stripe/webhooks/{account.webhook_token}/")
+    )
+    page = frame.locator("html").inner_html()
+    assert STRIPE_SECRET not in page and STRIPE_WEBHOOK_SECRET not in page
+
+    frame.get_by_role("button", name="Disconnect").click()
+    frame.get_by_role("group", name="Confirm disconnecting Stripe").wait_for()
+    assert StripeAccount.objects.exists()  # nothing until confirmed
+    frame.get_by_role("button", name="Yes, disconnect").click()
+    wait_for_notification(dashboard, "Stripe disconnected")
+    frame.get_by_test_id("stripe-not-connected").wait_for()
+    assert not StripeAccount.objects.exists()
+    assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
+
+
+def test_a_merchant_sells_a_tier_fixing_a_field_error_then_edits_and_archives_it(store, open_dashboard):
+    setup_tiers(store.install)
+    dashboard = open_dashboard("MANAGE_DISCOUNTS")
+    frame = dashboard.open("/app", theme="light")
+    frame.get_by_role("tab", name="Payments").click()
+    frame.get_by_test_id("paid-plans-empty").wait_for()
+
+    frame.get_by_label("Plan name").fill("Gold monthly")
+    frame.get_by_label("Tier it sells").select_option("Gold")
+    frame.get_by_label("Price", exact=True).fill("9.999")  # more decimals than USD has: the server refuses
+    frame.get_by_label("Currency", exact=True).fill("usd")
+    frame.get_by_label("Stripe Price", exact=True).fill("price_1Q2w3E")
+    frame.get_by_role("button", name="Add a benefit").click()
+    frame.get_by_label("Benefit 1: channel id").fill("Q2hhbm5lbDox")
+    frame.get_by_role("button", name="Create plan").click()
+    assert wait_for_notification(dashboard, "Paid plan not created")["status"] == "error"
+    error = frame.locator("#plan-amount-error")
+    assert "more decimals than USD allows (at most 2 decimals)" in error.inner_text()
+    assert frame.locator("[data-field-error]").count() == 1
+    assert not PaidPlan.objects.exists()
+
+    frame.get_by_label("Price", exact=True).fill("9.99")
+    frame.get_by_role("button", name="Create plan").click()
+    assert wait_for_notification(dashboard, "Paid plan created")["status"] == "success"
+    plan = PaidPlan.objects.get(install=store.install)
+    assert (plan.name, plan.tier.name, plan.amount, plan.currency, plan.interval, plan.stripe_price_id) == (
+        "Gold monthly",
+        "Gold",
+        Decimal("9.99"),
+        "USD",
+        "month",
+        "price_1Q2w3E",
+    )
+    assert plan.benefits == [{"kind": "free_shipping", "channel_id": "Q2hhbm5lbDox"}]
+    row = frame.get_by_test_id("paid-plan-Gold monthly")
+    row.get_by_text("$9.99 a month").wait_for()
+    assert "Free shipping" in row.inner_text() and "None yet" in row.inner_text() and "On sale" in row.inner_text()
+    frame.get_by_role("heading", name="Sell a tier").wait_for()  # the form is back to a new plan
+
+    Membership.objects.create(
+        install=store.install,
+        member=store.member(),
+        plan=plan,
+        subscription_id="sub_1",
+        status="active",
+        tier_held=True,
+    )
+    frame.get_by_role("button", name="Edit Gold monthly").click()
+    frame.get_by_role("heading", name="Edit Gold monthly").wait_for()
+    frame.get_by_label("Tier it sells").select_option("Silver")
+    frame.get_by_role("button", name="Save plan").click()
+    frame.locator("#plan-tier-error").get_by_text("One member subscribes to this plan").wait_for()
+    assert PaidPlan.objects.get().tier.name == "Gold"
+
+    frame.get_by_label("Tier it sells").select_option("Gold")
+    frame.get_by_label("Price", exact=True).fill("12")
+    frame.get_by_label("Grace after a failed payment (days)").fill("3")
+    frame.get_by_role("button", name="Save plan").click()
+    wait_for_notification(dashboard, "Paid plan saved")
+    plan.refresh_from_db()
+    assert (plan.amount, plan.grace_days, plan.tier.name) == (Decimal("12"), 3, "Gold")
+    edit = SettingsChange.objects.filter(subject="paid_plan:Gold monthly").order_by("pk").last()
+    assert edit and edit.actor == MERCHANT and set(edit.after) == {"amount", "grace_days"}
+    row.get_by_text("$12.00 a month").wait_for()
+    assert "1 active" in row.inner_text()
+    frame.get_by_test_id("payment-changes").get_by_text("Price shown: 9.99 → 12").wait_for()
+
+    frame.get_by_role("button", name="Archive Gold monthly").click()
+    frame.get_by_role("button", name="Yes, archive").click()
+    wait_for_notification(dashboard, "Paid plan archived")
+    row.get_by_text("Archived").wait_for()
+    plan.refresh_from_db()
+    assert not plan.is_active and Membership.objects.filter(plan=plan).exists()  # archived, never deleted
+
+    frame.get_by_label("Storefront addresses").fill("https://shop.example.com\nhttp://shop.example.com")
+    frame.get_by_role("button", name="Save return addresses").click()
+    frame.locator("#plan-returnOrigins-error").wait_for()
+    frame.get_by_label("Storefront addresses").fill("https://shop.example.com")
+    frame.get_by_role("button", name="Save return addresses").click()
+    wait_for_notification(dashboard, "Return addresses saved")
+    assert MembershipSettings.objects.get(install=store.install).return_origins == ["https://shop.example.com"]
     assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
 
 
@@ -1325,13 +1479,15 @@ def _realistic_catalog(store: Store) -> None:
 
 
 def _realistic_rebates(store: Store) -> None:
-    """November's rebates of two shoppers (a refund, two payouts), then the program given a tier rate and a bonus."""
+    """November's rebates of two shoppers (a refund, two payouts), then the program given a tier rate, a category
+    rate and a bonus."""
     november(store.install)
     program = RebateProgram.objects.get(install=store.install)
     update_rebate_program(
         program,
         {
             "tier_rates": {"Gold": {"rate": "1", "mode": "bonus"}},
+            "line_rates": {"category:Q2F0ZWdvcnk6Mjk=": "4"},  # Sneakers: named on the page
             "frequency_nth": 5,
             "frequency_bonus_amount": "5",
             "minimum_payout": "25",
@@ -1345,6 +1501,52 @@ def _realistic_rebates(store: Store) -> None:
         settings={"period": "quarterly", "bands": [{"threshold": "0", "rate": "1"}], "is_active": False},
         actor="maria@shop.example",
     )
+
+
+def _realistic_payments(store: Store) -> None:
+    """Stripe connected (test mode), a VIP tier sold monthly and yearly with members, an archived plan, the
+    storefront Checkout returns to."""
+    connected(store.install)
+    set_tier(
+        store.install, name="VIP", rank=4, thresholds={"USD": "1000000"}, perks=["Free shipping", "Members' prices"]
+    )
+    plans = {}
+    for name, tier, amount, interval, count, benefits, active in (
+        ("VIP monthly", "VIP", "9.99", "month", 1, [("free_shipping", None), ("fixed_amount", "5")], True),
+        ("VIP yearly", "VIP", "99.00", "year", 1, [("free_shipping", None)], True),
+        ("Gold quarterly", "Gold", "24.00", "month", 3, [], False),
+    ):
+        plans[name] = set_paid_plan(
+            store.install,
+            name=name,
+            tier_name=tier,
+            amount=amount,
+            currency="USD",
+            interval=interval,
+            interval_count=count,
+            stripe_price_id=f"price_1Q{name.replace(' ', '')}",
+            benefits=[{"kind": kind, "channel_id": "Q2hhbm5lbDox", "value": value} for kind, value in benefits],
+            is_active=active,
+            actor=MERCHANT,
+        )
+    for n, (plan, status) in enumerate(
+        [("VIP monthly", "active")] * 3
+        + [
+            ("VIP monthly", "past_due"),
+            ("VIP monthly", "canceled"),
+            ("VIP yearly", "active"),
+            ("Gold quarterly", "canceled"),
+        ]
+    ):
+        Membership.objects.create(
+            install=store.install,
+            member=member_for_user(store.install, SHOPPERS[n][0]),
+            plan=plans[plan],
+            subscription_id=f"sub_{n}",
+            status=status,
+            tier_held=status != "canceled",
+        )
+    set_return_origins(store.install, ["https://shop.example.com"], actor=MERCHANT)
 
 
 def _shoot(dashboard: Dashboard, frame, folder: Path, name: str, *, widget: bool = False) -> Path:
@@ -1384,6 +1586,7 @@ def test_screenshots_with_realistic_data(store, open_dashboard, tmp_path):
     _realistic_referrals(store)
     _realistic_catalog(store)
     _realistic_rebates(store)
+    _realistic_payments(store)
     saved: list[Path] = []
     for theme in ("light", "dark"):
         dashboard = open_dashboard("MANAGE_DISCOUNTS", "MANAGE_USERS", "MANAGE_ORDERS")
@@ -1396,6 +1599,7 @@ def test_screenshots_with_realistic_data(store, open_dashboard, tmp_path):
             ("Referrals", "held-referral", "referrals"),
             ("Tiers", "review-move", "tiers"),
             ("Rebates", "rebate-programs", "rebates"),
+            ("Payments", "paid-plans", "payments"),
             ("Rewards", "rewards", "rewards"),
             ("Campaigns", "campaigns", "campaigns"),
             ("API keys", "api-keys", "api-keys"),
@@ -1410,6 +1614,9 @@ def test_screenshots_with_realistic_data(store, open_dashboard, tmp_path):
                 frame.get_by_label("Totals of").select_option("2026-11")
                 frame.get_by_test_id("rebate-audit").wait_for()
                 frame.get_by_test_id("rebate-changes").wait_for()
+            if name == "payments":
+                frame.get_by_test_id("stripe-connection").wait_for()
+                frame.get_by_test_id("payment-changes").wait_for()
             if name == "api-keys":  # a key just created, shown this once
                 frame.get_by_test_id("earning-actions").wait_for()
                 frame.get_by_label("What uses it").fill("mobile app")

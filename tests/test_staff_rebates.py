@@ -242,6 +242,22 @@ def test_an_unknown_or_another_stores_program_is_not_found(store):
     assert answer["errors"] == [{"field": "id", "code": "NOT_FOUND", "message": "no such rebate program"}]
 
 
+def test_a_rebate_programs_line_rates_are_named_as_the_store_names_them(store):
+    create_rebate_program(
+        store.install,
+        channel_slug="default-channel",
+        currency="USD",
+        settings={"line_rates": {"product:UHJvZHVjdDoy": "5", "category:Q2F0ZWdvcnk6OTk5": "2"}},
+        actor="merchant@example.com",
+    )
+    query = "{ rebatePrograms { lineRates { target saleorId name rate } } }"
+    rates = staff_call(query, dashboard_token(store))["data"]["rebatePrograms"][0]["lineRates"]
+    assert rates == [
+        {"target": "PRODUCT", "saleorId": "UHJvZHVjdDoy", "name": "Dash Force sneakers", "rate": "5"},
+        {"target": "CATEGORY", "saleorId": "Q2F0ZWdvcnk6OTk5", "name": None, "rate": "2"},  # no such category
+    ]
+
+
 def test_programs_need_manage_discounts(store):
     program = create(store, {"bands": BANDS})["program"]
     users_only = dashboard_token(store, ("MANAGE_USERS",))

@@ -719,7 +719,8 @@ export type RebateProgram = {
   thresholdMode: RebateThresholdMode;
   bands: { threshold: Money; rate: string }[];
   tierRates: { tier: string; rate: string; mode: RebateTierRateMode }[];
-  lineRates: { target: RebateLineTarget; saleorId: string; rate: string }[];
+  /** `name`: the product's or category's name in the store now (null: unknown, or the store could not be asked). */
+  lineRates: { target: RebateLineTarget; saleorId: string; name: string | null; rate: string }[];
   frequencyNth: number | null;
   frequencyBonusAmount: string;
   frequencyBonusRate: string;
@@ -777,7 +778,7 @@ export type RebateAudit = {
 
 const MONEY = "{ amount currency }";
 const REBATE_PROGRAM_SELECTION = `id channel currency isActive includeTax includeShipping period thresholdMode
-  bands { threshold ${MONEY} rate } tierRates { tier rate mode } lineRates { target saleorId rate }
+  bands { threshold ${MONEY} rate } tierRates { tier rate mode } lineRates { target saleorId name rate }
   frequencyNth frequencyBonusAmount frequencyBonusRate minimumPayout returnWindowDays recoveryPolicy payoutMethod updatedAt`;
 const REBATE_TOTALS_SELECTION = `period channel currency members isReconciled
   accrued ${MONEY} reversed ${MONEY} rebate ${MONEY} pending ${MONEY} payable ${MONEY}
@@ -831,6 +832,119 @@ export function createRebateProgram(
 
 export function updateRebateProgram(token: string, id: string, input: RebateProgramInput): Promise<Payload<"program", RebateProgram>> {
   return mutate(token, "updateRebateProgram", UPDATE_REBATE_PROGRAM, { id, input });
+}
+
+// -- Payments: the Stripe connection and paid plans -------------------------------------------------------------
+
+/** The store's Stripe connection as the app shows it: never a secret, only the secret key's last four characters. */
+export type StripeConnection = {
+  mode: "TEST" | "LIVE";
+  publishableKey: string;
+  secretKeyEnding: string;
+  webhookUrl: string;
+  connectedAt: string;
+  updatedAt: string;
+};
+export type StripeKeysInput = { secretKey: string; webhookSecret: string; publishableKey?: string };
+
+const STRIPE_SELECTION = "mode publishableKey secretKeyEnding webhookUrl connectedAt updatedAt";
+export const STRIPE_CONNECTION_QUERY = `query StripeConnection { stripeConnection { ${STRIPE_SELECTION} } }`;
+const CONNECT_STRIPE = `mutation ConnectStripe($input: StripeKeysInput!) {
+  connectStripe(input: $input) { connection { ${STRIPE_SELECTION} } errors { field code message } }
+}`;
+const DISCONNECT_STRIPE = "mutation DisconnectStripe { disconnectStripe { connection { mode } errors { field code message } } }";
+
+export async function fetchStripeConnection(token: string): Promise<StripeConnection | null> {
+  return pick(await staffQuery<Record<string, unknown>>(token, STRIPE_CONNECTION_QUERY), "stripeConnection");
+}
+
+export function connectStripe(token: string, input: StripeKeysInput): Promise<Payload<"connection", StripeConnection>> {
+  return mutate(token, "connectStripe", CONNECT_STRIPE, { input });
+}
+
+export function disconnectStripe(token: string): Promise<Payload<"connection", StripeConnection>> {
+  return mutate(token, "disconnectStripe", DISCONNECT_STRIPE, {});
+}
+
+export type PaidPlanInterval = "DAY" | "WEEK" | "MONTH" | "YEAR";
+export type PaidPlanBenefitKind = "FREE_SHIPPING" | "FIXED_AMOUNT";
+export const PAID_PLAN_INTERVALS: { value: PaidPlanInterval; label: string }[] = [
+  { value: "DAY", label: "Day" },
+  { value: "WEEK", label: "Week" },
+  { value: "MONTH", label: "Month" },
+  { value: "YEAR", label: "Year" },
+];
+export type PaidPlan = {
+  id: string;
+  name: string;
+  tier: string;
+  price: Money;
+  interval: PaidPlanInterval;
+  intervalCount: number;
+  stripePriceId: string;
+  graceDays: number;
+  benefits: { kind: PaidPlanBenefitKind; channelId: string; value: Money | null }[];
+  isActive: boolean;
+  members: { active: number; pastDue: number; canceled: number; holdingTier: number };
+};
+/** What `createPaidPlan` takes; `updatePaidPlan` takes any part of it (the fields given change). */
+export type PaidPlanInput = {
+  name: string;
+  tier: string;
+  amount: string;
+  currency: string;
+  interval: PaidPlanInterval;
+  intervalCount: number;
+  stripePriceId: string;
+  graceDays: number;
+  benefits: { kind: PaidPlanBenefitKind; channelId: string; value: string | null }[];
+  isActive: boolean;
+};
+
+const PAID_PLAN_SELECTION = `id name tier price ${MONEY} interval intervalCount stripePriceId graceDays isActive
+  benefits { kind channelId value ${MONEY} } members { active pastDue canceled holdingTier }`;
+// The plans, the store's tiers (the plan's tier picker) and where Checkout may return.
+export const PAID_PLANS_QUERY = `query PaidPlans {
+  paidPlans { ${PAID_PLAN_SELECTION} }
+  tiers { name }
+  membershipSettings { returnOrigins }
+}`;
+const CREATE_PAID_PLAN = `mutation CreatePaidPlan($input: PaidPlanInput!) {
+  createPaidPlan(input: $input) { plan { ${PAID_PLAN_SELECTION} } errors { field code message } }
+}`;
+const UPDATE_PAID_PLAN = `mutation UpdatePaidPlan($id: ID!, $input: PaidPlanUpdateInput!) {
+  updatePaidPlan(id: $id, input: $input) { plan { ${PAID_PLAN_SELECTION} } errors { field code message } }
+}`;
+const ARCHIVE_PAID_PLAN = `mutation ArchivePaidPlan($id: ID!) {
+  archivePaidPlan(id: $id) { plan { ${PAID_PLAN_SELECTION} } errors { field code message } }
+}`;
+const UPDATE_MEMBERSHIP_SETTINGS = `mutation UpdateMembershipSettings($returnOrigins: [String!]!) {
+  updateMembershipSettings(returnOrigins: $returnOrigins) { settings { returnOrigins } errors { field code message } }
+}`;
+
+export async function fetchPaidPlans(token: string): Promise<{ plans: PaidPlan[]; tiers: string[]; returnOrigins: string[] }> {
+  const data = await staffQuery<Record<string, unknown>>(token, PAID_PLANS_QUERY);
+  return {
+    plans: pick(data, "paidPlans"),
+    tiers: pick<{ name: string }[]>(data, "tiers").map((tier) => tier.name),
+    returnOrigins: pick<{ returnOrigins: string[] }>(data, "membershipSettings").returnOrigins,
+  };
+}
+
+export function createPaidPlan(token: string, input: PaidPlanInput): Promise<Payload<"plan", PaidPlan>> {
+  return mutate(token, "createPaidPlan", CREATE_PAID_PLAN, { input });
+}
+
+export function updatePaidPlan(token: string, id: string, input: Partial<PaidPlanInput>): Promise<Payload<"plan", PaidPlan>> {
+  return mutate(token, "updatePaidPlan", UPDATE_PAID_PLAN, { id, input });
+}
+
+export function archivePaidPlan(token: string, id: string): Promise<Payload<"plan", PaidPlan>> {
+  return mutate(token, "archivePaidPlan", ARCHIVE_PAID_PLAN, { id });
+}
+
+export function updateMembershipSettings(token: string, returnOrigins: string[]): Promise<Payload<"settings", { returnOrigins: string[] }>> {
+  return mutate(token, "updateMembershipSettings", UPDATE_MEMBERSHIP_SETTINGS, { returnOrigins });
 }
 
 /** A CSV of a period (`statements` or `audit`), fetched with the dashboard token: a link cannot carry the header,

@@ -34,6 +34,12 @@ from .earning_actions.types import ApiKey, EarningAction
 from .emails.mutations.update_email_settings import update_email_settings_field
 from .emails.resolvers import resolve_email_preview, resolve_email_settings
 from .emails.types import EmailKindEnum, EmailPreview, EmailSettings
+from .memberships.mutations.archive_paid_plan import archive_paid_plan_field
+from .memberships.mutations.create_paid_plan import create_paid_plan_field
+from .memberships.mutations.update_membership_settings import update_membership_settings_field
+from .memberships.mutations.update_paid_plan import update_paid_plan_field
+from .memberships.resolvers import resolve_membership_settings, resolve_staff_paid_plans
+from .memberships.types import MembershipSettingsType, PaidPlanSettings
 from .orders.resolvers import resolve_order_loyalty
 from .orders.types import OrderLoyalty
 from .payments.mutations.connect_stripe import connect_stripe_field, disconnect_stripe_field
@@ -234,6 +240,19 @@ class StaffQuery(graphene.ObjectType):
         resolver=resolve_stripe_connection,
         description="The store's Stripe connection (null: not connected). Needs MANAGE_DISCOUNTS.",
     )
+    paid_plans = graphene.List(
+        graphene.NonNull(PaidPlanSettings),
+        required=True,
+        resolver=resolve_staff_paid_plans,
+        description="Every paid plan (tiers sold as Stripe subscriptions), on sale first, archived too, with their "
+        "members. Needs MANAGE_DISCOUNTS.",
+    )
+    membership_settings = graphene.Field(
+        MembershipSettingsType,
+        required=True,
+        resolver=resolve_membership_settings,
+        description="Where Stripe Checkout may return shoppers. Needs MANAGE_DISCOUNTS.",
+    )
     customer_rebates = graphene.Field(
         CustomerRebates,
         customer_id=graphene.ID(required=True, description="The customer's Saleor user id."),
@@ -276,6 +295,10 @@ class StaffMutation(graphene.ObjectType):
     update_rebate_program = update_rebate_program_field
     connect_stripe = connect_stripe_field
     disconnect_stripe = disconnect_stripe_field
+    create_paid_plan = create_paid_plan_field
+    update_paid_plan = update_paid_plan_field
+    archive_paid_plan = archive_paid_plan_field
+    update_membership_settings = update_membership_settings_field
 
 
 staff_schema = graphene.Schema(query=StaffQuery, mutation=StaffMutation)

@@ -134,6 +134,20 @@ _EARNING_ACTION = {
     "is_active": "Active",
 }
 _API_KEY = {"name": "What uses it", "revoked": "Revoked"}
+# A paid plan's fields as the Payments tab's form labels them.
+_PAID_PLAN = {
+    "name": "Plan name",
+    "tier": "Tier it sells",
+    "amount": "Price shown",
+    "currency": "Currency",
+    "interval": "Billed",
+    "interval_count": "Every (intervals)",
+    "stripe_price_id": "Stripe Price",
+    "grace_days": "Grace after a failed payment (days)",
+    "benefits": "Benefits per paid period",
+    "is_active": "On sale",
+}
+_PLAN_INTERVALS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
 
 _LABELS: dict[str, Mapping[str, str]] = {
     "program": {name: editable.label for name, editable in PROGRAM_SETTINGS.items()},
@@ -147,6 +161,8 @@ _LABELS: dict[str, Mapping[str, str]] = {
     "earning_action": _EARNING_ACTION,
     "api_key": _API_KEY,
     "rebate_program": {name: editable.label for name, editable in REBATE_PROGRAM.items()},
+    "paid_plan": _PAID_PLAN,
+    "membership_settings": {"return_origins": "Checkout may return to"},
 }
 
 # Values that are a choice's code, shown by the choice's label.
@@ -249,6 +265,23 @@ def _rebate_terms(field: str, value: Any, store_names: Mapping[str, str]) -> str
     return None
 
 
+def _plan_terms(field: str, value: Any) -> str | None:
+    """A paid plan's interval and benefits as text; None for any other field."""
+    if field == "interval":
+        return _PLAN_INTERVALS.get(str(value), str(value))
+    if field == "benefits" and isinstance(value, list):
+        parts = []
+        for benefit in value:
+            entry = benefit if isinstance(benefit, dict) else {}
+            channel = entry.get("channel_id", "")
+            if entry.get("kind") == "fixed_amount":
+                parts.append(f"{_number(str(entry.get('value')))} off in channel {channel}")
+            else:
+                parts.append(f"free shipping in channel {channel}")
+        return "; ".join(parts)
+    return None
+
+
 def shown(kind: str, field: str, value: Any, store_names: Mapping[str, str] | None = None) -> str | None:
     """A value as the change log shows it; None for no value (null, empty text, an empty list). ``store_names``:
     the store's names of products and categories, by Saleor id (an id without one is shown as it is)."""
@@ -257,6 +290,8 @@ def shown(kind: str, field: str, value: Any, store_names: Mapping[str, str] | No
     if isinstance(value, bool):
         return "yes" if value else "no"
     if kind == "rebate_program" and (text := _rebate_terms(field, value, store_names or {})) is not None:
+        return text
+    if kind == "paid_plan" and (text := _plan_terms(field, value)) is not None:
         return text
     if field in _STORE_IDS and isinstance(value, list):
         return ", ".join((store_names or {}).get(str(v)) or str(v) for v in value)
@@ -352,6 +387,7 @@ def _title(change: SettingsChange, names: Mapping[str, str]) -> str:
         "emails": "Emails",
         "tier_settings": "How tiers are reached",
         "referral_program": "Referral terms",
+        "membership_settings": "Where Checkout returns shoppers",
     }
     if kind in fixed:
         return fixed[kind]
@@ -366,7 +402,7 @@ def _title(change: SettingsChange, names: Mapping[str, str]) -> str:
         after = change.after if isinstance(change.after, dict) else {}
         name = names.get(change.subject) or after.get("name") or (f"#{rest}" if rest.isdigit() else rest)
         return f"{kind.replace('_', ' ').capitalize()} {name}"
-    prefixes = {"tier": "Tier", "api_key": "API key"}
+    prefixes = {"tier": "Tier", "api_key": "API key", "paid_plan": "Paid plan"}
     if kind in prefixes:
         return f"{prefixes[kind]} {rest}{'…' if kind == 'api_key' else ''}"
     return change.subject

@@ -1,7 +1,8 @@
 """The merchant's membership writes, validated: paid plans and the storefront origins Checkout may return to.
 
-Used by the operator commands (``set_paid_plan``, ``set_membership_origins``); every write is recorded in the
-change log (``program.settings_changes``) like the tier program's.
+Used by the operator command (``set_paid_plan``) and the staff API (``create_paid_plan``, ``update_paid_plan``,
+``archive_paid_plan``, ``set_return_origins``); every write is recorded in the change log
+(``program.settings_changes``) like the tier program's. A plan is never deleted: its memberships name it.
 """
 
 import re
@@ -11,16 +12,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 
-from saleor_loyalty.core.money import InvalidAmount, currency_exponent
+from saleor_loyalty.core.money import InvalidAmount, currency_exponent, quantum
 from saleor_loyalty.core.refusals import FieldRefusal
 from saleor_loyalty.installs.models import Install
 from saleor_loyalty.program.settings_changes import as_json, changed_only, record_change
 from saleor_loyalty.tiers.models import Tier
 from saleor_loyalty.tiers.queries import base_tier
 
-from .models import BenefitKind, Interval, MembershipSettings, PaidPlan
+from .models import BenefitKind, Interval, Membership, MembershipSettings, MembershipStatus, PaidPlan
 
 MAX_AMOUNT = Decimal(10**7)
 MAX_GRACE_DAYS = 60
@@ -68,6 +70,8 @@ def set_return_origins(install: Install, origins: Iterable[str], *, actor: str =
     parsed: list[str] = []
     for value in origins:
         text = str(value).strip()
+        if len(text) > MAX_URL:
+            raise InvalidMembershipConfig(f"an origin is at most {MAX_URL} characters", "return_origins")
         try:
             origin = _origin(text)
         except ValueError as exc:
@@ -104,16 +108,20 @@ def check_return_url(install: Install, url: str, field: str) -> str:
     return url
 
 
-def _amount(value: object, currency: str) -> Decimal:
+def _amount(value: object, currency: str, field: str = "amount", what: str = "amount") -> Decimal:
+    """A price in ``currency``: above 0, at most ``MAX_AMOUNT``, with no more decimals than the currency has (the
+    money helpers' exponent: 2 for USD, 0 for JPY, 3 for KWD)."""
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:
-        raise InvalidMembershipConfig("amount must be a number", "amount") from exc
+        raise InvalidMembershipConfig(f"{what} must be a number", field) from exc
     if not amount.is_finite() or not 0 < amount <= MAX_AMOUNT:
-        raise InvalidMembershipConfig(f"amount must be above 0 and at most {MAX_AMOUNT}", "amount")
-    if amount != amount.quantize(Decimal(1).scaleb(-currency_exponent(currency))):
-        raise InvalidMembershipConfig(f"amount has more decimals than {currency} allows", "amount")
-    return amount
+        raise InvalidMembershipConfig(f"{what} must be above 0 and at most {MAX_AMOUNT}", field)
+    exponent = currency_exponent(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-exponent)):
+        allowed = "no decimals" if exponent == 0 else f"at most {exponent} decimals"
+        raise InvalidMembershipConfig(f"{what} has more decimals than {currency} allows ({allowed})", field)
+    return amount.quantize(quantum(currency))
 
 
 def parse_benefits(benefits: Iterable[Mapping[str, Any]], currency: str) -> list[dict[str, str]]:
@@ -124,14 +132,15 @@ def parse_benefits(benefits: Iterable[Mapping[str, Any]], currency: str) -> list
         kind = str(benefit.get("kind", "")).strip()
         channel_id = str(benefit.get("channel_id", "")).strip()
         if kind not in BenefitKind.values:
-            raise InvalidMembershipConfig(f"benefit {index}: kind must be one of {', '.join(BenefitKind.values)}")
+            message = f"benefit {index + 1}: kind must be one of {', '.join(BenefitKind.values)}"
+            raise InvalidMembershipConfig(message, "benefits")
         if not _CHANNEL_ID.fullmatch(channel_id):
-            raise InvalidMembershipConfig(f"benefit {index}: channel_id must be a Saleor channel id", "benefits")
+            raise InvalidMembershipConfig(f"benefit {index + 1}: channel_id must be a Saleor channel id", "benefits")
         entry = {"kind": kind, "channel_id": channel_id}
         if kind == BenefitKind.FIXED_AMOUNT:
-            entry["value"] = str(_amount(benefit.get("value", ""), currency))
+            entry["value"] = str(_amount(benefit.get("value", ""), currency, "benefits", f"benefit {index + 1}: value"))
         elif benefit.get("value") not in (None, ""):
-            raise InvalidMembershipConfig(f"benefit {index}: free shipping takes no value", "benefits")
+            raise InvalidMembershipConfig(f"benefit {index + 1}: free shipping takes no value", "benefits")
         parsed.append(entry)
     if len(parsed) > MAX_BENEFITS:
         raise InvalidMembershipConfig(f"at most {MAX_BENEFITS} benefits per plan", "benefits")
@@ -142,8 +151,9 @@ def _plan_state(plan: PaidPlan | None) -> dict[str, Any]:
     if plan is None:
         return {}
     return {
+        "name": plan.name,
         "tier": plan.tier.name,
-        "amount": as_json(plan.amount),
+        "amount": as_json(Decimal(plan.amount).quantize(quantum(plan.currency))),
         "currency": plan.currency,
         "interval": plan.interval,
         "interval_count": plan.interval_count,
@@ -152,6 +162,63 @@ def _plan_state(plan: PaidPlan | None) -> dict[str, Any]:
         "grace_days": plan.grace_days,
         "benefits": list(plan.benefits),
     }
+
+
+def _whole(value: object, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidMembershipConfig(f"{field} must be a whole number between {low} and {high}", field)
+    return value
+
+
+def _checked(install: Install, plan: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole plan's fields, checked and normalised as the model keeps them (``tier``: the ``Tier`` row). Raises
+    ``InvalidMembershipConfig`` naming the first field refused."""
+    name = str(plan.get("name") or "").strip()
+    if not name or len(name) > 64:
+        raise InvalidMembershipConfig("name must be 1 to 64 characters", "name")
+    currency = str(plan.get("currency") or "").strip().upper()
+    try:
+        currency_exponent(currency)
+    except InvalidAmount as exc:
+        raise InvalidMembershipConfig(f"{currency[:10]!r} is not a currency code", "currency") from exc
+    price = _amount(plan.get("amount"), currency)
+    interval = str(plan.get("interval") or "").strip().lower()
+    if interval not in Interval.values:
+        raise InvalidMembershipConfig(f"interval must be one of {', '.join(Interval.values)}", "interval")
+    interval_count = _whole(plan.get("interval_count", 1), "interval_count", 1, 12)
+    stripe_price_id = str(plan.get("stripe_price_id") or "").strip()
+    if not _PRICE.fullmatch(stripe_price_id):
+        raise InvalidMembershipConfig("stripe_price_id must be a Stripe Price id (price_…)", "stripe_price_id")
+    grace_days = _whole(plan.get("grace_days", 7), "grace_days", 0, MAX_GRACE_DAYS)
+    parsed_benefits = parse_benefits(plan.get("benefits") or (), currency)
+    is_active = plan.get("is_active", True)
+    if not isinstance(is_active, bool):
+        raise InvalidMembershipConfig("is_active must be true or false", "is_active")
+    tier_name = str(plan.get("tier") or "").strip()
+    tier = Tier.objects.filter(install=install, name=tier_name, is_active=True).first()
+    if tier is None:
+        raise InvalidMembershipConfig(f"no active tier called {tier_name[:64]!r}", "tier")
+    if base_tier(install.pk) == tier:
+        raise InvalidMembershipConfig(f"{tier.name} is the base tier: every member is already in it", "tier")
+    return {
+        "name": name,
+        "tier": tier,
+        "amount": price,
+        "currency": currency,
+        "interval": interval,
+        "interval_count": interval_count,
+        "stripe_price_id": stripe_price_id,
+        "grace_days": grace_days,
+        "benefits": parsed_benefits,
+        "is_active": is_active,
+    }
+
+
+def subscribers(plan: PaidPlan) -> int:
+    """Members whose subscription to the plan runs, or whose tier it still holds (a canceled one to its period's
+    end): the plan is theirs, so what it sells may not change under them, and it is never deleted."""
+    live = Q(status__in=(MembershipStatus.ACTIVE, MembershipStatus.PAST_DUE)) | Q(tier_held=True)
+    return Membership.objects.filter(plan=plan).filter(live).count()
 
 
 def set_paid_plan(
@@ -169,48 +236,78 @@ def set_paid_plan(
     is_active: bool = True,
     actor: str = "operator",
 ) -> PaidPlan:
-    """Create or replace the plan called ``name`` (logged). Members of it keep their subscription: Stripe charges
-    what the Price says; a new Price only applies to new Checkouts."""
-    name = name.strip()
-    if not name or len(name) > 64:
-        raise InvalidMembershipConfig("name must be 1 to 64 characters", "name")
-    currency = currency.strip().upper()
+    """Create the plan called ``name``, or change it to these values (the operator command), through the same
+    writes and rules as the dashboard's (``create_paid_plan``, ``update_paid_plan``). Members of it keep their
+    subscription: Stripe charges what the Price says; a new Price only applies to new Checkouts."""
+    plan = {
+        "name": name,
+        "tier": tier_name,
+        "amount": amount,
+        "currency": currency,
+        "interval": interval,
+        "interval_count": interval_count,
+        "stripe_price_id": stripe_price_id,
+        "grace_days": grace_days,
+        "benefits": list(benefits),
+        "is_active": is_active,
+    }
+    existing = PaidPlan.objects.filter(install=install, name=str(name).strip()).first()
+    if existing is None:
+        return create_paid_plan(install, plan, actor=actor)
+    return update_paid_plan(existing, plan, actor=actor)
+
+
+def create_paid_plan(install: Install, plan: Mapping[str, Any], *, actor: str) -> PaidPlan:
+    """A new plan (the dashboard): ``plan`` holds the model's fields by name, ``tier`` by the tier's name; the
+    defaults of the fields left out are the model's. A name already used is refused (``update_paid_plan`` edits)."""
+    values = _checked(install, plan)
+    taken = InvalidMembershipConfig(f"a plan called {values['name']!r} exists already", "name")
     try:
-        currency_exponent(currency)
-    except InvalidAmount as exc:
-        raise InvalidMembershipConfig(f"{currency!r} is not a currency code", "currency") from exc
-    price = _amount(amount, currency)
-    if interval not in Interval.values:
-        raise InvalidMembershipConfig(f"interval must be one of {', '.join(Interval.values)}", "interval")
-    if isinstance(interval_count, bool) or not isinstance(interval_count, int) or not 1 <= interval_count <= 12:
-        raise InvalidMembershipConfig("interval_count must be between 1 and 12", "interval_count")
-    if not _PRICE.fullmatch(stripe_price_id.strip()):
-        raise InvalidMembershipConfig("stripe_price_id must be a Stripe Price id (price_…)", "stripe_price_id")
-    if isinstance(grace_days, bool) or not isinstance(grace_days, int) or not 0 <= grace_days <= MAX_GRACE_DAYS:
-        raise InvalidMembershipConfig(f"grace_days must be between 0 and {MAX_GRACE_DAYS}", "grace_days")
-    parsed_benefits = parse_benefits(benefits, currency)
-    tier = Tier.objects.filter(install=install, name=tier_name.strip(), is_active=True).first()
-    if tier is None:
-        raise InvalidMembershipConfig(f"no active tier called {tier_name!r}", "tier")
-    if base_tier(install.pk) == tier:
-        raise InvalidMembershipConfig(f"{tier.name} is the base tier: every member is already in it", "tier")
+        with transaction.atomic():
+            if PaidPlan.objects.filter(install=install, name=values["name"]).exists():
+                raise taken
+            created = PaidPlan.objects.create(install=install, **values)  # the name's unique: a racing twin fails
+            record_change(install, f"paid_plan:{created.name}", *changed_only({}, _plan_state(created)), actor)
+    except IntegrityError as exc:
+        raise taken from exc
+    return created
+
+
+# What may not change while the plan has subscribers: the tier their membership holds, and the currency their Stripe
+# subscription is in (Stripe cannot change it either). The price may: a new Price applies to new Checkouts only.
+_FIXED_FOR_SUBSCRIBERS = {"tier": "the tier it sells", "currency": "its currency"}
+
+
+def update_paid_plan(plan: PaidPlan, changes: Mapping[str, Any], *, actor: str) -> PaidPlan:
+    """Change the fields given (``tier`` by name), checked as a whole; logged under the plan's (new) name. Members
+    keep their subscription and its Price; a changed Price, amount or interval applies to new Checkouts."""
+    try:
+        return _update(plan, changes, actor)
+    except IntegrityError as exc:  # renamed at the same moment as another plan to the same name
+        raise InvalidMembershipConfig("another plan has that name now", "name") from exc
+
+
+def _update(plan: PaidPlan, changes: Mapping[str, Any], actor: str) -> PaidPlan:
     with transaction.atomic():
-        existing = PaidPlan.objects.select_for_update().select_related("tier").filter(install=install, name=name)
-        before = _plan_state(existing.first())
-        plan, _ = PaidPlan.objects.update_or_create(
-            install=install,
-            name=name,
-            defaults={
-                "tier": tier,
-                "amount": price,
-                "currency": currency,
-                "interval": interval,
-                "interval_count": interval_count,
-                "stripe_price_id": stripe_price_id.strip(),
-                "grace_days": grace_days,
-                "benefits": parsed_benefits,
-                "is_active": is_active,
-            },
-        )
-        record_change(install, f"paid_plan:{name}", *changed_only(before, _plan_state(plan)), actor)
-    return plan
+        row = PaidPlan.objects.select_for_update().select_related("tier").get(pk=plan.pk)
+        before = _plan_state(row)
+        values = _checked(row.install, {**before, **changes})
+        for field, what in _FIXED_FOR_SUBSCRIBERS.items():
+            now = values[field].name if field == "tier" else values[field]
+            if now != before[field] and (count := subscribers(row)):
+                members = "One member subscribes" if count == 1 else f"{count} members subscribe"
+                message = f"{members} to this plan: {what} cannot change; archive it and create a new plan instead"
+                raise InvalidMembershipConfig(message, field)
+        if values["name"] != row.name and PaidPlan.objects.filter(install=row.install, name=values["name"]).exists():
+            raise InvalidMembershipConfig(f"a plan called {values['name']!r} exists already", "name")
+        for field, value in values.items():
+            setattr(row, field, value)
+        row.save()
+        record_change(row.install, f"paid_plan:{row.name}", *changed_only(before, _plan_state(row)), actor)
+    return row
+
+
+def archive_paid_plan(plan: PaidPlan, *, actor: str) -> PaidPlan:
+    """Stop selling the plan. Never a deletion: its members keep their subscription, tier and benefits until it
+    ends, and their memberships keep naming it. ``update_paid_plan(is_active=True)`` sells it again."""
+    return update_paid_plan(plan, {"is_active": False}, actor=actor)

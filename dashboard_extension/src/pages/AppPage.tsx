@@ -4,6 +4,7 @@ import { useState } from "react";
 import { useDashboard } from "../bridge";
 import { ApiKeysTab } from "./ApiKeysTab";
 import { CampaignsTab, RewardsTab } from "./CatalogTabs";
+import { PaymentsTab } from "./PaymentsTab";
 import { ProgramTab } from "./ProgramTab";
 import { RebatesTab } from "./RebatesTab";
 import { ReferralsTab } from "./ReferralsTab";
@@ -20,6 +21,7 @@ export function AppPage() {
     { id: "campaigns", label: "Campaigns", content: <CampaignsTab token={token} /> },
     { id: "tiers", label: "Tiers", content: <TiersTab token={token} /> },
     { id: "rebates", label: "Rebates", content: <RebatesTab token={token} /> },
+    { id: "payments", label: "Payments", content: <PaymentsTab token={token} /> },
     { id: "referrals", label: "Referrals", content: <ReferralsTab token={token} /> },
     { id: "api-keys", label: "API keys", content: <ApiKeysTab token={token} /> },
   ];
@@ -30,7 +32,7 @@ export function AppPage() {
           Loyalty
         </Text>
         <Text size={3} color="default2">
-          Points, tiers, rebates, referrals and campaigns for your store.
+          Points, tiers, rebates, paid plans, referrals and campaigns for your store.
         </Text>
       </Box>
       {!ready && (

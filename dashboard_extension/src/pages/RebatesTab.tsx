@@ -135,9 +135,10 @@ const EDITABLE: (keyof RebateProgramInput)[] = [
   "payoutMethod",
 ];
 
-/** A product or category of a saved rate: its name when this page picked it, else its kind and Saleor id. */
-function lineItem(saleorId: string, names: Record<string, PickedItem>): PickedItem {
-  return names[saleorId] ?? { id: saleorId, name: null, detail: "" };
+/** A product or category of a saved rate: as this page picked it, else with the name the app read from the store
+ * (null when the store no longer has it, or could not be asked: the row then shows its kind and Saleor id). */
+function lineItem(saleorId: string, name: string | null, names: Record<string, PickedItem>): PickedItem {
+  return names[saleorId] ?? { id: saleorId, name, detail: "" };
 }
 
 function programForm(program: RebateProgram, names: Record<string, PickedItem> = {}): ProgramForm {
@@ -153,7 +154,7 @@ function programForm(program: RebateProgram, names: Record<string, PickedItem> =
       ? program.bands.map((band) => ({ threshold: decimal(band.threshold.amount), rate: decimal(band.rate) }))
       : [{ threshold: "", rate: "" }],
     tierRates: program.tierRates.map((entry) => ({ tier: entry.tier, rate: decimal(entry.rate), mode: entry.mode })),
-    lineRates: program.lineRates.map((entry) => ({ target: entry.target, item: lineItem(entry.saleorId, names), rate: decimal(entry.rate) })),
+    lineRates: program.lineRates.map((entry) => ({ target: entry.target, item: lineItem(entry.saleorId, entry.name, names), rate: decimal(entry.rate) })),
     frequencyNth: program.frequencyNth === null ? "" : String(program.frequencyNth),
     frequencyBonusAmount: decimal(program.frequencyBonusAmount),
     frequencyBonusRate: decimal(program.frequencyBonusRate),
@@ -426,13 +427,9 @@ function ratesText(program: RebateProgram, locale: string): string {
 }
 
 function extrasText(program: RebateProgram, locale: string): string {
-  const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-  const products = program.lineRates.filter((entry) => entry.target === "PRODUCT").length;
-  const categories = program.lineRates.length - products;
   const parts = [
     ...program.tierRates.map((entry) => `${entry.tier} ${entry.mode === "BONUS" ? "+" : ""}${percent(entry.rate)}${entry.mode === "OVERRIDE" ? " instead" : ""}`),
-    products ? count(products, "product rate", "product rates") : "",
-    categories ? count(categories, "category rate", "category rates") : "",
+    ...program.lineRates.map((entry) => `${entry.name ?? `${entry.target === "PRODUCT" ? "product" : "category"} ${entry.saleorId}`} ${percent(entry.rate)}`),
     program.frequencyNth !== null
       ? `every ${ordinal(program.frequencyNth)} order: ${[
           Number(program.frequencyBonusAmount) ? `+${money(program.frequencyBonusAmount, program.currency, locale)}` : "",

@@ -135,16 +135,17 @@ function describedBy(id: string, error?: string, help?: string): string | undefi
   return help ? `${id}-help` : undefined;
 }
 
-export function TextField({ id, label, value, onChange, error, help, type = "text", inputMode, required }: {
+export function TextField({ id, label, value, onChange, error, help, type = "text", inputMode, required, autoComplete }: {
   id: string;
   label: string;
   value: string;
   onChange: (value: string) => void;
   error?: string;
   help?: string;
-  type?: "text" | "number" | "datetime-local";
+  type?: "text" | "number" | "datetime-local" | "password";
   inputMode?: "numeric" | "decimal" | "text";
   required?: boolean;
+  autoComplete?: string; // "off" for a secret typed once (the browser must not offer to keep it)
 }) {
   return (
     <Box display="flex" flexDirection="column" gap={1}>
@@ -155,6 +156,7 @@ export function TextField({ id, label, value, onChange, error, help, type = "tex
         type={type}
         inputMode={inputMode}
         required={required}
+        autoComplete={autoComplete}
         error={Boolean(error)}
         aria-invalid={Boolean(error)}
         aria-describedby={describedBy(id, error, help)}

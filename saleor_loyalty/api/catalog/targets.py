@@ -1,4 +1,5 @@
-"""A campaign's products and categories by name (asked of the store, cached), and refusing ids it does not have."""
+"""Products and categories by name (a campaign's, a rebate program's line rates; asked of the store, cached), and
+refusing ids the store does not have."""
 
 from typing import Any
 
@@ -18,6 +19,23 @@ def prefetch_names(info: Any, install: Install, campaigns: list[Campaign]) -> No
     if products or categories:
         found = catalog.names(install, products, categories)
         known.update({i: found.get(i) for i in [*products, *categories]})
+
+
+def store_items(info: Any, install: Install, product_ids: list[str], category_ids: list[str]) -> None:
+    """Ask the store once for the names of these products and categories not yet known to this request (any list
+    naming store items, e.g. a rebate program's line rates: ``known_item`` then reads them)."""
+    known: dict[str, catalog.StoreItem | None] = info.context.cache.setdefault(_NAMES, {})
+    products = [i for i in dict.fromkeys(product_ids) if i not in known]
+    categories = [i for i in dict.fromkeys(category_ids) if i not in known]
+    if products or categories:
+        found = catalog.names(install, products, categories)
+        known.update({i: found.get(i) for i in [*products, *categories]})
+
+
+def known_item(info: Any, saleor_id: str) -> catalog.StoreItem | None:
+    """What ``store_items`` found this request for an id (None: never asked, or the store has no such item)."""
+    known: dict[str, catalog.StoreItem | None] = info.context.cache.setdefault(_NAMES, {})
+    return known.get(saleor_id)
 
 
 def target_items(info: Any, campaign: Campaign, ids: list[str]) -> list[catalog.StoreItem]:

@@ -1,12 +1,14 @@
-"""Paid plans and the shopper's membership as the storefront API shows them."""
+"""Paid plans and the shopper's membership as the storefront API shows them; the merchant's plans as the staff API
+does."""
 
+from decimal import Decimal
 from typing import Any
 
 import graphene
 
 from saleor_loyalty.core.money import quantum
-from saleor_loyalty.memberships.models import Membership, MembershipBenefit, PaidPlan
-from saleor_loyalty.memberships.queries import latest_benefits
+from saleor_loyalty.memberships.models import BenefitKind, Interval, Membership, MembershipBenefit, PaidPlan
+from saleor_loyalty.memberships.queries import PlanMembers, latest_benefits, plan_members
 
 from ..core.ids import global_id
 from ..core.types import Money
@@ -96,4 +98,135 @@ class MyMembership(graphene.ObjectType):
 class StartPaidMembershipPayload(graphene.ObjectType):
     url = graphene.String(description="Stripe Checkout: send the shopper there.")
     session_id = graphene.String()
+    errors = graphene.List(graphene.NonNull(LoyaltyError), required=True)
+
+
+# -- staff: the merchant's plans ---------------------------------------------------------------------------------
+
+PaidPlanInterval = graphene.Enum.from_enum(Interval, name="PaidPlanInterval", description="How often Stripe bills.")
+PaidPlanBenefitKind = graphene.Enum.from_enum(
+    BenefitKind, name="PaidPlanBenefitKind", description="A voucher issued once per paid period."
+)
+
+
+class PaidPlanBenefit(graphene.ObjectType):
+    kind = graphene.Field(PaidPlanBenefitKind, required=True)
+    channel_id = graphene.ID(required=True, description="The Saleor channel the voucher is valid in.")
+    value = graphene.Field(Money, description="FIXED_AMOUNT: the amount off, in the plan's currency.")
+
+
+class PaidPlanMembers(graphene.ObjectType):
+    """A plan's memberships (a Checkout completed), by status."""
+
+    active = graphene.Int(required=True, description="Paid up.")
+    past_due = graphene.Int(required=True, description="A payment failed: in grace.")
+    canceled = graphene.Int(required=True, description="Ended (some still hold the tier to their period's end).")
+    holding_tier = graphene.Int(required=True, description="Members the plan holds at its tier now.")
+
+
+class PaidPlanSettings(graphene.ObjectType):
+    """A paid plan as the dashboard edits it: what it sells, for how much, and its members."""
+
+    id = graphene.ID(required=True)
+    name = graphene.String(required=True)
+    tier = graphene.String(required=True, description="The tier's name.")
+    price = graphene.Field(Money, required=True, description="What shoppers are shown; Stripe's Price charges.")
+    interval = graphene.Field(PaidPlanInterval, required=True)
+    interval_count = graphene.Int(required=True, description="Billed every intervalCount intervals.")
+    stripe_price_id = graphene.String(required=True, description="The Stripe Price Checkout sells (price_…).")
+    grace_days = graphene.Int(required=True, description="Days the tier is kept after a failed payment.")
+    benefits = graphene.List(graphene.NonNull(PaidPlanBenefit), required=True)
+    is_active = graphene.Boolean(required=True, description="On sale. Archived: not sold; members keep theirs.")
+    members = graphene.Field(PaidPlanMembers, required=True)
+    created_at = graphene.DateTime(required=True)
+    updated_at = graphene.DateTime(required=True)
+
+    @staticmethod
+    def resolve_id(root: PaidPlan, info: Any) -> str:
+        return global_id("PaidPlan", root.pk)
+
+    @staticmethod
+    def resolve_tier(root: PaidPlan, info: Any) -> str:
+        return root.tier.name
+
+    @staticmethod
+    def resolve_price(root: PaidPlan, info: Any) -> dict[str, Any]:
+        return {"amount": root.amount.quantize(quantum(root.currency)), "currency": root.currency}
+
+    @staticmethod
+    def resolve_benefits(root: PaidPlan, info: Any) -> list[dict[str, Any]]:
+        found = []
+        for benefit in root.benefits:
+            value = benefit.get("value")
+            amount = None if value in (None, "") else {"amount": Decimal(value), "currency": root.currency}
+            found.append({"kind": benefit["kind"], "channel_id": benefit["channel_id"], "value": amount})
+        return found
+
+    @staticmethod
+    def resolve_members(root: PaidPlan, info: Any) -> PlanMembers:
+        cache = info.context.cache  # one query for every plan listed
+        if "plan_members" not in cache:
+            cache["plan_members"] = plan_members(root.install)
+        counts: dict[int, PlanMembers] = cache["plan_members"]
+        return counts.get(root.pk) or PlanMembers()
+
+
+class PaidPlanBenefitInput(graphene.InputObjectType):
+    kind = graphene.InputField(PaidPlanBenefitKind, required=True)
+    channel_id = graphene.ID(required=True, description="The Saleor channel's id.")
+    value = graphene.Decimal(
+        description="FIXED_AMOUNT: the amount off, in the plan's currency; none for FREE_SHIPPING."
+    )
+
+
+def _plan_fields(required: bool) -> dict[str, Any]:
+    """The plan's input fields: all required to create one; to update, any (the fields given change)."""
+    return {
+        "name": graphene.String(required=required, description="Unique in the store, 1 to 64 characters."),
+        "tier": graphene.String(required=required, description="An active tier's name (not the base tier)."),
+        "amount": graphene.Decimal(
+            required=required, description="The price shown, in `currency` (its precision: 9.99 USD, 1000 JPY)."
+        ),
+        "currency": graphene.String(required=required, description="ISO 4217; the Stripe Price's currency."),
+        "interval": graphene.InputField(PaidPlanInterval, required=required),
+        "stripe_price_id": graphene.String(
+            required=required, description="The recurring Stripe Price (price_…) made in Stripe for this plan."
+        ),
+        "interval_count": graphene.Int(description="Every N intervals, 1–12 (default 1)."),
+        "grace_days": graphene.Int(description="0–60 (default 7)."),
+        "benefits": graphene.List(graphene.NonNull(PaidPlanBenefitInput), description="Replaces the whole list."),
+        "is_active": graphene.Boolean(description="false: not on sale (default true)."),
+    }
+
+
+PaidPlanInput = type(
+    "PaidPlanInput",
+    (graphene.InputObjectType,),
+    {"__doc__": "A new plan: what it sells, the Stripe Price, how it is shown.", **_plan_fields(required=True)},
+)
+PaidPlanUpdateInput = type(
+    "PaidPlanUpdateInput",
+    (graphene.InputObjectType,),
+    {"__doc__": "Only the fields given change (checked with the rest as a whole).", **_plan_fields(required=False)},
+)
+
+
+class PaidPlanPayload(graphene.ObjectType):
+    plan = graphene.Field(PaidPlanSettings, description="The plan after the mutation (null if refused).")
+    errors = graphene.List(graphene.NonNull(LoyaltyError), required=True)
+
+
+class MembershipSettingsType(graphene.ObjectType):
+    class Meta:
+        name = "MembershipSettings"
+
+    return_origins = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="The https origins a Checkout's successUrl / cancelUrl may point at (empty: Checkout refused).",
+    )
+
+
+class MembershipSettingsPayload(graphene.ObjectType):
+    settings = graphene.Field(MembershipSettingsType)
     errors = graphene.List(graphene.NonNull(LoyaltyError), required=True)

@@ -86,7 +86,9 @@ def resolve_rebate_program(root: Any, info: Any, channel: str, currency: str | N
 
 def resolve_rebate_programs(root: Any, info: Any) -> list[RebateProgram]:
     staff = info.context.require_staff(PERMISSION)
-    return queries.rebate_programs(staff.install)
+    programs = queries.rebate_programs(staff.install)
+    info.context.cache["rebate_programs"] = programs  # their line rates' names are asked of the store at once
+    return programs
 
 
 def resolve_rebate_periods(root: Any, info: Any, first: int | None = 24) -> list[str]:

@@ -11,6 +11,7 @@ from saleor_loyalty.rebates import models
 from saleor_loyalty.rebates.queries import AuditTotals, Statement
 from saleor_loyalty.rebates.queries import RebateProgress as Progress
 
+from ..catalog.targets import known_item, store_items
 from ..core.ids import global_id
 from ..core.types import Money
 
@@ -328,6 +329,10 @@ class RebateStatement(graphene.ObjectType):
 class RebateLineRate(graphene.ObjectType):
     target = graphene.Field(RebateLineTarget, required=True)
     saleor_id = graphene.ID(required=True, description="The product's or category's Saleor id.")
+    name = graphene.String(
+        description="Its name as the store has it now (cached five minutes); null for an id the store no longer has, "
+        "or when the store cannot be asked."
+    )
     rate = graphene.Decimal(required=True, description="Percent, instead of the band rate.")
 
 
@@ -373,10 +378,20 @@ class RebateProgramSettings(graphene.ObjectType):
 
     @staticmethod
     def resolve_line_rates(root: models.RebateProgram, info: Any) -> list[dict[str, Any]]:
+        # the names of every program's products and categories in one call to the store (cached; none without rates)
+        programs = info.context.cache.get("rebate_programs") or [root]
+        wanted: dict[str, list[str]] = {"product": [], "category": []}
+        for program in programs:
+            for key in program.line_rates:
+                target, _, saleor_id = key.partition(":")
+                wanted.setdefault(target, []).append(saleor_id)
+        store_items(info, root.install, wanted["product"], wanted["category"])
         found = []
         for key, value in root.line_rates.items():
             target, _, saleor_id = key.partition(":")
-            found.append({"target": target, "saleor_id": saleor_id, "rate": rate(value)})
+            item = known_item(info, saleor_id)
+            name = item.name if item is not None else None
+            found.append({"target": target, "saleor_id": saleor_id, "name": name, "rate": rate(value)})
         return found
 
     @staticmethod
