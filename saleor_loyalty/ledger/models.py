@@ -183,9 +183,7 @@ class Transfer(models.Model):
     unit = models.CharField(max_length=8, default=POINTS)
     # pending, reverses, lot and order_id are NULL on most transfers: their indexes are partial (IS NOT NULL), so a
     # transfer without one costs no index entry (a set-based settlement inserts millions of such transfers).
-    pending = models.ForeignKey(
-        "self", null=True, on_delete=models.PROTECT, related_name="resolutions", db_index=False
-    )
+    pending = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="resolutions", db_index=False)
     # A transfer that gives back (part of) an earlier one, e.g. points returned when a redeeming order is refunded.
     reverses = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="reversals", db_index=False)
     member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="transfers", db_index=False)
