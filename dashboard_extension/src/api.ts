@@ -719,7 +719,8 @@ export type RebateProgram = {
   thresholdMode: RebateThresholdMode;
   bands: { threshold: Money; rate: string }[];
   tierRates: { tier: string; rate: string; mode: RebateTierRateMode }[];
-  lineRates: { target: RebateLineTarget; saleorId: string; rate: string }[];
+  /** `name`: as the store names the product or category now (null: deleted, or the store could not be asked). */
+  lineRates: { target: RebateLineTarget; saleorId: string; rate: string; name: string | null; detail: string }[];
   frequencyNth: number | null;
   frequencyBonusAmount: string;
   frequencyBonusRate: string;
@@ -777,7 +778,7 @@ export type RebateAudit = {
 
 const MONEY = "{ amount currency }";
 const REBATE_PROGRAM_SELECTION = `id channel currency isActive includeTax includeShipping period thresholdMode
-  bands { threshold ${MONEY} rate } tierRates { tier rate mode } lineRates { target saleorId rate }
+  bands { threshold ${MONEY} rate } tierRates { tier rate mode } lineRates { target saleorId rate name detail }
   frequencyNth frequencyBonusAmount frequencyBonusRate minimumPayout returnWindowDays recoveryPolicy payoutMethod updatedAt`;
 const REBATE_TOTALS_SELECTION = `period channel currency members isReconciled
   accrued ${MONEY} reversed ${MONEY} rebate ${MONEY} pending ${MONEY} payable ${MONEY}

@@ -136,8 +136,9 @@ const EDITABLE: (keyof RebateProgramInput)[] = [
 ];
 
 /** A product or category of a saved rate: its name when this page picked it, else its kind and Saleor id. */
-function lineItem(saleorId: string, names: Record<string, PickedItem>): PickedItem {
-  return names[saleorId] ?? { id: saleorId, name: null, detail: "" };
+/** A saved line rate's item: as picked on the page since it opened, else as the staff API names it now. */
+function lineItem(entry: RebateProgram["lineRates"][number], names: Record<string, PickedItem>): PickedItem {
+  return names[entry.saleorId] ?? { id: entry.saleorId, name: entry.name, detail: entry.detail };
 }
 
 function programForm(program: RebateProgram, names: Record<string, PickedItem> = {}): ProgramForm {
@@ -153,7 +154,7 @@ function programForm(program: RebateProgram, names: Record<string, PickedItem> =
       ? program.bands.map((band) => ({ threshold: decimal(band.threshold.amount), rate: decimal(band.rate) }))
       : [{ threshold: "", rate: "" }],
     tierRates: program.tierRates.map((entry) => ({ tier: entry.tier, rate: decimal(entry.rate), mode: entry.mode })),
-    lineRates: program.lineRates.map((entry) => ({ target: entry.target, item: lineItem(entry.saleorId, names), rate: decimal(entry.rate) })),
+    lineRates: program.lineRates.map((entry) => ({ target: entry.target, item: lineItem(entry, names), rate: decimal(entry.rate) })),
     frequencyNth: program.frequencyNth === null ? "" : String(program.frequencyNth),
     frequencyBonusAmount: decimal(program.frequencyBonusAmount),
     frequencyBonusRate: decimal(program.frequencyBonusRate),

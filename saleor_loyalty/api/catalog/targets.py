@@ -12,12 +12,28 @@ _NAMES = "catalog_names"  # RequestContext.cache: what this request already know
 
 def prefetch_names(info: Any, install: Install, campaigns: list[Campaign]) -> None:
     """Ask the store once for every campaign's products and categories (the list would otherwise ask per row)."""
+    prefetch_ids(
+        info,
+        install,
+        [i for c in campaigns for i in c.product_ids],
+        [i for c in campaigns for i in c.category_ids],
+    )
+
+
+def prefetch_ids(info: Any, install: Install, product_ids: list[str], category_ids: list[str]) -> None:
+    """Ask the store once for the names of those products and categories this request does not know yet."""
     known: dict[str, catalog.StoreItem | None] = info.context.cache.setdefault(_NAMES, {})
-    products = [i for c in campaigns for i in c.product_ids if i not in known]
-    categories = [i for c in campaigns for i in c.category_ids if i not in known]
+    products = [i for i in product_ids if i not in known]
+    categories = [i for i in category_ids if i not in known]
     if products or categories:
         found = catalog.names(install, products, categories)
         known.update({i: found.get(i) for i in [*products, *categories]})
+
+
+def known_item(info: Any, saleor_id: str) -> catalog.StoreItem:
+    """An id this request already asked about (``prefetch_ids``) as a store item; its name ``None`` when unknown."""
+    known: dict[str, catalog.StoreItem | None] = info.context.cache.setdefault(_NAMES, {})
+    return known.get(saleor_id) or catalog.StoreItem(saleor_id, None)
 
 
 def target_items(info: Any, campaign: Campaign, ids: list[str]) -> list[catalog.StoreItem]:
