@@ -75,6 +75,8 @@ def test_the_bundle_stays_small():
         "/app/popup/customer?customerId=VXNlcjox",
         "/app/popup/customer/",
         "/app//popup/customer?customerId=VXNlcjox",
+        # a real Dashboard 3.23.27 opened at /dashboard/extensions/app/QXBwOjE= (the id not percent-encoded)
+        "/app/extensions/app/QXBwOjE=?domain=localhost%3A8000&id=QXBwOjE%3D&theme=light",
     ],
 )
 def test_every_page_path_answers_the_single_page_app_without_a_redirect(path):

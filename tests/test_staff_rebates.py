@@ -185,6 +185,43 @@ def test_one_program_per_channel_and_currency(store):
     assert RebateProgram.objects.filter(install=store.install).count() == 2
 
 
+LINE_NAMES = "query { rebatePrograms { currency lineRates { target saleorId rate name detail } } }"
+TEE, SNEAKERS, SHOES = "UHJvZHVjdDox", "UHJvZHVjdDoy", "Q2F0ZWdvcnk6Mjg="  # Product:1, 2 and Category:28 in the shop
+
+
+def test_saved_product_and_category_rates_are_named_as_the_store_names_them_now(store):
+    """On a real Saleor the Rebates tab showed a rate saved earlier as "product UHJvZHVjdDo3Mg==": the staff API now
+    names each line rate's item (one call to the store for the program, cached; null once deleted)."""
+    lines = [
+        {"target": "PRODUCT", "saleorId": TEE, "rate": "5"},
+        {"target": "PRODUCT", "saleorId": SNEAKERS, "rate": "4"},
+        {"target": "CATEGORY", "saleorId": SHOES, "rate": "0"},
+    ]
+    assert create(store, {"bands": BANDS, "lineRates": lines})["errors"] == []
+    assert create(store, {"bands": BANDS}, currency="EUR")["errors"] == []  # no line rates: nothing to ask
+    store.shop.products.pop(SNEAKERS)  # deleted in Saleor since
+    calls = len(store.saleor.calls)
+    listed = staff_call(LINE_NAMES, dashboard_token(store))["data"]["rebatePrograms"]
+    assert {p["currency"]: p["lineRates"] for p in listed}["USD"] == [
+        {"target": "PRODUCT", "saleorId": TEE, "rate": "5", "name": "Monospace Tee", "detail": "T-shirts"},
+        {"target": "PRODUCT", "saleorId": SNEAKERS, "rate": "4", "name": None, "detail": ""},
+        {"target": "CATEGORY", "saleorId": SHOES, "rate": "0", "name": "Shoes", "detail": ""},
+    ]
+    assert len(store.saleor.calls) - calls == 1  # the program's items in one call
+    staff_call(LINE_NAMES, dashboard_token(store))
+    assert len(store.saleor.calls) - calls == 1  # names are cached
+    staff_call(PROGRAMS, dashboard_token(store))
+    assert len(store.saleor.calls) - calls == 1  # a query without names asks the store nothing
+
+
+def test_line_rate_names_are_null_when_the_store_cannot_be_asked(store):
+    assert create(store, {"lineRates": [{"target": "PRODUCT", "saleorId": TEE, "rate": "5"}]})["errors"] == []
+    store.saleor.fail_next("products", status=500)
+    listed = staff_call(LINE_NAMES, dashboard_token(store))
+    assert "errors" not in listed  # the programs still load; the form falls back to the id
+    assert listed["data"]["rebatePrograms"][0]["lineRates"][0]["name"] is None
+
+
 @pytest.mark.parametrize(
     ("given", "field", "message"),
     [

@@ -1,5 +1,4 @@
-"""Products and categories by name (a campaign's, a rebate program's line rates; asked of the store, cached), and
-refusing ids the store does not have."""
+"""A campaign's products and categories by name (asked of the store, cached), and refusing ids it does not have."""
 
 from typing import Any
 
@@ -13,29 +12,28 @@ _NAMES = "catalog_names"  # RequestContext.cache: what this request already know
 
 def prefetch_names(info: Any, install: Install, campaigns: list[Campaign]) -> None:
     """Ask the store once for every campaign's products and categories (the list would otherwise ask per row)."""
+    prefetch_ids(
+        info,
+        install,
+        [i for c in campaigns for i in c.product_ids],
+        [i for c in campaigns for i in c.category_ids],
+    )
+
+
+def prefetch_ids(info: Any, install: Install, product_ids: list[str], category_ids: list[str]) -> None:
+    """Ask the store once for the names of those products and categories this request does not know yet."""
     known: dict[str, catalog.StoreItem | None] = info.context.cache.setdefault(_NAMES, {})
-    products = [i for c in campaigns for i in c.product_ids if i not in known]
-    categories = [i for c in campaigns for i in c.category_ids if i not in known]
+    products = [i for i in product_ids if i not in known]
+    categories = [i for i in category_ids if i not in known]
     if products or categories:
         found = catalog.names(install, products, categories)
         known.update({i: found.get(i) for i in [*products, *categories]})
 
 
-def store_items(info: Any, install: Install, product_ids: list[str], category_ids: list[str]) -> None:
-    """Ask the store once for the names of these products and categories not yet known to this request (any list
-    naming store items, e.g. a rebate program's line rates: ``known_item`` then reads them)."""
+def known_item(info: Any, saleor_id: str) -> catalog.StoreItem:
+    """An id this request already asked about (``prefetch_ids``) as a store item; its name ``None`` when unknown."""
     known: dict[str, catalog.StoreItem | None] = info.context.cache.setdefault(_NAMES, {})
-    products = [i for i in dict.fromkeys(product_ids) if i not in known]
-    categories = [i for i in dict.fromkeys(category_ids) if i not in known]
-    if products or categories:
-        found = catalog.names(install, products, categories)
-        known.update({i: found.get(i) for i in [*products, *categories]})
-
-
-def known_item(info: Any, saleor_id: str) -> catalog.StoreItem | None:
-    """What ``store_items`` found this request for an id (None: never asked, or the store has no such item)."""
-    known: dict[str, catalog.StoreItem | None] = info.context.cache.setdefault(_NAMES, {})
-    return known.get(saleor_id)
+    return known.get(saleor_id) or catalog.StoreItem(saleor_id, None)
 
 
 def target_items(info: Any, campaign: Campaign, ids: list[str]) -> list[catalog.StoreItem]:

@@ -10,8 +10,9 @@ from saleor_loyalty.core.money import quantum
 from saleor_loyalty.rebates import models
 from saleor_loyalty.rebates.queries import AuditTotals, Statement
 from saleor_loyalty.rebates.queries import RebateProgress as Progress
+from saleor_loyalty.saleor.catalog import StoreItem
 
-from ..catalog.targets import known_item, store_items
+from ..catalog.targets import known_item, prefetch_ids
 from ..core.ids import global_id
 from ..core.types import Money
 
@@ -329,11 +330,31 @@ class RebateStatement(graphene.ObjectType):
 class RebateLineRate(graphene.ObjectType):
     target = graphene.Field(RebateLineTarget, required=True)
     saleor_id = graphene.ID(required=True, description="The product's or category's Saleor id.")
-    name = graphene.String(
-        description="Its name as the store has it now (cached five minutes); null for an id the store no longer has, "
-        "or when the store cannot be asked."
-    )
     rate = graphene.Decimal(required=True, description="Percent, instead of the band rate.")
+    name = graphene.String(description="As the store names it now; null: no such item (deleted?), or not asked now.")
+    detail = graphene.String(
+        required=True, description="Where it sits: a product's category, a category's parent (empty: none)."
+    )
+
+    @staticmethod
+    def resolve_name(root: dict[str, Any], info: Any) -> str | None:
+        return _line_item(root, info).name
+
+    @staticmethod
+    def resolve_detail(root: dict[str, Any], info: Any) -> str:
+        return _line_item(root, info).detail
+
+
+def _line_item(root: dict[str, Any], info: Any) -> StoreItem:
+    """The line rate's product or category as the store names it: one call to the store for all of the program's
+    line rates (and none for those this request already knows)."""
+    program: models.RebateProgram = root["program"]
+    ids: dict[str, list[str]] = {"product": [], "category": []}
+    for key in program.line_rates:
+        target, _, saleor_id = key.partition(":")
+        ids.setdefault(target, []).append(saleor_id)
+    prefetch_ids(info, program.install, ids["product"], ids["category"])
+    return known_item(info, root["saleor_id"])
 
 
 class RebateProgramSettings(graphene.ObjectType):
@@ -378,20 +399,10 @@ class RebateProgramSettings(graphene.ObjectType):
 
     @staticmethod
     def resolve_line_rates(root: models.RebateProgram, info: Any) -> list[dict[str, Any]]:
-        # the names of every program's products and categories in one call to the store (cached; none without rates)
-        programs = info.context.cache.get("rebate_programs") or [root]
-        wanted: dict[str, list[str]] = {"product": [], "category": []}
-        for program in programs:
-            for key in program.line_rates:
-                target, _, saleor_id = key.partition(":")
-                wanted.setdefault(target, []).append(saleor_id)
-        store_items(info, root.install, wanted["product"], wanted["category"])
         found = []
         for key, value in root.line_rates.items():
             target, _, saleor_id = key.partition(":")
-            item = known_item(info, saleor_id)
-            name = item.name if item is not None else None
-            found.append({"target": target, "saleor_id": saleor_id, "name": name, "rate": rate(value)})
+            found.append({"target": target, "saleor_id": saleor_id, "rate": rate(value), "program": root})
         return found
 
     @staticmethod
