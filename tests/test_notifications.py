@@ -257,11 +257,18 @@ def test_keys_are_unique_per_install_only(committed):
         (NotificationKind.WELCOME, {}, "Welcome", "Welcome!"),
         (
             NotificationKind.REBATE_PAID,
-            {"amount": "14.00", "currency": "USD", "period": "2026-11", "store_credit": "14.00",
-             "store_credit_last4": "AB12", "card_refund": "", "voucher_code": ""},
+            {
+                "amount": "14.00",
+                "currency": "USD",
+                "period": "2026-11",
+                "store_credit": "14.00",
+                "store_credit_last4": "AB12",
+                "card_refund": "",
+                "voucher_code": "",
+            },
             "14.00 USD",
             "gift card ending AB12",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_every_kind_renders_text_and_html(install, committed, kind, context, subject, body):

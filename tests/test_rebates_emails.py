@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from saleor_loyalty.notifications.models import Notification, NotificationKind, NotificationSettings
@@ -102,7 +103,8 @@ def test_a_3_22_voucher_payout_emails_its_code(install, monkeypatch, committed):
 
     (message,) = mail.outbox
     assert "enter the code REBATE-7QX2M4K9WZ3B8N5D at checkout" in message.body
-    assert "REBATE-7QX2M4K9WZ3B8N5D" in message.alternatives[0][0]
+    assert isinstance(message, EmailMultiAlternatives)
+    assert "REBATE-7QX2M4K9WZ3B8N5D" in str(message.alternatives[0][0])
 
 
 def test_a_failed_payout_sends_nothing(install, monkeypatch, committed):
