@@ -36,6 +36,7 @@ JOBS = (
     PeriodicJob("review-tiers", "saleor_loyalty.tiers.tasks.review_tiers", crontab(hour=3, minute=0), True),
     PeriodicJob("apply-tier-change-effects", "saleor_loyalty.tiers.tasks.apply_tier_change_effects", 600.0, True),
     PeriodicJob("settle-rebates", "saleor_loyalty.rebates.tasks.settle_rebates", 3600.0, True),
+    PeriodicJob("poll-stripe-refunds", "saleor_loyalty.rebates.tasks.poll_stripe_refunds", 300.0),
     PeriodicJob("end-lapsed-memberships", "saleor_loyalty.memberships.tasks.end_lapsed_memberships", 600.0),
     PeriodicJob(
         "issue-membership-benefits", "saleor_loyalty.memberships.tasks.issue_pending_membership_benefits", 300.0

@@ -11,6 +11,7 @@ does).
 from pathlib import Path
 
 import pytest
+from graphql import FieldNode, FragmentDefinitionNode, parse, print_ast
 
 from saleor_loyalty.saleor import documents
 from saleor_loyalty.saleor.manifest import PERMISSIONS
@@ -21,6 +22,7 @@ from tests.saleor_harness import (
     minimum_version,
     subscribed_event_types,
     validate_document,
+    validate_manifest,
     versions_for,
 )
 from tests.saleor_harness.events import event_type_name
@@ -58,17 +60,64 @@ def test_every_document_is_valid_against_each_saleor_it_is_sent_to(path, version
 
 
 def test_documents_for_newer_lines_are_few_and_only_for_what_older_lines_lack():
-    """Only store credit's gift-card documents are 3.23+ (top-ups, `assignedTo`, BALANCE_ADJUSTED events); nothing
-    the app needs everywhere (webhooks, redemption) may be gated."""
+    """Only store credit's gift-card documents are 3.23+ (top-ups, `assignedTo`, BALANCE_ADJUSTED events, and the
+    order events' gift-card payment details); nothing the app needs everywhere (webhooks, redemption) may be gated:
+    a gated subscription is a newer line's variant of one every line gets."""
     gated = {_name(path): minimum_version(path.read_text()) for path in DOCUMENTS if minimum_version(path.read_text())}
     assert gated == {
         "operations/gift_card_balance_adjust.graphql": "3.23",
         "operations/gift_card_create.graphql": "3.23",
         "operations/gift_card_top_ups.graphql": "3.23",
+        "subscriptions/order_events_3_23.graphql": "3.23",
     }
-    for name in ("operations/gift_card_balance_adjust.graphql", "operations/gift_card_top_ups.graphql"):
+    for name in (
+        "operations/gift_card_balance_adjust.graphql",
+        "operations/gift_card_top_ups.graphql",
+        "subscriptions/order_events_3_23.graphql",
+    ):
         with pytest.raises(AssertionError):  # the gate is real: 3.22 refuses them
             validate_document((GRAPHQL_DIR / name).read_text(), versions=["3.22"])
+    for subscription in SUBSCRIPTIONS:
+        assert minimum_version(subscription.query) is None  # every line gets one
+        for since, document in subscription.newer:
+            assert minimum_version(documents.subscription(document)) == f"{since[0]}.{since[1]}"
+
+
+def _without_gift_card_details(document: str) -> str:
+    """The order events document without what the 3.23 variant adds (each payment's gift-card details)."""
+    tree = parse(document)
+    for definition in tree.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            for selection in definition.selection_set.selections:
+                if isinstance(selection, FieldNode) and selection.name.value == "transactions":
+                    assert selection.selection_set is not None
+                    selection.selection_set.selections = tuple(
+                        field
+                        for field in selection.selection_set.selections
+                        if not (isinstance(field, FieldNode) and field.name.value == "paymentMethodDetails")
+                    )
+    return print_ast(tree)
+
+
+def test_the_3_23_order_events_are_the_order_events_and_each_payments_gift_card_details():
+    base = documents.subscription("order_events")
+    newer = documents.subscription("order_events_3_23")
+    assert _without_gift_card_details(newer) == print_ast(parse(base))
+    assert "lastChars" in newer and "lastChars" not in base
+
+
+@pytest.mark.parametrize(
+    ("header", "document"),
+    [(None, "order_events"), ("3.22", "order_events"), ("3.23", "order_events_3_23"), ("3.24", "order_events_3_23"),
+     ("4.0", "order_events_3_23"), ("garbled", "order_events")],
+)  # fmt: skip
+def test_the_manifest_gives_each_saleor_line_the_order_events_made_for_it(client, header, document):
+    headers = {"Saleor-Schema-Version": header} if header else {}
+    manifest = client.get("/api/manifest", headers=headers).json()
+    orders = next(webhook for webhook in manifest["webhooks"] if webhook["targetUrl"].endswith("/api/webhooks/orders"))
+    assert orders["query"] == documents.subscription(document)
+    for version in versions_for(orders["query"]):  # a Saleor of that line accepts the manifest
+        validate_manifest(manifest, version)
 
 
 def _caller_of(path: Path) -> Caller:
@@ -95,11 +144,13 @@ def test_the_app_sends_the_documents_checked_here():
 @pytest.mark.parametrize("subscription", SUBSCRIPTIONS, ids=lambda s: s.document)
 def test_each_subscription_selects_exactly_the_events_it_declares(subscription, version):
     declared = {event_type_name(name) for name in subscription.events}
-    assert subscribed_event_types(subscription.query, version) == declared
+    for query in subscription.queries:
+        if version in versions_for(query):
+            assert subscribed_event_types(query, version) == declared
 
 
 def test_every_subscription_file_is_used_by_a_webhook():
-    used = {f"{s.document}.graphql" for s in SUBSCRIPTIONS}
+    used = {f"{document}.graphql" for s in SUBSCRIPTIONS for document in (s.document, *(d for _, d in s.newer))}
     assert {path.name for path in SUBSCRIPTION_FILES} == used
 
 

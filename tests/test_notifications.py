@@ -255,6 +255,20 @@ def test_keys_are_unique_per_install_only(committed):
         (NotificationKind.TIER_DOWN, {"tier_name": "Silver", "previous_tier_name": "Gold"}, "Silver", "from Gold"),
         (NotificationKind.REFERRAL_REWARD, {"points": 500, "friend_name": "Bob"}, "500 points", "Bob joined"),
         (NotificationKind.WELCOME, {}, "Welcome", "Welcome!"),
+        (
+            NotificationKind.REBATE_PAID,
+            {
+                "amount": "14.00",
+                "currency": "USD",
+                "period": "2026-11",
+                "store_credit": "14.00",
+                "store_credit_last4": "AB12",
+                "card_refund": "",
+                "voucher_code": "",
+            },
+            "14.00 USD",
+            "gift card ending AB12",
+        ),
     ],
 )
 def test_every_kind_renders_text_and_html(install, committed, kind, context, subject, body):

@@ -431,6 +431,17 @@ def test_the_audit_finds_our_own_subscriptions_unaltered(saleor):
     assert install.subscription_problem == "" and install.subscriptions_checked_at is not None
 
 
+@pytest.mark.parametrize("version", ["3.22", "3.23"])
+def test_the_audit_accepts_the_documents_of_either_saleor_line(saleor, version):
+    """A 3.23 store gets the 3.23 order events (gift-card payment details); one installed on 3.22 and upgraded keeps
+    the 3.22 ones: both are ours. Edited, either is held."""
+    saleor.manifest = build_manifest(saleor_version=version)
+    install = installed_from(saleor)
+    assert audit_subscriptions(install) == ""
+    _alter_order_subscription(saleor)
+    assert "order_events" in audit_subscriptions(install)
+
+
 def test_deliveries_of_a_store_with_an_edited_subscription_are_held_until_it_is_restored(saleor):
     install = _installed_with_manifest(saleor)
     _alter_order_subscription(saleor)

@@ -263,9 +263,21 @@ def _payments(items: Any, currency: str) -> tuple[PaymentSnapshot, ...]:
                 currency=currency,
                 charged=charged_amount,
                 refunded=refunded,
+                gift_card_last_chars=_gift_card_last_chars(item.get("paymentMethodDetails")),
             )
         )
     return tuple(payments)
+
+
+def _gift_card_last_chars(details: Any) -> str | None:
+    """A Saleor gift card's last code characters, when the payment was one (3.23's ``GiftCardPaymentMethodDetails``
+    of a built-in card); None otherwise."""
+    if not isinstance(details, dict) or details.get("__typename") != "GiftCardPaymentMethodDetails":
+        return None
+    last_chars = details.get("lastChars")
+    if details.get("isSaleorGiftcard") is not True or not isinstance(last_chars, str) or not last_chars:
+        return None
+    return last_chars[:16]
 
 
 def _address(data: Any) -> AddressSnapshot | None:

@@ -33,9 +33,13 @@ Decimals are stored as ISO strings, and keys ending in ``_at`` are parsed back t
     REFERRAL_REWARD  points (int, the reward), friend_name (str, optional: the referred friend's first name),
                      unlocks_at (datetime | None, as for EARNED)
     WELCOME          (nothing more; first_name comes from the customer)
+    REBATE_PAID      amount, currency, period (str); how it was paid: card_refund (str amount refunded onto the
+                     card, "" if none), store_credit (str amount added as store credit, "" if none),
+                     store_credit_last4 (str, the gift card's last four characters), voucher_code (str, 3.22)
 
 Keys used so far: ``earned:{order_id}:{award.revision}``, ``welcome:{member.pk}``. Other features should prefix
-theirs with the kind (``tier_up:...``, ``expiry:{lot_id}:{expires_at:%Y-%m-%d}``, ``referral:{referral_id}``).
+theirs with the kind (``tier_up:...``, ``expiry:{lot_id}:{expires_at:%Y-%m-%d}``, ``referral:{referral_id}``,
+``rebate_paid:{payout_id}``).
 """
 
 import logging

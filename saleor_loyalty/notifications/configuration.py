@@ -82,6 +82,13 @@ def _sample_context(install: Install, kind: str) -> dict[str, Any]:
         "tier_name": "Gold" if kind != "tier_down" else "Silver",
         "previous_tier_name": "Silver" if kind != "tier_down" else "Gold",
         "friend_name": "Grace",
+        "amount": "14.00",
+        "currency": "USD",
+        "period": now.strftime("%Y-%m"),
+        "card_refund": "9.00",
+        "store_credit": "5.00",
+        "store_credit_last4": "AB12",
+        "voucher_code": "",
     }
 
 

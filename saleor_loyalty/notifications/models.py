@@ -24,6 +24,7 @@ class NotificationKind(models.TextChoices):
     TIER_DOWN = "tier_down", "Moved down a tier"
     REFERRAL_REWARD = "referral_reward", "Referral reward earned"
     WELCOME = "welcome", "Welcome to the program"
+    REBATE_PAID = "rebate_paid", "Rebate paid"
 
 
 class NotificationStatus(models.TextChoices):

@@ -9,6 +9,9 @@ The one place that computes "points for an order": reconciliation, estimates and
   for overlapping campaigns the highest that matches the line wins; campaigns' fixed bonuses add up.
 * Refunds Saleor attributes to lines remove those lines' points exactly; any other refunded money reduces the
   rest in proportion. A cancelled order, or one never paid in full, is worth nothing.
+* Money paid with the program's own store credit (a rebate paid as a Saleor gift card, spent through Saleor's
+  gift-card gateway) earns nothing: it reduces what the order earns on in proportion, across every line and
+  shipping, like unattributed refunds. Cash back is earned on cash, not on cash back.
 * The result is exact (6 decimal places, rounded down); the integer part is awarded and the fraction carried.
 """
 
@@ -155,13 +158,15 @@ class PaidShares:
 
     spread: Fraction  # order-level discounts Saleor did not spread over lines scale the base down by this
     kept: tuple[Fraction, ...]  # per line (as ``order.lines``): the share of its quantity not refunded by line
-    share: Fraction  # of what is left, the share not taken by refunds that name no line
+    share: Fraction  # of what is left, the share not taken by refunds that name no line nor paid by store credit
     shipping: Decimal  # the order's shipping, with or without tax as the base
 
 
-def paid_shares(order: OrderSnapshot, include_tax: bool) -> PaidShares:
+def paid_shares(order: OrderSnapshot, include_tax: bool, store_credit: Decimal = ZERO) -> PaidShares:
     """Refunds Saleor attributes to lines remove those lines' quantities; other refunded money reduces the rest in
-    proportion. Exact fractions: callers multiply and round once."""
+    proportion; so does ``store_credit``, the money of the order the shopper paid with the program's store credit
+    (net of what Saleor refunded to it), out of the money the order keeps. Exact fractions: callers multiply and
+    round once."""
     order_total = order.total_gross if include_tax else order.total_net
     shipping = order.shipping_gross if include_tax else order.shipping_net
     undiscounted = sum((line_basis(line, include_tax) for line in order.lines), ZERO) + shipping
@@ -179,11 +184,27 @@ def paid_shares(order: OrderSnapshot, include_tax: bool) -> PaidShares:
     remaining_money = order.total_gross - min(attributed_refund, order.total_gross)
     share = Fraction(remaining_money - unattributed) / Fraction(remaining_money) if remaining_money > 0 else Fraction(0)
     share = max(Fraction(0), min(Fraction(1), share))
+    share *= cash_share(order, store_credit)
     return PaidShares(spread=spread, kept=tuple(kept), share=share, shipping=shipping)
 
 
+def cash_share(order: OrderSnapshot, store_credit: Decimal) -> Fraction:
+    """The share of the money the order keeps (charged, at most its total) that was not paid with store credit."""
+    if store_credit <= 0:
+        return Fraction(1)
+    kept_money = min(order.total_charged, order.total_gross)
+    if kept_money <= 0:
+        return Fraction(1)
+    return max(Fraction(0), Fraction(kept_money - min(store_credit, kept_money)) / Fraction(kept_money))
+
+
 def order_points(
-    order: OrderSnapshot, rule: RuleSnapshot, *, was_fully_paid: bool = False, redeemed_value: Decimal = ZERO
+    order: OrderSnapshot,
+    rule: RuleSnapshot,
+    *,
+    was_fully_paid: bool = False,
+    redeemed_value: Decimal = ZERO,
+    store_credit: Decimal = ZERO,
 ) -> Decimal:
     if order.status in NOT_EARNING_STATUSES or not is_settled(order, was_fully_paid):
         return ZERO
@@ -195,7 +216,7 @@ def order_points(
 
     # Exact arithmetic (fractions) to the end, then rounded down once: dividing first in Decimal lost a whole point
     # whenever the true value was whole (two thirds of 21.00 earned 13.999999 points; found by tests/test_simulator).
-    shares = paid_shares(order, rule.include_tax)
+    shares = paid_shares(order, rule.include_tax, store_credit)
     weighted = Fraction(0)
     for line, kept in zip(order.lines, shares.kept, strict=True):
         weighted += Fraction(line_basis(line, rule.include_tax)) * kept * Fraction(line_multiplier(line, rule))

@@ -4,8 +4,10 @@ The layers go installs → Saleor client → members → ledger → program → 
 feature. Yet settling an order needs two answers only features have: the shopper's tier (its name, which campaigns
 target, and its earn multiplier, frozen into the order's rule snapshot) and the order's redemptions (points spent
 on it: spent when the order arrives with the redemption's code, partly given back as it is refunded, and worth
-points themselves where the merchant lets the points-paid part earn). Each feature supplies its answer when Django
-starts (its ``AppConfig.ready``); until one does, the program has no tiers and no redemptions.
+points themselves where the merchant lets the points-paid part earn). Rebates answer a third: how much of the order
+was paid with the program's own store credit (a rebate paid as a gift card), which earns nothing. Each feature
+supplies its answer when Django starts (its ``AppConfig.ready``); until one does, the program has no tiers, no
+redemptions and no store credit.
 """
 
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from saleor_loyalty.installs.models import Install
 from saleor_loyalty.members.models import Member
 
 from .models import ProgramSettings
+from .snapshots import OrderSnapshot
 
 
 class TierOf(Protocol):
@@ -39,6 +42,16 @@ class OrderRedemptions(Protocol):
         ...
 
 
+class StoreCreditSpent(Protocol):
+    def __call__(self, install: Install, member: Member, order: OrderSnapshot) -> Decimal:
+        """The money of the order the member paid with the program's store credit (net of Saleor's refunds to it)."""
+        ...
+
+
+def _no_store_credit(install: Install, member: Member, order: OrderSnapshot) -> Decimal:
+    return Decimal(0)
+
+
 def _no_tier(member: Member) -> tuple[str | None, Decimal]:
     return None, Decimal(1)
 
@@ -58,6 +71,7 @@ class _NoRedemptions:
 class _Supplied:
     tier_of: TierOf = _no_tier
     redemptions: OrderRedemptions = field(default_factory=_NoRedemptions)
+    store_credit_spent: StoreCreditSpent = _no_store_credit
 
 
 _supplied = _Supplied()
@@ -69,6 +83,15 @@ def supply_tiers(tier_of: TierOf) -> None:
 
 def supply_redemptions(redemptions: OrderRedemptions) -> None:
     _supplied.redemptions = redemptions
+
+
+def supply_store_credit(spent: StoreCreditSpent) -> None:
+    _supplied.store_credit_spent = spent
+
+
+def store_credit_spent(install: Install, member: Member, order: OrderSnapshot) -> Decimal:
+    """The money of ``order`` the member paid with the program's store credit: it earns nothing."""
+    return _supplied.store_credit_spent(install, member, order)
 
 
 def member_tier(member: Member | None) -> tuple[str | None, Decimal]:

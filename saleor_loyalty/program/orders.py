@@ -27,7 +27,7 @@ from saleor_loyalty.members.models import Member
 
 from . import signals
 from .earning import RuleSnapshot, kept_share, net_spend, order_points
-from .extensions import order_redemptions
+from .extensions import order_redemptions, store_credit_spent
 from .issuing import issue_points
 from .models import ClawbackPolicy, GuestOrderPolicy, OrderAward, OrderPlacement, ProgramSettings
 from .rules import program_settings, rule_for_order
@@ -153,6 +153,7 @@ def reconcile_order(
                 rule,
                 was_fully_paid=award.was_fully_paid,
                 redeemed_value=_redeemed_value(install, order, award, program),
+                store_credit=store_credit_spent(install, member, order),
             )
             if not program.is_active:
                 desired = min(desired, award.exact_points)

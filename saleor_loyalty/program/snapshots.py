@@ -77,10 +77,18 @@ class PaymentSnapshot:
     currency: str
     charged: Decimal
     refunded: Decimal
+    # A payment with a Saleor gift card through Saleor's gift-card gateway (3.23+): the card code's last characters
+    # (``GiftCardPaymentMethodDetails.lastChars``). None for any other payment, and on 3.22 (no such gateway).
+    gift_card_last_chars: str | None = None
 
     @property
     def is_stripe_payment_intent(self) -> bool:
         return self.psp_reference.startswith("pi_")
+
+    @property
+    def kept(self) -> Decimal:
+        """What the payment still holds: charged, less Saleor's refunds (done and pending)."""
+        return max(Decimal(0), self.charged - self.refunded)
 
 
 @dataclass(frozen=True)

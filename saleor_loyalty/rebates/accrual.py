@@ -5,7 +5,8 @@ order's award and its member locked). From the order's current state compute wha
 recompute the period's rebate from all of the period's orders (a refund can drop the whole period below a band),
 compare with what the period holds and post the difference — attributed to this order, the one whose change
 caused it. A delivery repeated changes nothing (same contribution, same rebate); a payload older than the newest
-one applied (``state_updated_at``) is ignored.
+one applied (``state_updated_at``) is ignored. What the shopper paid with the program's store credit earns no rebate
+(``spent_credit``).
 """
 
 import logging
@@ -29,6 +30,7 @@ from .accounts import rebate_accounts
 from .models import RebateOrder, RebatePeriod, RebateProgram
 from .periods import period_of
 from .rules import OrderContribution, order_contribution, period_rebate
+from .spent_credit import store_credit_spent
 from .terms import RebateTerms, program_terms
 
 logger = logging.getLogger(__name__)
@@ -68,7 +70,13 @@ def reconcile_order_rebate(
             return None
         terms = RebateTerms.from_json(rebate_order.terms)
         tier = rebate_order.contribution.get("tier")
-        contribution = order_contribution(order, terms, tier=tier, was_fully_paid=was_fully_paid)
+        contribution = order_contribution(
+            order,
+            terms,
+            tier=tier,
+            was_fully_paid=was_fully_paid,
+            store_credit=store_credit_spent(install, member, order),
+        )
         period = RebatePeriod.objects.select_for_update().get(pk=rebate_order.period_id)
         return _settle(program, period, rebate_order, contribution, order, now=now)
 
@@ -87,7 +95,13 @@ def _first_accrual(
     if not program.is_active:
         return None
     terms = program_terms(program)
-    contribution = order_contribution(order, terms, tier=tier_name(member), was_fully_paid=was_fully_paid)
+    contribution = order_contribution(
+        order,
+        terms,
+        tier=tier_name(member),
+        was_fully_paid=was_fully_paid,
+        store_credit=store_credit_spent(install, member, order),
+    )
     if contribution.spend <= 0:
         return None
     period = _lock_period(install, program, member, order, terms)

@@ -1,8 +1,8 @@
 """How payable rebates leave the app: a payer per payout method, behind one small interface.
 
-Store credit (a Saleor gift card) and Stripe payers come from later work; they register themselves with
-``register_payer`` (from their app's ``ready``). Until a method has a payer, its payouts wait in ``created`` and
-are sent by the next settlement run after one is registered.
+The store credit payer (a Saleor gift card, ``store_credit.py``) and the Stripe payer (``stripe_payout.py``) register
+themselves with ``register_payer`` (from the rebates app's ``ready``). Until a method has a payer, its payouts wait
+in ``created`` and are sent by the next settlement run after one is registered.
 
 A payer is called outside any database transaction (it talks to the outside world) and may be called again for
 the same payout after a crash or a timeout: it must treat ``PayoutRequest.key`` as an idempotency key (Stripe's

@@ -5,7 +5,9 @@ The one place that computes rebates: the accrual, the shopper's progress and the
 * An order contributes its **paid base** per line: the line's total after discounts (net of tax unless the program
   includes tax), less what refunds took back (by line where Saleor says which, else in proportion), scaled down by
   order-level discounts — ``program.earning.paid_shares``, the same shares points are earned on — plus shipping if
-  the program counts it. A cancelled order, or one never paid in full, contributes nothing.
+  the program counts it. A cancelled order, or one never paid in full, contributes nothing. The part of an order
+  paid with the program's own store credit contributes nothing either (cash back on cash, not on cash back): the
+  same shares, lowered pro rata (``paid_shares(..., store_credit)``), so it counts neither for rates nor for bands.
 * The period's spend is the sum of its orders' paid bases; the rate bands apply to it: in ``whole`` mode the rate
   reached applies to all of it, in ``marginal`` mode each rate only to the spend between its threshold and the
   next. That band rebate, as an effective rate on the period's spend, is the rate of every line that has no rate
@@ -98,9 +100,15 @@ def _tier_json(tier_rate: TierRate | None) -> dict[str, str] | None:
 
 
 def order_contribution(
-    order: OrderSnapshot, terms: RebateTerms, *, tier: str | None, was_fully_paid: bool
+    order: OrderSnapshot,
+    terms: RebateTerms,
+    *,
+    tier: str | None,
+    was_fully_paid: bool,
+    store_credit: Decimal = Decimal(0),
 ) -> OrderContribution:
-    """What the order contributes to its period now, under its frozen ``terms`` and ``tier``."""
+    """What the order contributes to its period now, under its frozen ``terms`` and ``tier``. ``store_credit``: the
+    money of it paid with the program's store credit, which earns no rebate (it lowers every line pro rata)."""
     tier_rate = terms.tier_rate(tier)
     counts = (
         order.status not in NOT_EARNING_STATUSES
@@ -110,7 +118,7 @@ def order_contribution(
     )
     if not counts:
         return OrderContribution(order.id, order.created, (), ZERO, tier, tier_rate)
-    shares = paid_shares(order, terms.include_tax)
+    shares = paid_shares(order, terms.include_tax, store_credit)
     paid = shares.spread * shares.share
     lines = tuple(
         PaidLine(

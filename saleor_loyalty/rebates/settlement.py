@@ -6,7 +6,8 @@ each period locked and read under its lock, so it is safe to repeat and to run t
 what is owed netted, the rest held for a payout by a pending ledger transfer, the ``RebatePayout`` created — and
 committed. Then the payer is called per payout, outside any transaction, in chunks that can go to several workers
 (``send_payout_ids``, the task ``send_rebate_payouts``); its answer posts the hold (paid) or voids it (failed). A
-crash in between leaves a ``created`` payout that the next run sends again under the same key.
+crash in between leaves a ``created`` payout that the next run sends again under the same key. A payout recorded
+paid emails the shopper once, after its transaction commits (``emails``).
 """
 
 import logging
@@ -23,6 +24,7 @@ from saleor_loyalty.installs.models import Install
 
 from . import movements
 from .bulk import BATCH, Settled, settle_periods
+from .emails import email_rebate_paid
 from .models import PayoutState, RebatePayout, RebatePeriod
 from .payers import Payer, PayoutFailed, PayoutRequest, Sent, payer_for
 
@@ -203,6 +205,8 @@ def _record(payout: RebatePayout, *, paid: bool, detail: str, paid_amount: int |
         payout.settled_at = timezone.now()
         payout.save()
         period.save()
+        if posted:
+            email_rebate_paid(payout, posted)  # sent after this commits; once per payout
     return 1
 
 

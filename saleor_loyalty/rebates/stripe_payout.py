@@ -18,13 +18,14 @@ sends the same part with the same key; a refusal fails the part and plans store 
 ``<payout key>:credit:<pi_…>``, at most one per refund). Stripe's answer moves a refund part to ``sent``: the
 money is on its way, and the payout waits in ``sent``.
 
-Confirmation (``record_refund``): Stripe's signed webhooks — ``refund.updated`` / ``refund.failed`` /
-``charge.refund.updated`` carry the refund; ``charge.refunded`` carries the charge, whose refunds are read back
-from Stripe when the event does not list them (API versions since 2022 do not). A refund ``succeeded`` is done; one
-``failed`` or ``canceled`` fails its part (also after it succeeded: Stripe can fail a refund days later) and its
-money goes to store credit, once. Statuses only move forward (a late ``pending`` never undoes ``succeeded``).
-When every part is final the payout is settled: its hold posted for what was paid (all of it, or less when store
-credit failed too: the rest is payable again), or voided when nothing was paid.
+Confirmation (``record_refund``, through ``apply_refunds``): Stripe's signed webhooks — ``refund.updated`` /
+``refund.failed`` / ``charge.refund.updated`` carry the refund; ``charge.refunded`` carries the charge, whose refunds
+are read back from Stripe when the event does not list them (API versions since 2022 do not). A refund
+``succeeded`` is done; one ``failed`` or ``canceled`` fails its part (also after it succeeded: Stripe can fail a
+refund days later) and its money goes to store credit, once. Statuses only move forward (a late ``pending`` never
+undoes ``succeeded``). When every part is final the payout is settled: its hold posted for what was paid (all of it,
+or less when store credit failed too: the rest is payable again), or voided when nothing was paid. Webhooks can be
+lost: refunds left unconfirmed are read back from Stripe by ``refund_polling`` and applied the same way.
 """
 
 import logging
@@ -424,6 +425,14 @@ def record_payout_outcome(install: Install, event: stripe.Event) -> None:
     if not isinstance(data, dict):
         return
     refunds = _charge_refunds(install, data) if event.type == "charge.refunded" else [data]
+    apply_refunds(install, refunds)
+
+
+def apply_refunds(install: Install, refunds: Iterable[dict[str, Any]]) -> set[int]:
+    """Refund objects read from Stripe (a signed webhook's, or retrieved with the store's key by the poller), applied
+    inside the caller's transaction: parts confirmed or failed, payouts settled, store credit for failed refunds
+    scheduled after commit. The one path for both; statuses only move forward, so either may come first, or twice.
+    Returns the payouts touched."""
     touched = {payout_id for refund in refunds if (payout_id := record_refund(install, refund)) is not None}
     for payout_id in sorted(touched):
         conclude(payout_id)
@@ -431,6 +440,7 @@ def record_payout_outcome(install: Install, event: stripe.Event) -> None:
             payout_id=payout_id, kind=PartKind.STORE_CREDIT, state=PartState.PLANNED
         ).exists():
             transaction.on_commit(partial(_enqueue_finish, payout_id))
+    return touched
 
 
 def register() -> None:

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .refund_polling import poll_refunds
 from .settlement import send_payout_ids
 from .settlement import settle_rebates as settle
 from .stripe_payout import finish_waiting
@@ -27,3 +28,11 @@ def send_rebate_payouts(payout_ids: list[int]) -> dict[str, int]:
     """Call the payer for these payouts (those still waiting), outside any transaction; record each answer."""
     outcomes = send_payout_ids(payout_ids)
     return {"paid": outcomes.paid, "failed": outcomes.failed, "waiting": outcomes.waiting, "sent": outcomes.sent}
+
+
+@shared_task
+def poll_stripe_refunds() -> dict[str, int]:
+    """Every few minutes: rebate refunds Stripe made and never confirmed by webhook (lost, or still pending) are read
+    back from Stripe and applied as the webhook would be (``refund_polling``). Idempotent, and safe beside the
+    webhooks."""
+    return poll_refunds()

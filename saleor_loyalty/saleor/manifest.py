@@ -16,7 +16,9 @@ PERMISSIONS = ("MANAGE_ORDERS", "MANAGE_USERS", "MANAGE_DISCOUNTS", "MANAGE_CHEC
 REQUIRED_SALEOR_VERSION = ">=3.22 <4"
 
 
-def build_manifest(app_url: str | None = None) -> dict[str, Any]:
+def build_manifest(app_url: str | None = None, saleor_version: str | None = None) -> dict[str, Any]:
+    """The manifest for a Saleor of ``saleor_version`` (its ``Saleor-Schema-Version`` header; None: unknown, the
+    documents every supported line accepts)."""
     base = (app_url or settings.APP_URL).rstrip("/")
     return {
         "id": APP_ID,
@@ -36,7 +38,7 @@ def build_manifest(app_url: str | None = None) -> dict[str, Any]:
             {
                 "name": sub.name,
                 "targetUrl": f"{base}/api/webhooks/{sub.path}",
-                "query": sub.query,
+                "query": sub.query_for(saleor_version),
                 "asyncEvents": list(sub.events),
                 "isActive": True,
             }

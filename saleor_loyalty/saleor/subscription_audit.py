@@ -4,9 +4,10 @@ A webhook body is signed by the store, but its *shape* comes from the webhook's 
 staff with MANAGE_APPS can edit in Saleor. An edited document can alias one field as another (``chargeStatus:
 authorizeStatus``) and every body it shapes still verifies. So the app reads its own webhooks (``app {
 webhooks }``: an app may read its own) and compares them with the manifest's: every document unchanged but for
-comments and layout, every one active. A store where they differ is marked (``Install.subscription_problem``)
-and its deliveries are held, not processed, until they match again; an operator then decides about what
-arrived meanwhile.
+comments and layout (any one of the subscription's documents: the manifest gives a newer Saleor line a document
+made for it, and a store upgraded since keeps the one it was installed with), every one active. A store where they
+differ is marked (``Install.subscription_problem``) and its deliveries are held, not processed, until they match
+again; an operator then decides about what arrived meanwhile.
 
 What this cannot see: a webhook of *another* app aimed at our endpoints. Saleor signs every app's deliveries
 with the same store key and names no app in them, and an app cannot list other apps' webhooks without
@@ -50,7 +51,8 @@ def problems_in(webhooks: list[dict[str, object]]) -> list[str]:
             found.append(f"webhook {name!r} delivers to {path or '?'}, which the manifest does not have")
             continue
         try:
-            same = canonical(str(webhook.get("subscriptionQuery") or "")) == canonical(subscription.query)
+            query = canonical(str(webhook.get("subscriptionQuery") or ""))
+            same = any(query == canonical(document) for document in subscription.queries)
         except GraphQLError:
             same = False
         if not same:

@@ -15,16 +15,43 @@ from dataclasses import dataclass
 from . import documents
 
 
+def version_line(version: str | None) -> tuple[int, int] | None:
+    """A Saleor schema version ("3.23", "3.23.28") as its line, (3, 23); None when absent or unreadable."""
+    parts = (version or "").strip().split(".")
+    if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
+        return None
+    return int(parts[0]), int(parts[1])
+
+
 @dataclass(frozen=True)
 class Subscription:
     name: str  # manifest webhook name
-    document: str  # file under graphql/subscriptions/ (without .graphql)
+    document: str  # file under graphql/subscriptions/ (without .graphql): valid on every supported Saleor line
     path: str  # under /api/webhooks/
     events: tuple[str, ...]  # WebhookEventTypeAsyncEnum values
+    # Documents for newer Saleor lines, oldest line first: ((3, 23), "order_events_3_23") is given to a Saleor of 3.23
+    # or newer (by the manifest's `Saleor-Schema-Version` header); each selects what ``document`` does and more.
+    newer: tuple[tuple[tuple[int, int], str], ...] = ()
 
     @property
     def query(self) -> str:
+        """The document every supported Saleor line accepts."""
         return documents.subscription(self.document)
+
+    def query_for(self, saleor_version: str | None) -> str:
+        """The document for a Saleor of this schema version: the newest one its line accepts."""
+        line = version_line(saleor_version)
+        chosen = self.document
+        for since, document in self.newer:
+            if line is not None and line >= since:
+                chosen = document
+        return documents.subscription(chosen)
+
+    @property
+    def queries(self) -> tuple[str, ...]:
+        """Every document a store's webhook may carry for this subscription (which one depends on the Saleor line
+        the app was installed on)."""
+        return (self.query, *(documents.subscription(document) for _, document in self.newer))
 
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
@@ -39,6 +66,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
             "ORDER_FULLY_REFUNDED",
             "ORDER_CANCELLED",
         ),
+        newer=(((3, 23), "order_events_3_23"),),  # + each payment's gift-card details: store credit earns nothing
     ),
     Subscription(
         name="Loyalty: customer events",

@@ -15,7 +15,8 @@ from .registration import RegistrationError, register_install
 
 @require_GET
 def manifest(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(build_manifest())
+    # Saleor names its schema version when it reads the manifest: a newer line gets the documents made for it.
+    return JsonResponse(build_manifest(saleor_version=request.headers.get("Saleor-Schema-Version")))
 
 
 def _error(code: str, message: str, status: int) -> JsonResponse:

@@ -394,15 +394,27 @@ def transaction(
     refund_pending: float = 0.0,
     name: str = "Stripe",
     app_identifier: str | None = "saleor.app.payment.stripe",
+    gift_card_last_chars: str | None = None,
 ) -> Json:
     """A `TransactionItem` a payment app left on an order (Saleor's Stripe app: `pspReference` is the
-    PaymentIntent id)."""
+    PaymentIntent id). With `gift_card_last_chars`: a Saleor gift card spent through Saleor's gift-card gateway
+    (3.23: a random `pspReference`, no app, `GiftCardPaymentMethodDetails`)."""
     created_by: Json | None = (
         {"__typename": "App", "id": global_id("App", 7), "identifier": app_identifier, "name": name}
-        if app_identifier is not None
+        if app_identifier is not None and gift_card_last_chars is None
         else None
     )
+    details: Json | None = None
+    if gift_card_last_chars is not None:
+        details = {
+            "__typename": "GiftCardPaymentMethodDetails",
+            "name": "Gift card",
+            "brand": None,
+            "lastChars": gift_card_last_chars,
+            "isSaleorGiftcard": True,
+        }
     return {
+        "paymentMethodDetails": details,
         "__typename": "TransactionItem",
         "id": global_id("TransactionItem", uuid.uuid4()),
         "pspReference": psp_reference,

@@ -17,7 +17,7 @@ from typing import Any
 from graphql import ExecutionResult, execute_sync, parse
 
 from .events import covered_event_types, root_fields, subscription_operation
-from .schemas import load_schema, validate_document
+from .schemas import load_schema, validate_document, versions_for
 
 
 def subscribed_event_types(subscription_document: str, version: str = "3.23") -> set[str]:
@@ -29,7 +29,7 @@ def build_webhook_payload(
     subscription_document: str, event: Mapping[str, Any], *, version: str = "3.23"
 ) -> dict[str, Any]:
     """The webhook body for `event` as a dict; see `build_webhook_body`."""
-    validate_document(subscription_document)
+    validate_document(subscription_document, versions=versions_for(subscription_document))  # the lines it is for
     schema = load_schema(version)
     document = parse(subscription_document)
     operation = subscription_operation(document)

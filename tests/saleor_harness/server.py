@@ -243,16 +243,20 @@ class FakeSaleor:
     def install(
         self, app_url: str, manifest: Mapping[str, Any] | None = None, *, validate: bool = True, timeout: float = 10.0
     ) -> requests.Response:
-        """Install the app: fetch the manifest from `app_url` when not given, check it for every supported Saleor
-        line (raising `InvalidManifest`), then POST `{"auth_token": app_token}` to `tokenTargetUrl` (resolved
-        against `app_url` if relative) and return the app's response. Non-2xx means Saleor would drop the app."""
+        """Install the app: fetch the manifest from `app_url` when not given (as Saleor does, naming its schema
+        version: the app may answer each line with documents made for it) and check it for this Saleor's line, or
+        check a given manifest for every supported line (raising `InvalidManifest`); then POST `{"auth_token":
+        app_token}` to `tokenTargetUrl` (resolved against `app_url` if relative) and return the app's response.
+        Non-2xx means Saleor would drop the app."""
+        versions: tuple[str, ...] = SALEOR_VERSIONS
         if manifest is None:
             fetched = requests.get(app_url, headers={"Saleor-Schema-Version": self.schema_version}, timeout=timeout)
             fetched.raise_for_status()
             manifest = fetched.json()
+            versions = tuple(v for v in SALEOR_VERSIONS if self.schema_version.startswith(v)) or SALEOR_VERSIONS
         data = dict(manifest)
         if validate:
-            for version in SALEOR_VERSIONS:
+            for version in versions:
                 validate_manifest(data, version)
         target = data.get("tokenTargetUrl")
         if not target:
