@@ -15,6 +15,19 @@ from ..core.types import Money
 from ..errors import LoyaltyError
 
 
+# What the shopper's and the merchant's views of a plan answer alike.
+def resolve_plan_id(root: PaidPlan, info: Any) -> str:
+    return global_id("PaidPlan", root.pk)
+
+
+def resolve_plan_tier(root: PaidPlan, info: Any) -> str:
+    return root.tier.name
+
+
+def resolve_plan_price(root: PaidPlan, info: Any) -> dict[str, Any]:
+    return {"amount": root.amount.quantize(quantum(root.currency)), "currency": root.currency}
+
+
 class PaidPlanType(graphene.ObjectType):
     class Meta:
         name = "PaidPlan"
@@ -32,17 +45,9 @@ class PaidPlanType(graphene.ObjectType):
         description="Issued once per paid period: FREE_SHIPPING, FIXED_AMOUNT.",
     )
 
-    @staticmethod
-    def resolve_id(root: PaidPlan, info: Any) -> str:
-        return global_id("PaidPlan", root.pk)
-
-    @staticmethod
-    def resolve_tier(root: PaidPlan, info: Any) -> str:
-        return root.tier.name
-
-    @staticmethod
-    def resolve_price(root: PaidPlan, info: Any) -> dict[str, Any]:
-        return {"amount": root.amount.quantize(quantum(root.currency)), "currency": root.currency}
+    resolve_id = staticmethod(resolve_plan_id)
+    resolve_tier = staticmethod(resolve_plan_tier)
+    resolve_price = staticmethod(resolve_plan_price)
 
     @staticmethod
     def resolve_interval(root: PaidPlan, info: Any) -> str:
@@ -141,17 +146,9 @@ class PaidPlanSettings(graphene.ObjectType):
     created_at = graphene.DateTime(required=True)
     updated_at = graphene.DateTime(required=True)
 
-    @staticmethod
-    def resolve_id(root: PaidPlan, info: Any) -> str:
-        return global_id("PaidPlan", root.pk)
-
-    @staticmethod
-    def resolve_tier(root: PaidPlan, info: Any) -> str:
-        return root.tier.name
-
-    @staticmethod
-    def resolve_price(root: PaidPlan, info: Any) -> dict[str, Any]:
-        return {"amount": root.amount.quantize(quantum(root.currency)), "currency": root.currency}
+    resolve_id = staticmethod(resolve_plan_id)
+    resolve_tier = staticmethod(resolve_plan_tier)
+    resolve_price = staticmethod(resolve_plan_price)
 
     @staticmethod
     def resolve_benefits(root: PaidPlan, info: Any) -> list[dict[str, Any]]:
