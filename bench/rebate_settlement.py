@@ -146,6 +146,20 @@ _LOAD = [
                        (4, ':r4:recoverable', 'rebate_recoverable', 'posted')) AS t(k, suffix, kind, phase)
     WHERE owed > 0
     """,
+    # the orders' rows the audit adds its gross accruals and reversals up from: one order per period, this month's
+    # accruing its amount, the older one's its accrual and (refunded after payout) the recoverable part reversed
+    """
+    INSERT INTO rebates_order (install_id, order_id, order_number, program_id, member_id, period_id, placed_at, terms,
+                               contribution, spend, accrued, reversed, revision, state_updated_at, payments,
+                               created_at, updated_at)
+    SELECT %(install)s, 'o-' || m, m::text, %(program)s, m, m, %(starts)s, '{}'::jsonb, '{}'::jsonb, amount / 2,
+           amount, 0, 1, %(old)s, '[]'::jsonb, %(old)s, %(old)s
+    FROM bench_shopper
+    UNION ALL
+    SELECT %(install)s, 'o-old-' || m, m::text, %(program)s, m, %(members)s + m, %(old_starts)s, '{}'::jsonb,
+           '{}'::jsonb, owed + 500, owed + 500, owed, 2, %(old)s, '[]'::jsonb, %(old)s, %(old)s
+    FROM bench_shopper WHERE owed > 0
+    """,
     """
     INSERT INTO rebates_payout (install_id, program_id, period_id, member_id, amount, currency, method, state,
                                 idempotency_key, hold_transfer_id, reference, failure, created_at, settled_at)
