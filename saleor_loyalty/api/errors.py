@@ -43,12 +43,14 @@ def invalid_fields(errors: Mapping[str, str]) -> list[dict[str, Any]]:
 
 
 def given(input: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of an input object the caller did give (``null`` included), with enum members as their values:
-    what a partial update applies."""
+    """The fields of an input object the caller did give (``null`` included), with enum members as their values,
+    in nested inputs and lists too: what a partial update applies."""
     return {name: _plain(value) for name, value in input.items() if value is not Undefined}
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {name: _plain(item) for name, item in value.items()}
     return value.value if isinstance(value, enum.Enum) else value

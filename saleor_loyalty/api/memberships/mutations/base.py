@@ -11,12 +11,12 @@ from ...errors import given
 
 
 def plan_from(input: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields given, as the domain keeps them (enums as their values, benefits as the plan's JSON)."""
+    """The fields given, as the domain keeps them (benefits as the plan's JSON)."""
     plan = given(input)
     if "benefits" in plan:
         plan["benefits"] = [
             {
-                "kind": getattr(b["kind"], "value", b["kind"]),
+                "kind": b["kind"],
                 "channel_id": b["channel_id"],
                 "value": None if b.get("value") is None else str(b["value"]),
             }

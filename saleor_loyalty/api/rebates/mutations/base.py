@@ -26,14 +26,10 @@ def settings_from(input: Mapping[str, Any]) -> dict[str, Any]:
         settings["bands"] = [{"threshold": b["threshold"], "rate": b["rate"]} for b in settings["bands"] or []]
     if "tier_rates" in settings:
         settings["tier_rates"] = {
-            t["tier"]: {"rate": t["rate"], "mode": getattr(t.get("mode"), "value", t.get("mode")) or "bonus"}
-            for t in settings["tier_rates"] or []
+            t["tier"]: {"rate": t["rate"], "mode": t.get("mode") or "bonus"} for t in settings["tier_rates"] or []
         }
     if "line_rates" in settings:
-        settings["line_rates"] = {
-            f"{getattr(r['target'], 'value', r['target'])}:{r['saleor_id']}": r["rate"]
-            for r in settings["line_rates"] or []
-        }
+        settings["line_rates"] = {f"{r['target']}:{r['saleor_id']}": r["rate"] for r in settings["line_rates"] or []}
     return settings
 
 
