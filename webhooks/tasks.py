@@ -114,21 +114,33 @@ def _taken(rows: list[tuple[Any, ...]]) -> list[tuple[InboxEvent, int | None]]:
     return taken
 
 
-def _lock_event(event_id: int, statuses: list[InboxStatus]) -> tuple[InboxEvent, int | None] | None:
-    """The event, locked, if it is in one of ``statuses`` and no other worker holds it (``SKIP LOCKED``); with its
-    install, and the store's configuration version.
+def _take(where: str, params: list[Any]) -> list[tuple[InboxEvent, int | None]]:
+    """The events ``where`` selects, locked unless another worker holds them (``SKIP LOCKED``): one prepared
+    statement, with their installs and configuration versions.
 
-    ``FOR UPDATE OF e``: the event only. Locking the joined install row too made every event of a store wait for the
+    ``FOR UPDATE OF e``: the events only. Locking the joined install row too made every event of a store wait for the
     one being processed (a second worker skipped them all); events of one order are serialised by the order's own
-    row lock in ``program.orders``. One prepared statement: the ORM's version of it cost more to build than to run."""
+    row lock in ``program.orders``."""
     lock = " FOR UPDATE OF e SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    rows = db.fetchall(
-        f"SELECT {_TAKE_COLUMNS} {_TAKE_FROM} "
-        f"WHERE e.id = %s AND e.status IN ({', '.join(['%s'] * len(statuses))}){lock}",
+    return _taken(db.fetchall(f"SELECT {_TAKE_COLUMNS} {_TAKE_FROM} WHERE {where}{lock}", params))
+
+
+def _lock_event(event_id: int, statuses: list[InboxStatus]) -> tuple[InboxEvent, int | None] | None:
+    """The event, locked, if it is in one of ``statuses`` and no other worker holds it."""
+    taken = _take(
+        f"e.id = %s AND e.status IN ({', '.join(['%s'] * len(statuses))})",
         [event_id, *(str(status) for status in statuses)],
     )
-    taken = _taken(rows)
     return taken[0] if taken else None
+
+
+def _run(event: InboxEvent, config_version: int | None) -> str:
+    """The event's handler, under its log context and its store's configuration version."""
+    with (
+        log_context(install_id=event.install_id, inbox_event_id=event.pk, event=event.event),
+        config.known_version(event.install_id, config_version),
+    ):
+        return handle(event.install, event.event, event.body)
 
 
 def process_event(event_id: int, *, force: bool = False) -> str | None:
@@ -151,14 +163,8 @@ def process_event(event_id: int, *, force: bool = False) -> str | None:
                 return None
             event, config_version = locked
             install_id, kind = event.install_id, event.event
-            with log_context(install_id=install_id, inbox_event_id=event.pk, event=kind):
-                with config.known_version(install_id, config_version):
-                    outcome = handle(event.install, kind, event.body)
-                event.attempts += 1
-                event.status = InboxStatus.PROCESSED
-                event.last_error = ""
-                event.processed_at = timezone.now()
-                db.update_fields(event, ["status", "attempts", "last_error", "processed_at"])
+            outcome = _run(event, config_version)
+            _mark_processed([event.pk])
     except SubscriptionAltered as exc:
         outcome = "held"
         with log_context(install_id=install_id, inbox_event_id=event_id, event=kind):
@@ -216,18 +222,12 @@ BATCH_LOCK_TIMEOUT = "2s"
 
 
 def _take_pending(limit: int) -> list[tuple[InboxEvent, int | None]]:
-    """Up to ``limit`` pending events no other worker holds, oldest first, locked (``SKIP LOCKED``), with their
-    installs and configuration versions: one statement for the whole batch."""
-    lock = " FOR UPDATE OF e SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    rows = db.fetchall(
-        f"SELECT {_TAKE_COLUMNS} {_TAKE_FROM} WHERE e.status = %s ORDER BY e.received_at LIMIT %s{lock}",
-        [str(InboxStatus.PENDING), limit],
-    )
-    return _taken(rows)
+    """Up to ``limit`` pending events no other worker holds, oldest first: one statement for the whole batch."""
+    return _take("e.status = %s ORDER BY e.received_at LIMIT %s", [str(InboxStatus.PENDING), limit])
 
 
 def _mark_processed(event_ids: list[int]) -> None:
-    """The batch's events settled, in one statement (its transaction's last)."""
+    """The events settled (one, or a batch's), in one statement: their transaction's last."""
     now = timezone.now()
     if connection.vendor != "postgresql":
         InboxEvent.objects.filter(pk__in=event_ids).update(
@@ -262,11 +262,7 @@ def settle_batch(limit: int = BATCH_SIZE) -> int:
             batch = _take_pending(limit)
             taken = [event.pk for event, _ in batch]
             for event, config_version in batch:
-                with (
-                    log_context(install_id=event.install_id, inbox_event_id=event.pk, event=event.event),
-                    config.known_version(event.install_id, config_version),
-                ):
-                    settled.append((event.event, handle(event.install, event.event, event.body)))
+                settled.append((event.event, _run(event, config_version)))
             if taken:
                 _mark_processed(taken)
     except Exception as exc:
