@@ -803,7 +803,9 @@ def test_a_saved_line_rate_is_named_as_the_store_names_it_not_by_its_id(store, o
     row.get_by_text("Sneakers 4%").wait_for()  # Category:29, as the store names it
     frame.get_by_role("button", name="Edit the rebates of default-channel (USD)").click()
     assert frame.get_by_label("Rate for Sneakers (%)").input_value() == "4"
-    assert "Q2F0ZWdvcnk6Mjk=" not in frame.get_by_test_id("rebate-lineRates").inner_text()
+    rates = frame.get_by_test_id("rebate-lineRates").inner_text()
+    assert "Category · Shoes" in rates  # where it sits: its parent, as the store says
+    assert "Q2F0ZWdvcnk6Mjk=" not in rates
 
 
 # -- Payments tab -----------------------------------------------------------------------------------------------
@@ -854,12 +856,15 @@ def test_a_merchant_connects_stripe_fixing_a_refused_key_then_disconnects(store,
 
 def test_a_merchant_sells_a_tier_fixing_a_field_error_then_edits_and_archives_it(store, open_dashboard):
     setup_tiers(store.install)
+    set_tier(store.install, name="Bronze", rank=1, thresholds={"USD": "0", "EUR": "0"})  # the base: everyone's
     dashboard = open_dashboard("MANAGE_DISCOUNTS")
     frame = dashboard.open("/app", theme="light")
     frame.get_by_role("tab", name="Payments").click()
     frame.get_by_test_id("paid-plans-empty").wait_for()
 
     frame.get_by_label("Plan name").fill("Gold monthly")
+    options = frame.get_by_label("Tier it sells").locator("option").all_inner_texts()
+    assert "Silver" in options and "Gold" in options and "Bronze" not in options  # nobody pays for the base tier
     frame.get_by_label("Tier it sells").select_option("Gold")
     frame.get_by_label("Price", exact=True).fill("9.999")  # more decimals than USD has: the server refuses
     frame.get_by_label("Currency", exact=True).fill("usd")
@@ -933,6 +938,8 @@ def test_a_merchant_sells_a_tier_fixing_a_field_error_then_edits_and_archives_it
     frame.get_by_role("button", name="Save return addresses").click()
     wait_for_notification(dashboard, "Return addresses saved")
     assert MembershipSettings.objects.get(install=store.install).return_origins == ["https://shop.example.com"]
+    frame.get_by_test_id("origins-status").get_by_text("Checkout may return to https://shop.example.com.").wait_for()
+    assert frame.get_by_label("Storefront addresses").input_value() == "https://shop.example.com"
     assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
 
 

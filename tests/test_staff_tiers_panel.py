@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from saleor_loyalty.program.models import OrderAward, SettingsChange
+from saleor_loyalty.tiers.configuration import set_tier
 from saleor_loyalty.tiers.models import MemberTier, TierChange
 from tests.test_staff_program_settings import DESCRIBED, error_codes, staff_call
 from tests.test_tiers import USER, pay, setup_tiers, tier_of
@@ -70,6 +71,18 @@ def test_members_per_tier_count_everyone_below_the_first_tier_in_the_base_tier(s
     pay(store.install, "o-2", "20.00", user_id="VXNlcjoy")  # below Bronze's 100: no tier
     tiers = {t["name"]: t["members"] for t in staff_call(TIERS, token(store))["data"]["tiers"]}
     assert tiers == {"Bronze": 0, "Silver": 1, "Gold": 0}
+
+
+def test_the_panel_names_the_base_tier_which_a_paid_plan_cannot_sell(store):
+    setup_tiers(store.install)
+    query = "query { tiers { name isBase } }"
+    assert {t["name"]: t["isBase"] for t in staff_call(query, token(store))["data"]["tiers"]} == {
+        "Bronze": False,  # rank 1, but 100 to qualify: not everyone's
+        "Silver": False,
+        "Gold": False,
+    }
+    set_tier(store.install, name="Bronze", rank=1, thresholds={"USD": "0", "EUR": "0"})
+    assert {t["name"]: t["isBase"] for t in staff_call(query, token(store))["data"]["tiers"]}["Bronze"] is True
 
 
 @pytest.mark.parametrize(

@@ -720,7 +720,7 @@ export type RebateProgram = {
   bands: { threshold: Money; rate: string }[];
   tierRates: { tier: string; rate: string; mode: RebateTierRateMode }[];
   /** `name`: the product's or category's name in the store now (null: unknown, or the store could not be asked). */
-  lineRates: { target: RebateLineTarget; saleorId: string; name: string | null; rate: string }[];
+  lineRates: { target: RebateLineTarget; saleorId: string; name: string | null; detail: string; rate: string }[];
   frequencyNth: number | null;
   frequencyBonusAmount: string;
   frequencyBonusRate: string;
@@ -778,7 +778,7 @@ export type RebateAudit = {
 
 const MONEY = "{ amount currency }";
 const REBATE_PROGRAM_SELECTION = `id channel currency isActive includeTax includeShipping period thresholdMode
-  bands { threshold ${MONEY} rate } tierRates { tier rate mode } lineRates { target saleorId name rate }
+  bands { threshold ${MONEY} rate } tierRates { tier rate mode } lineRates { target saleorId name detail rate }
   frequencyNth frequencyBonusAmount frequencyBonusRate minimumPayout returnWindowDays recoveryPolicy payoutMethod updatedAt`;
 const REBATE_TOTALS_SELECTION = `period channel currency members isReconciled
   accrued ${MONEY} reversed ${MONEY} rebate ${MONEY} pending ${MONEY} payable ${MONEY}
@@ -906,7 +906,7 @@ const PAID_PLAN_SELECTION = `id name tier price ${MONEY} interval intervalCount 
 // The plans, the store's tiers (the plan's tier picker) and where Checkout may return.
 export const PAID_PLANS_QUERY = `query PaidPlans {
   paidPlans { ${PAID_PLAN_SELECTION} }
-  tiers { name }
+  tiers { name isActive isBase }
   membershipSettings { returnOrigins }
 }`;
 const CREATE_PAID_PLAN = `mutation CreatePaidPlan($input: PaidPlanInput!) {
@@ -926,7 +926,10 @@ export async function fetchPaidPlans(token: string): Promise<{ plans: PaidPlan[]
   const data = await staffQuery<Record<string, unknown>>(token, PAID_PLANS_QUERY);
   return {
     plans: pick(data, "paidPlans"),
-    tiers: pick<{ name: string }[]>(data, "tiers").map((tier) => tier.name),
+    // what a plan can sell: an active tier that is not the base (everyone is in it already)
+    tiers: pick<{ name: string; isActive: boolean; isBase: boolean }[]>(data, "tiers")
+      .filter((tier) => tier.isActive && !tier.isBase)
+      .map((tier) => tier.name),
     returnOrigins: pick<{ returnOrigins: string[] }>(data, "membershipSettings").returnOrigins,
   };
 }

@@ -257,6 +257,7 @@ def tier_status(
 class TierMembers:
     tier: Tier
     members: int  # members in the tier now (the base tier: everyone in no higher tier)
+    is_base: bool = False  # the program's base tier (``base_tier``): everyone starts in it, nobody is moved to it
 
 
 def tiers_with_members(install_id: int) -> list[TierMembers]:
@@ -273,7 +274,7 @@ def tiers_with_members(install_id: int) -> list[TierMembers]:
     if base is not None:
         everyone = Member.objects.filter(install_id=install_id, merged_into__isnull=True).count()
         counts[base.pk] = everyone - sum(n for tier_id, n in counts.items() if tier_id != base.pk)
-    return [TierMembers(tier, counts.get(tier.pk, 0)) for tier in tiers]
+    return [TierMembers(tier, counts.get(tier.pk, 0), is_base=tier == base) for tier in tiers]
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 // create, edit, archive — never delete), where Stripe Checkout may send shoppers back to, and the change log's
 // entries for them.
 import { Box, Button, Text } from "@saleor/macaw-ui";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useState } from "react";
 
 import {
   archivePaidPlan,
@@ -419,7 +419,9 @@ function PlanEditor({ token, tiers, editor, onSaved }: {
 }
 
 function ReturnOrigins({ token, origins, onSaved }: { token: string | undefined; origins: string[]; onSaved: () => void }) {
-  const [text, setText] = useState(origins.join("\n"));
+  const saved = origins.join("\n");
+  const [text, setText] = useState(saved);
+  useEffect(() => setText(saved), [saved]); // the addresses as saved (normalised), keeping the save's status below
   const save = useSave();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -522,7 +524,7 @@ function Plans({ token, result, onSaved }: { token: string | undefined; result: 
               <Empty testId="paid-plans-empty">No paid plans yet: sell a tier below.</Empty>
             )}
             <PlanEditor token={token} tiers={data.tiers} editor={editor} onSaved={onSaved} />
-            <ReturnOrigins key={data.returnOrigins.join(" ")} token={token} origins={data.returnOrigins} onSaved={onSaved} />
+            <ReturnOrigins token={token} origins={data.returnOrigins} onSaved={onSaved} />
           </>
         )}
       </Loaded>

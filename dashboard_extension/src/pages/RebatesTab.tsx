@@ -135,10 +135,11 @@ const EDITABLE: (keyof RebateProgramInput)[] = [
   "payoutMethod",
 ];
 
-/** A product or category of a saved rate: as this page picked it, else with the name the app read from the store
- * (null when the store no longer has it, or could not be asked: the row then shows its kind and Saleor id). */
-function lineItem(saleorId: string, name: string | null, names: Record<string, PickedItem>): PickedItem {
-  return names[saleorId] ?? { id: saleorId, name, detail: "" };
+/** A product or category of a saved rate: as this page picked it, else as the app read it from the store (its name,
+ * null when the store no longer has it or could not be asked: the row then shows its kind and Saleor id; and where it
+ * sits, a product's category or a category's parent). */
+function lineItem(entry: RebateProgram["lineRates"][number], names: Record<string, PickedItem>): PickedItem {
+  return names[entry.saleorId] ?? { id: entry.saleorId, name: entry.name, detail: entry.detail };
 }
 
 function programForm(program: RebateProgram, names: Record<string, PickedItem> = {}): ProgramForm {
@@ -154,7 +155,7 @@ function programForm(program: RebateProgram, names: Record<string, PickedItem> =
       ? program.bands.map((band) => ({ threshold: decimal(band.threshold.amount), rate: decimal(band.rate) }))
       : [{ threshold: "", rate: "" }],
     tierRates: program.tierRates.map((entry) => ({ tier: entry.tier, rate: decimal(entry.rate), mode: entry.mode })),
-    lineRates: program.lineRates.map((entry) => ({ target: entry.target, item: lineItem(entry.saleorId, entry.name, names), rate: decimal(entry.rate) })),
+    lineRates: program.lineRates.map((entry) => ({ target: entry.target, item: lineItem(entry, names), rate: decimal(entry.rate) })),
     frequencyNth: program.frequencyNth === null ? "" : String(program.frequencyNth),
     frequencyBonusAmount: decimal(program.frequencyBonusAmount),
     frequencyBonusRate: decimal(program.frequencyBonusRate),

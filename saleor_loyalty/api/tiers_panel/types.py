@@ -25,6 +25,9 @@ class PanelTier(graphene.ObjectType):
     perks = graphene.List(graphene.NonNull(graphene.String), required=True)
     access = graphene.List(graphene.NonNull(graphene.String), required=True, description="Flags in customer metadata.")
     is_active = graphene.Boolean(required=True)
+    is_base = graphene.Boolean(
+        required=True, description="The base tier: everyone starts in it (so it cannot be sold as a paid plan)."
+    )
     thresholds = graphene.List(graphene.NonNull(TierThreshold), required=True)
     members = graphene.Int(required=True, description="Members in the tier now.")
 
@@ -55,6 +58,10 @@ class PanelTier(graphene.ObjectType):
     @staticmethod
     def resolve_is_active(root: TierMembers, info: object) -> bool:
         return root.tier.is_active
+
+    @staticmethod
+    def resolve_is_base(root: TierMembers, info: object) -> bool:
+        return root.is_base
 
     @staticmethod
     def resolve_thresholds(root: TierMembers, info: object) -> list[models.TierThreshold]:
