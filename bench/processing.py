@@ -656,10 +656,10 @@ def sample_subset(stored: list[Stored], per_kind: int) -> list[int]:
     return [i for i, s in enumerate(stored) if i in needed or (i < last and s.order.shopper in shoppers)]
 
 
-def in_process(stored: list[Stored], subset: list[int], profile: cProfile.Profile | None = None) -> list[Sampled]:
+def in_process(stored: list[Stored], subset: list[int]) -> list[Sampled]:
     """``process_event`` for the subset, in arrival order, on this process's connection, each under an
     ``execute_wrapper`` that counts and times its statements (``core.db``'s prepared statements are routed through
-    Django's cursor while a wrapper watches, so they count too). The earns run under ``profile`` if given."""
+    Django's cursor while a wrapper watches, so they count too)."""
     from django.db import connection
 
     from saleor_loyalty.webhooks.tasks import process_event
@@ -689,13 +689,9 @@ def in_process(stored: list[Stored], subset: list[int], profile: cProfile.Profil
                 statements.append((sql, time.perf_counter() - t))  # noqa: B023 - this event's list
 
         with connection.execute_wrapper(wrapper):
-            if profile is not None and kind in EARN_KINDS:
-                profile.enable()
             t0 = time.perf_counter()
             outcome = process_event(ids[i])
             wall = time.perf_counter() - t0
-            if profile is not None:
-                profile.disable()
         out.append(
             Sampled(
                 kind=kind,
@@ -785,7 +781,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=1, help="1-worker/2-worker pairs, alternating order (default 1)")
     parser.add_argument("--sample", type=int, help="events per kind counted in process (default 20; --quick 10)")
     parser.add_argument("--diagnose", action="store_true", help="also print the statements of one event per kind")
-    parser.add_argument("--profile", metavar="FILE", help="cProfile the sampled earns into FILE")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the in-process drain of the whole stream into FILE")
     parser.add_argument("--keep-db", action="store_true", help="leave the two bench databases in place afterwards")
     args = parser.parse_args(argv)
     events = args.events or (200 if args.quick else 600)
@@ -872,14 +868,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         print(f"    {sql}", flush=True)
         if args.profile:
             reset_database()
+            from saleor_loyalty.webhooks.tasks import drain_inbox
+
             profile = cProfile.Profile()
-            in_process(stored, subset, profile)
+            profile.enable()
+            drain_inbox.run()  # unwatched, as a worker runs it (statements prepared, writes sent behind)
+            profile.disable()
             profile.dump_stats(args.profile)
             text = io.StringIO()
             stats = pstats.Stats(profile, stream=text).strip_dirs()
             stats.sort_stats("cumulative").print_stats(40)
             stats.sort_stats("tottime").print_stats(25)
-            print(f"cProfile of the sampled earns (saved to {args.profile}):\n{text.getvalue()}", flush=True)
+            print(
+                f"cProfile of the whole stream drained in process (saved to {args.profile}):\n{text.getvalue()}",
+                flush=True,
+            )
     finally:
         if not args.keep_db:
             drop_all()

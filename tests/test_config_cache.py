@@ -90,6 +90,29 @@ def test_a_read_rolled_back_is_not_kept_and_another_store_is_not_answered_from_i
         assert read(other, program_settings).install_id == other.pk
 
 
+def test_the_events_of_one_transaction_read_the_configuration_once_and_a_rollback_keeps_nothing(
+    django_assert_num_queries,
+):
+    install = make_install()
+    program_settings(install)
+    at = version(install)
+    with config.one_transaction(), transaction.atomic():
+        with config.known_version(install.pk, at):
+            program_settings(install)  # the batch's first event reads it
+        with django_assert_num_queries(0), config.known_version(install.pk, at):
+            program_settings(install)  # the next one of the same transaction does not
+    with django_assert_num_queries(3):  # committed: kept for the next transaction (BEGIN, version, COMMIT)
+        read(install, program_settings)
+
+    config.clear()
+    with pytest.raises(RuntimeError), config.one_transaction(), transaction.atomic():
+        with config.known_version(install.pk, at):
+            program_settings(install)
+        raise RuntimeError
+    with django_assert_num_queries(4):  # rolled back: neither kept nor remembered by the next transaction
+        read(install, program_settings)
+
+
 def paid_order_body(order_id: str) -> str:
     delivery = next(d for d in samples.subscribed() if d.event == "order_fully_paid")
     event = json.loads(delivery.body)

@@ -156,7 +156,7 @@ def process_event(event_id: int, *, force: bool = False) -> str | None:
     install_id, kind = None, ""
     ran_on = None
     try:
-        with transaction.atomic():
+        with transaction.atomic(), db.writes_behind():
             ran_on = connection.connection  # the database connection the event runs on
             locked = _lock_event(event_id, statuses)
             if locked is None:
@@ -255,10 +255,10 @@ def settle_batch(limit: int = BATCH_SIZE) -> int:
     settled: list[tuple[str, str]] = []  # (event, outcome)
     ran_on = None
     try:
-        with transaction.atomic():
+        with config.one_transaction(), transaction.atomic(), db.writes_behind():
             ran_on = connection.connection
             if connection.vendor == "postgresql":
-                db.execute(f"SET LOCAL lock_timeout = '{BATCH_LOCK_TIMEOUT}'", [])
+                db.execute_later(f"SET LOCAL lock_timeout = '{BATCH_LOCK_TIMEOUT}'", [])
             batch = _take_pending(limit)
             taken = [event.pk for event, _ in batch]
             for event, config_version in batch:

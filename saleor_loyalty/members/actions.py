@@ -1,5 +1,6 @@
 """Finding or enrolling members. Race-safe: concurrent deliveries for one shopper create one member."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
@@ -18,16 +19,25 @@ def member_for_user(install: Install, user_id: str, email: str | None = None, *,
 
 
 def find_or_enrol_user(
-    install: Install, user_id: str, email: str | None = None, *, lock: bool = False
+    install: Install,
+    user_id: str,
+    email: str | None = None,
+    *,
+    lock: bool = False,
+    looked_up: db.Query | None = None,
+    enrol: "Enrol | None" = None,
 ) -> tuple[Member, bool]:
     """``member_for_user``, and whether this call enrolled the member (so nothing of it exists yet elsewhere: the
-    ledger opens its accounts without looking for them first)."""
-    member = _find(install, "m.saleor_user_id = %s", [user_id], lock=lock)
+    ledger opens its accounts without looking for them first). ``looked_up``: a ``lookup`` of this shopper (or a
+    query that starts with the member's columns) with the same ``lock``, already run (with others, in one round
+    trip): its answer is used. ``enrol``: how a new member is inserted (the ledger's, opening its accounts in the
+    same statement), else ``insert``."""
+    member = found(looked_up) if looked_up is not None else _find(install, _USER, [user_id], lock=lock)
     if member is None:
         new = Member(install=install, saleor_user_id=user_id, email=normalize_email(email or ""))
-        if _enrolled(new):
+        if (enrol or insert)(new):
             return new, True
-        member = _find(install, "m.saleor_user_id = %s", [user_id], lock=lock)
+        member = _find(install, _USER, [user_id], lock=lock)
         assert member is not None  # a concurrent delivery enrolled them: the conflict says the row is there
     elif email and not member.email:
         member.email = normalize_email(email)
@@ -40,13 +50,16 @@ def guest_member(install: Install, email: str, *, lock: bool = False) -> Member:
     return find_or_enrol_guest(install, email, lock=lock)[0]
 
 
-def find_or_enrol_guest(install: Install, email: str, *, lock: bool = False) -> tuple[Member, bool]:
-    """``guest_member``, and whether this call enrolled it (as ``find_or_enrol_user``)."""
+def find_or_enrol_guest(
+    install: Install, email: str, *, lock: bool = False, looked_up: db.Query | None = None, enrol: "Enrol | None" = None
+) -> tuple[Member, bool]:
+    """``guest_member``, and whether this call enrolled it (as ``find_or_enrol_user``; ``looked_up``: from
+    ``lookup_guest``)."""
     email = normalize_email(email)
-    member = _find(install, _GUEST, [email], lock=lock)
+    member = found(looked_up) if looked_up is not None else _find(install, _GUEST, [email], lock=lock)
     if member is None:
         new = Member(install=install, email=email)
-        if _enrolled(new):
+        if (enrol or insert)(new):
             return new, True
         member = _find(install, _GUEST, [email], lock=lock)
         assert member is not None  # as above
@@ -54,21 +67,49 @@ def find_or_enrol_guest(install: Install, email: str, *, lock: bool = False) -> 
 
 
 _MEMBER = db.Row(Member)
+MEMBER_COLUMNS = _MEMBER.columns("m")  # a member's columns in a query on ``members_member m``, as ``found`` reads them
 _GUEST = "m.saleor_user_id IS NULL AND m.merged_into_id IS NULL AND m.email = %s"
+
+
+_USER = "m.saleor_user_id = %s"
+# The shopper's key as a SQL condition on ``members_member m`` and its parameters (for a caller that reads what
+# hangs off the member in the same round trip, before it knows the member's id): see ``shopper_key``.
+ShopperKey = tuple[str, list[Any]]
+
+
+def shopper_key(install: Install, *, user_id: str | None = None, email: str | None = None) -> ShopperKey:
+    """The condition that finds a registered shopper's member (``user_id``) or a guest's (``email``)."""
+    if user_id:
+        return f"m.install_id = %s AND {_USER}", [install.pk, user_id]
+    return f"m.install_id = %s AND {_GUEST}", [install.pk, normalize_email(email or "")]
+
+
+def lookup(key: ShopperKey, *, lock: bool) -> db.Query:
+    """The query ``find_or_enrol_user`` / ``find_or_enrol_guest`` run first, to run with others
+    (``db.fetch_together``) and hand to them as ``looked_up``."""
+    suffix = " FOR UPDATE" if lock and connection.vendor == "postgresql" else ""
+    where, params = key
+    return db.Query(f"SELECT {_MEMBER.columns('m')} FROM members_member m WHERE {where}{suffix}", params)  # noqa: S608
+
+
+def found(query: db.Query) -> Member | None:
+    """The member a ``lookup`` query found (run), or None."""
+    return _MEMBER.build(query.rows[0]) if query.rows else None
 
 
 def _find(install: Install, where: str, params: list[Any], *, lock: bool) -> Member | None:
     """The install's member matching ``where`` (a unique key: at most one row), ``FOR UPDATE`` when ``lock``. A
     prepared statement: every order event reads its member, and the ORM's query cost more to build than to run."""
-    suffix = " FOR UPDATE" if lock and connection.vendor == "postgresql" else ""
-    rows = db.fetchall(
-        f"SELECT {_MEMBER.columns('m')} FROM members_member m WHERE m.install_id = %s AND {where}{suffix}",  # noqa: S608
-        [install.pk, *params],
-    )
-    return _MEMBER.build(rows[0]) if rows else None
+    query = lookup((f"m.install_id = %s AND {where}", [install.pk, *params]), lock=lock)
+    query.rows = db.fetchall(query.sql, query.params)
+    return found(query)
 
 
-def _enrolled(member: Member) -> bool:
+# Inserts a new member (its id set): False if a concurrent delivery enrolled the same shopper first.
+Enrol = Callable[[Member], bool]
+
+
+def insert(member: Member) -> bool:
     """Insert a new member; False if a concurrent delivery enrolled the same shopper first (read it then)."""
     if connection.vendor == "postgresql":
         return db.insert_new(member)

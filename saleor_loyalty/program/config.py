@@ -27,6 +27,9 @@ T = TypeVar("T")
 _known: ContextVar[tuple[str, int, int] | None] = ContextVar("config_version", default=None)
 # (database, install id) -> (version, {key: value read at that version})
 _cache: dict[tuple[str, int], tuple[int, dict[Hashable, Any]]] = {}
+# Within ``one_transaction``: what its events read, (database, install id, version, key) -> value, for the events
+# after them in the same transaction (not kept for others until it commits).
+_read_here: ContextVar[dict[tuple[str, int, int, Hashable], Any] | None] = ContextVar("config_read_here", default=None)
 
 
 def _database() -> str:
@@ -57,10 +60,27 @@ def cached(install_id: int, key: Hashable, read: Callable[[], T]) -> T:
     if entry is not None and entry[0] == version and key in entry[1]:
         kept_value: T = copy.copy(entry[1][key])
         return kept_value
+    read_here = _read_here.get()
+    if read_here is not None and (database, install_id, version, key) in read_here:
+        return copy.copy(read_here[(database, install_id, version, key)])  # type: ignore[no-any-return]
     value = read()
     kept = copy.copy(value)
     transaction.on_commit(lambda: _keep(database, install_id, version, key, kept))
+    if read_here is not None:
+        read_here[(database, install_id, version, key)] = kept
     return value
+
+
+@contextmanager
+def one_transaction() -> Iterator[None]:
+    """Within: the events run in one transaction (a batch): what one reads at a version, the next ones of the same
+    transaction use too, instead of reading it again until the commit keeps it. Wrap the transaction's block (not
+    inside it): what was read is forgotten when it ends, however it ends."""
+    token = _read_here.set({})
+    try:
+        yield
+    finally:
+        _read_here.reset(token)
 
 
 def _keep(database: str, install_id: int, version: int, key: Hashable, value: Any) -> None:

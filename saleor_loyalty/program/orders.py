@@ -7,7 +7,7 @@ the newest one applied (by Saleor's ``updatedAt``) changes nothing.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -21,7 +21,12 @@ from saleor_loyalty.core import db
 from saleor_loyalty.core.logging import log_context
 from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger import actions as ledger
-from saleor_loyalty.ledger.accounts import MemberAccounts, member_accounts
+from saleor_loyalty.ledger.accounts import (
+    EnrolWithAccounts,
+    MemberAccounts,
+    lookup_member_with_points_accounts,
+    member_accounts,
+)
 from saleor_loyalty.members import actions as members
 from saleor_loyalty.members.models import Member
 
@@ -73,9 +78,22 @@ def placement_of(order: OrderSnapshot, principal: Principal) -> OrderPlacement:
 _AWARD_FIELDS = [f for f in OrderAward._meta.concrete_fields if not f.primary_key]
 
 
-def _lock_award(install: Install, order: OrderSnapshot) -> OrderAward:
-    """The order's award, locked: a new one inserted in one statement (it is this transaction's until commit), an
-    existing one read ``FOR UPDATE``."""
+@dataclass(frozen=True)
+class Shopper:
+    """The order's shopper as read with its award, in the same round trip (PostgreSQL): their member's row, locked,
+    and that member's points accounts (one query holds both). None: not looked up (a guest order the program does
+    not award, or another database)."""
+
+    member: db.Query | None = None
+    accounts: db.Query | None = None
+    # how a new shopper is enrolled: with their points accounts, in one statement
+    enrolment: EnrolWithAccounts = field(default_factory=EnrolWithAccounts)
+
+
+def _lock_award(install: Install, order: OrderSnapshot, program: ProgramSettings) -> tuple[OrderAward, Shopper]:
+    """The order's award, locked: inserted, or the existing row locked, by one statement; with it, in the same round
+    trip, the shopper's member (locked: award first, then member, the order every event of the order takes them in)
+    and accounts, which all but a few orders settle with (``_member_for``)."""
     new = OrderAward(
         install=install,
         order_id=order.id,
@@ -83,28 +101,48 @@ def _lock_award(install: Install, order: OrderSnapshot) -> OrderAward:
         channel_slug=order.channel_slug,
         currency=order.currency,
     )
-    if connection.vendor == "postgresql":
-        if db.insert_new(new):
-            return new
-    else:
+    if connection.vendor != "postgresql":
         OrderAward.objects.bulk_create([new], ignore_conflicts=True)
-    return OrderAward.objects.select_for_update().get(install=install, order_id=order.id)
+        return OrderAward.objects.select_for_update().get(install=install, order_id=order.id), Shopper()
+    award_query = db.insert_or_lock(new, ("install", "order_id"))
+    shopper = _shopper(install, order, program)
+    db.fetch_together(award_query, *([shopper.member] if shopper.member is not None else []))
+    award, _ = db.inserted_or_locked(OrderAward, award_query)
+    return award, shopper
+
+
+def _shopper(install: Install, order: OrderSnapshot, program: ProgramSettings) -> Shopper:
+    if order.user_id:
+        key = members.shopper_key(install, user_id=order.user_id)
+    elif order.user_email and program.guest_orders == GuestOrderPolicy.EARN:
+        key = members.shopper_key(install, email=order.user_email)
+    else:
+        return Shopper()
+    found = lookup_member_with_points_accounts(key)
+    return Shopper(member=found, accounts=found)
 
 
 def _member_for(
-    install: Install, award: OrderAward, order: OrderSnapshot, program: ProgramSettings
+    install: Install, award: OrderAward, order: OrderSnapshot, program: ProgramSettings, shopper: Shopper
 ) -> tuple[Member | None, bool]:
-    """The order's member, locked (``FOR UPDATE``): the row the settlement updates, read once; and whether it was
-    enrolled just now (it has no ledger accounts yet)."""
+    """The order's member, locked (``FOR UPDATE``): the row the settlement updates, read once (with the award, when
+    it is the shopper's); and whether it was enrolled just now (it has no ledger accounts yet)."""
     if award.member_id is not None:
+        looked_up = members.found(shopper.member) if shopper.member is not None else None
+        if looked_up is not None and looked_up.pk == award.member_id and looked_up.merged_into_id is None:
+            return looked_up, False
         member = Member.objects.select_for_update().get(pk=award.member_id)
         if member.merged_into_id is not None:
             member = Member.objects.select_for_update().get(pk=members.current(member).pk)
         return member, False
     if order.user_id:
-        return members.find_or_enrol_user(install, order.user_id, order.user_email, lock=True)
+        return members.find_or_enrol_user(
+            install, order.user_id, order.user_email, lock=True, looked_up=shopper.member, enrol=shopper.enrolment
+        )
     if order.user_email and program.guest_orders == GuestOrderPolicy.EARN:
-        return members.find_or_enrol_guest(install, order.user_email, lock=True)
+        return members.find_or_enrol_guest(
+            install, order.user_email, lock=True, looked_up=shopper.member, enrol=shopper.enrolment
+        )
     return None, False
 
 
@@ -120,7 +158,7 @@ def reconcile_order(
     # so an error here fails the caller's block.
     with log_context(install_id=install.pk, order_id=order.id), transaction.atomic(savepoint=False):
         program = program_settings(install)
-        award = _lock_award(install, order)
+        award, shopper = _lock_award(install, order, program)
         loaded = _values(award)
         if is_creation and principal is not None and award.placement == OrderPlacement.UNKNOWN:
             award.placement = placement_of(order, principal)
@@ -130,7 +168,7 @@ def reconcile_order(
             award.has_redemption = True
         if not stale:
             award.was_fully_paid = award.was_fully_paid or order.is_fully_charged
-        member, enrolled = _member_for(install, award, order, program)
+        member, enrolled = _member_for(install, award, order, program, shopper)
         if member is None:
             _record_state(install, order, award, stale, program, loaded)
             return Outcome.NO_MEMBER
@@ -159,7 +197,7 @@ def reconcile_order(
                 desired = min(desired, award.exact_points)
         if desired > 0 and award.rule is None:
             award.rule = rule.to_json()
-        outcome, settlement = _apply(award, member, enrolled, desired, program, order)
+        outcome, settlement = _apply(award, member, enrolled, desired, program, order, shopper)
         _record_state(install, order, award, stale, program, loaded)
         if not stale:
             signals.order_reconciled.send(
@@ -205,7 +243,7 @@ def _record_state(
         award.state_updated_at = order.updated_at
     changed = [name for name, value in loaded.items() if getattr(award, name) != value]
     if changed:
-        db.update_fields(award, [*changed, "updated_at"])
+        db.update_fields_later(award, [*changed, "updated_at"])
 
 
 def _capture_redemption(install: Install, order: OrderSnapshot) -> bool:
@@ -227,7 +265,13 @@ def _return_redeemed_points(
 
 
 def _apply(
-    award: OrderAward, member: Member, enrolled: bool, desired: Decimal, program: ProgramSettings, order: OrderSnapshot
+    award: OrderAward,
+    member: Member,
+    enrolled: bool,
+    desired: Decimal,
+    program: ProgramSettings,
+    order: OrderSnapshot,
+    shopper: Shopper,
 ) -> tuple[Outcome, Settlement]:
     """Post the change from what the order held to ``desired`` (its whole points, and its fraction carried on the
     member), then write the member's row once: lifetime points, last activity, accrued fractions and carry."""
@@ -239,7 +283,7 @@ def _apply(
     award.revision += 1
     key = f"order:{award.order_id}:r{award.revision}"
     unlocks_at = timezone.now() + timedelta(days=program.return_window_days)
-    accounts = member_accounts(member, new_member=enrolled)
+    accounts = member_accounts(member, new_member=enrolled, looked_up=shopper.accounts, enrolment=shopper.enrolment)
     totals = ledger.MemberTotals()
     _post_points(
         member,
@@ -338,7 +382,7 @@ def _write_member(member: Member, totals: ledger.MemberTotals, fraction_change: 
         )
         return
     assignments = ", ".join(f"{column} = {sql}" for column, (sql, _) in changes.items())
-    db.execute(
+    db.execute_later(
         f"UPDATE members_member SET {assignments} WHERE id = %s",  # noqa: S608 - constant column names
         [*(value for _, value in changes.values()), member.pk],
     )

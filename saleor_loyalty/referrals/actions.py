@@ -187,7 +187,8 @@ def on_customer_changed(install: Install, customer: CustomerSnapshot, member: Me
 
 def record_fingerprints(install: Install, member: Member, order: OrderSnapshot) -> None:
     """Every paid order's traces (address, email, device digests), for the self-referral checks to compare: one
-    prepared statement on PostgreSQL, on every order's hot path."""
+    prepared statement on PostgreSQL, on every order's hot path, sent with the order's next statement (nothing here
+    waits for it: ``core.db.execute_later``)."""
     prints = fraud.order_fingerprints(install.pk, order)
     if not prints:
         return
@@ -198,7 +199,7 @@ def record_fingerprints(install: Install, member: Member, order: OrderSnapshot) 
         )
         return
     kinds, digests = list(prints), list(prints.values())
-    db.execute(_RECORD_FINGERPRINTS, [install.pk, member.pk, timezone.now(), kinds, digests])
+    db.execute_later(_RECORD_FINGERPRINTS, [install.pk, member.pk, timezone.now(), kinds, digests])
 
 
 _RECORD_FINGERPRINTS = (
