@@ -56,7 +56,8 @@ MEMBER_ACCOUNT_CODES = (AccountCode.POINTS, AccountCode.POINTS_PENDING, AccountC
 
 
 class Account(models.Model):
-    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="accounts")
+    # no index of its own: ``account_unique_code`` starts with it (every new member writes three accounts)
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="accounts", db_index=False)
     member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="accounts")
     code = models.CharField(max_length=32, choices=AccountCode.choices)
     unit = models.CharField(max_length=8, default=POINTS)

@@ -19,7 +19,8 @@ def normalize_email(email: str) -> str:
 
 
 class Member(models.Model):
-    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="members")
+    # no index of its own: ``member_install_email`` and the other indexes start with it
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="members", db_index=False)
     saleor_user_id = models.CharField(max_length=255, null=True, blank=True)
     email = models.CharField(max_length=320, blank=True)
     merged_into = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="merged_guests")

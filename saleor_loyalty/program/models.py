@@ -256,10 +256,12 @@ class OrderAward(models.Model):
     older than ``state_updated_at`` is stale and changes nothing.
     """
 
-    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    # Neither foreign key has an index of its own: ``order_award_unique`` starts with the install,
+    # ``order_award_member_paid`` with the member (every order inserts and updates its award: fewer indexes to write).
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+", db_index=False)
     order_id = models.CharField(max_length=255)
     order_number = models.CharField(max_length=64, blank=True)
-    member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="order_awards")
+    member = models.ForeignKey(Member, null=True, on_delete=models.PROTECT, related_name="order_awards", db_index=False)
     channel_slug = models.CharField(max_length=255, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     rule = models.JSONField(null=True)  # the rule snapshot frozen at the first award

@@ -125,8 +125,10 @@ class FingerprintKind(models.TextChoices):
 class Fingerprint(models.Model):
     """A hash of normalised contact data seen on one of a member's orders (never the data itself)."""
 
-    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    # no index of their own: ``referral_fingerprint_lookup`` starts with the install, ``referral_fingerprint_unique``
+    # with the member (every paid order writes its fingerprints)
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+", db_index=False)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", db_index=False)
     kind = models.CharField(max_length=16, choices=FingerprintKind.choices)
     digest = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
