@@ -66,6 +66,11 @@ def points(install):
     return OrderAward.objects.get(install=install).points
 
 
+def tier_spend(install):
+    """What the order counts toward a spend-based tier."""
+    return OrderAward.objects.get(install=install).spend
+
+
 def rebate(install):
     return RebatePeriod.objects.get(install=install).accrued
 
@@ -84,6 +89,7 @@ def test_the_part_paid_with_our_store_credit_earns_neither_points_nor_rebates(in
     assert points(install) == 70  # 1 point per unit on the 70.00 paid in cash
     assert rebate(install) == 700  # 10 % of 70.00
     assert RebateOrder.objects.get().spend == Decimal("70.0000")  # the bands count the cash only
+    assert tier_spend(install) == Decimal("70.00")  # and so do spend-based tiers
 
 
 def test_another_gift_card_earns_like_cash(install, member):
@@ -91,7 +97,7 @@ def test_another_gift_card_earns_like_cash(install, member):
 
     reconcile_order(install, paid(card(30.0, last_chars="ZZ99"), cash(70.0)))
 
-    assert (points(install), rebate(install)) == (100, 1000)
+    assert (points(install), rebate(install), tier_spend(install)) == (100, 1000, Decimal("100.00"))
 
 
 def test_an_order_paid_wholly_with_store_credit_earns_nothing(install, member):
@@ -99,7 +105,7 @@ def test_an_order_paid_wholly_with_store_credit_earns_nothing(install, member):
 
     reconcile_order(install, paid(card(100.0)))
 
-    assert points(install) == 0
+    assert (points(install), tier_spend(install)) == (0, Decimal(0))
     assert not RebateOrder.objects.exists()  # it never joined its period: nothing to rebate
 
 
@@ -116,7 +122,7 @@ def test_a_repeated_delivery_changes_nothing_and_an_older_one_is_ignored(install
     assert reconcile_order(install, first) in (Outcome.STALE, Outcome.UNCHANGED)
 
     # 35.00 refunded to the cash payment: the order keeps 65.00, of which 30.00 store credit.
-    assert (points(install), rebate(install)) == (35, 350)
+    assert (points(install), rebate(install), tier_spend(install)) == (35, 350, Decimal("35.00"))
 
 
 def test_a_refund_to_the_card_gives_the_cash_its_full_worth_again(install, member):
@@ -133,7 +139,7 @@ def test_a_refund_to_the_card_gives_the_cash_its_full_worth_again(install, membe
     )
     reconcile_order(install, refunded)
 
-    assert (points(install), rebate(install)) == (70, 700)
+    assert (points(install), rebate(install), tier_spend(install)) == (70, 700, Decimal("70.00"))
 
 
 def test_a_guest_or_another_member_with_the_same_last_characters_is_not_our_card(install, member):

@@ -137,11 +137,13 @@ def kept_share(order: OrderSnapshot, was_fully_paid: bool) -> Fraction:
     return max(Fraction(0), min(Fraction(1), kept))
 
 
-def net_spend(order: OrderSnapshot, was_fully_paid: bool) -> Decimal:
-    """Money paid for the order net of refunds; nothing for a cancelled or never fully paid order."""
+def net_spend(order: OrderSnapshot, was_fully_paid: bool, store_credit: Decimal = ZERO) -> Decimal:
+    """Money paid for the order net of refunds, less ``store_credit`` (what of it was paid with the program's own
+    store credit: cash back is not spend); nothing for a cancelled or never fully paid order."""
     if order.status in NOT_EARNING_STATUSES or not is_settled(order, was_fully_paid):
         return ZERO
-    return max(ZERO, min(order.total_charged, order.total_gross))
+    kept = max(ZERO, min(order.total_charged, order.total_gross))
+    return kept - min(max(ZERO, store_credit), kept)
 
 
 def line_basis(line: LineSnapshot, include_tax: bool) -> Decimal:

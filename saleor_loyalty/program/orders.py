@@ -181,6 +181,7 @@ def reconcile_order(
                 install, order.channel_slug, order.currency, member=member, placed_at=order.created, program=program
             )
         )
+        store_credit = Decimal(0) if stale else store_credit_spent(install, member, order)
         if _excluded(award, program):
             desired = Decimal(0)
         elif stale:
@@ -191,14 +192,14 @@ def reconcile_order(
                 rule,
                 was_fully_paid=award.was_fully_paid,
                 redeemed_value=_redeemed_value(install, order, award, program),
-                store_credit=store_credit_spent(install, member, order),
+                store_credit=store_credit,
             )
             if not program.is_active:
                 desired = min(desired, award.exact_points)
         if desired > 0 and award.rule is None:
             award.rule = rule.to_json()
         outcome, settlement = _apply(award, member, enrolled, desired, program, order, shopper)
-        _record_state(install, order, award, stale, program, loaded)
+        _record_state(install, order, award, stale, program, loaded, store_credit)
         if not stale:
             signals.order_reconciled.send(
                 sender=reconcile_order,
@@ -232,12 +233,14 @@ def _record_state(
     stale: bool,
     program: ProgramSettings,
     loaded: dict[str, Any],
+    store_credit: Decimal = Decimal(0),
 ) -> None:
     """Settle what depends on the newest state (points spent on the order) and remember that state: the award's
-    columns that changed since it was ``loaded``, and nothing if none did."""
+    columns that changed since it was ``loaded``, and nothing if none did. Its spend (what tiers qualify on) leaves
+    out ``store_credit``, the money paid with the program's own store credit, as its points do."""
     if not stale:
         _return_redeemed_points(install, order, award, program)
-        award.spend = net_spend(order, award.was_fully_paid)
+        award.spend = net_spend(order, award.was_fully_paid, store_credit)
         if award.was_fully_paid and award.first_paid_at is None:
             award.first_paid_at = timezone.now()
         award.state_updated_at = order.updated_at
