@@ -314,8 +314,8 @@ def test_configured_resolvers_get_the_call_and_arguments(saleor: FakeSaleor) -> 
 
 
 def test_unconfigured_field_and_resolver_errors(saleor: FakeSaleor) -> None:
-    response = _post(saleor, "{ shop { name } }")
-    assert response.json()["errors"][0]["message"] == "not configured in FakeSaleor: shop"
+    response = _post(saleor, '{ channel(slug: "default-channel") { slug } }')
+    assert response.json()["errors"][0]["message"] == "not configured in FakeSaleor: channel"
 
     def deny(call: Any, **args: Any) -> None:
         raise PermissionDenied(("MANAGE_USERS",))

@@ -432,14 +432,64 @@ def test_the_audit_finds_our_own_subscriptions_unaltered(saleor):
 
 
 @pytest.mark.parametrize("version", ["3.22", "3.23"])
-def test_the_audit_accepts_the_documents_of_either_saleor_line(saleor, version):
-    """A 3.23 store gets the 3.23 order events (gift-card payment details); one installed on 3.22 and upgraded keeps
-    the 3.22 ones: both are ours. Edited, either is held."""
-    saleor.manifest = build_manifest(saleor_version=version)
-    install = installed_from(saleor)
+def test_the_audit_accepts_the_documents_of_either_saleor_line(version):
+    """A 3.23 store gets the 3.23 order events (gift-card payment details), a 3.22 store the 3.22 ones: both are
+    ours, and neither is changed. Edited, either is held."""
+    with FakeSaleor(schema_version=version) as saleor:
+        saleor.manifest = build_manifest(saleor_version=version)
+        install = installed_from(saleor)
+        assert audit_subscriptions(install) == ""
+        assert saleor.webhook_updates == []
+        _alter_order_subscription(saleor)
+        assert "order_events" in audit_subscriptions(install)
+        assert saleor.webhook_updates == []  # an edited document is held, never "upgraded" over
+        saleor.assert_all_documents_valid()
+
+
+def _order_webhook(saleor: FakeSaleor) -> dict:
+    assert saleor.manifest is not None
+    return next(w for w in saleor.manifest["webhooks"] if w["targetUrl"].endswith("/api/webhooks/orders"))
+
+
+def test_a_store_upgraded_to_3_23_gets_the_3_23_order_document_from_the_audit(saleor, caplog):
+    """Installed on 3.22, the store keeps the 3.22 order document after upgrading to 3.23, without the payments'
+    gift-card details: store credit spent there would earn. The audit gives the webhook the 3.23 document and the
+    manifest's events, as the app's own update (no MANAGE_APPS), once."""
+    saleor.manifest = build_manifest(saleor_version="3.22")  # what the store was installed with
+    install = installed_from(saleor)  # the store now runs 3.23 (FakeSaleor's default)
+    old_events = list(_order_webhook(saleor)["asyncEvents"])
+
+    with caplog.at_level(logging.WARNING, logger="saleor_loyalty.saleor.subscription_audit"):
+        assert audit_subscriptions(install) == ""
+
+    [update] = saleor.webhook_updates
+    assert update["query"] == documents.subscription("order_events_3_23")
+    assert sorted(update["asyncEvents"]) == sorted(old_events)
+    assert _order_webhook(saleor)["query"] == documents.subscription("order_events_3_23")
+    assert "webhook document upgraded for the store's Saleor line" in caplog.text
     assert audit_subscriptions(install) == ""
-    _alter_order_subscription(saleor)
-    assert "order_events" in audit_subscriptions(install)
+    assert len(saleor.webhook_updates) == 1  # up to date: nothing more to send
+
+    user_id = fx.global_id("User", 45)  # and the deliveries after it carry the payments' details
+    order = fx.order(user={"id": user_id, "email": "e@example.com"}, transactions=[fx.transaction("pi_3Qcash", 50.0)])
+    body = build_webhook_body(_order_webhook(saleor)["query"], fx.event("OrderFullyPaid", order=order))
+    assert _deliver(saleor, "orders", "ORDER_FULLY_PAID", body).status_code == 200
+    assert "paymentMethodDetails" in InboxEvent.objects.get().body
+
+
+def test_an_upgrade_saleor_refuses_is_tried_again_and_holds_nothing(saleor, caplog):
+    saleor.manifest = build_manifest(saleor_version="3.22")
+    install = installed_from(saleor)
+    saleor.fail_next("webhookUpdate", status=502)
+
+    with caplog.at_level(logging.ERROR, logger="saleor_loyalty.saleor.subscription_audit"):
+        assert audit_subscriptions(install) == ""  # the webhooks are ours: nothing is held
+
+    assert "webhook document not upgraded" in caplog.text
+    install.refresh_from_db()
+    assert install.subscription_problem == ""
+    assert audit_subscriptions(install) == ""  # the next audit sends it again
+    assert _order_webhook(saleor)["query"] == documents.subscription("order_events_3_23")
 
 
 def test_deliveries_of_a_store_with_an_edited_subscription_are_held_until_it_is_restored(saleor):

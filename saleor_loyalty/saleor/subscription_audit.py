@@ -14,6 +14,11 @@ with the same store key and names no app in them, and an app cannot list other a
 MANAGE_APPS. While our own webhooks are active, Saleor's genuine deliveries arrive too and state-based
 processing follows whichever comes last (docs/security.md).
 
+A store upgraded to a newer Saleor line keeps the documents it was installed with, which are ours but miss what
+the manifest now gives that line (3.23's order events carry each payment's gift-card details, without which store
+credit spent on an order would earn). When nothing else differs, the audit brings them up to date itself: an app
+may update its own webhooks (``webhookUpdate``, AUTHENTICATED_APP), so the store need not reinstall the app.
+
 Audited every ``SUBSCRIPTION_AUDIT_SECONDS`` by beat, and on demand with the ``audit_subscriptions`` command.
 """
 
@@ -25,8 +30,8 @@ from graphql import GraphQLError, parse, print_ast
 
 from saleor_loyalty.installs.models import Install
 
-from .client import SaleorClient
-from .subscriptions import SUBSCRIPTIONS, subscription_for_path
+from .client import SaleorClient, SaleorError
+from .subscriptions import SUBSCRIPTIONS, Subscription, subscription_for_path
 
 logger = logging.getLogger(__name__)
 WEBHOOK_PATH_PREFIX = "/api/webhooks/"  # under APP_URL, whatever host or prefix it had at install
@@ -67,13 +72,52 @@ def problems_in(webhooks: list[dict[str, object]]) -> list[str]:
     return found
 
 
+def outdated(webhooks: list[dict[str, object]], saleor_version: str | None) -> list[tuple[str, str, Subscription]]:
+    """The webhooks that carry one of our documents but not the one the store's Saleor line now gets from the
+    manifest: (webhook id, its name, its subscription)."""
+    found = []
+    for webhook in webhooks:
+        path = urlsplit(str(webhook.get("targetUrl") or "")).path
+        _, marker, endpoint = path.rpartition(WEBHOOK_PATH_PREFIX)
+        subscription = subscription_for_path(endpoint) if marker else None
+        if subscription is None or not webhook.get("id"):
+            continue
+        try:
+            current = canonical(str(webhook.get("subscriptionQuery") or ""))
+        except GraphQLError:
+            continue
+        if current != canonical(subscription.query_for(saleor_version)):
+            found.append((str(webhook["id"]), str(webhook.get("name") or "?"), subscription))
+    return found
+
+
+def _upgrade(client: SaleorClient, install: Install, webhooks: list[dict[str, object]], version: str | None) -> None:
+    """Give each outdated webhook the document the store's line gets (``outdated``). A refusal is logged and left
+    for the next audit: the webhook still carries one of our documents, so nothing is held meanwhile."""
+    for webhook_id, name, subscription in outdated(webhooks, version):
+        variables = {"id": webhook_id, "query": subscription.query_for(version), "events": list(subscription.events)}
+        data = client.execute("webhook_update", variables)
+        payload = data.get("webhookUpdate") if isinstance(data.get("webhookUpdate"), dict) else {}
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        extra = {"install_id": install.pk, "webhook": name, "saleor_version": version}
+        if errors or not isinstance(payload, dict) or not payload.get("webhook"):
+            logger.error("webhook document not upgraded", extra={"data": {**extra, "errors": errors}})
+        else:
+            logger.warning("webhook document upgraded for the store's Saleor line", extra={"data": extra})
+
+
 def audit_subscriptions(install: Install) -> str:
-    """Read the store's webhooks, record what differs (``""`` when nothing), and return it. Saleor errors
-    propagate (``SaleorError``): an unreachable store changes nothing recorded."""
-    data = SaleorClient(install.saleor_api_url, install.auth_token).execute("app_webhooks")
+    """Read the store's webhooks, record what differs (``""`` when nothing), and return it; when nothing does,
+    upgrade the documents of a store whose Saleor line has newer ones. Saleor errors propagate (``SaleorError``):
+    an unreachable store changes nothing recorded."""
+    client = SaleorClient(install.saleor_api_url, install.auth_token)
+    data = client.execute("app_webhooks")
     app = data.get("app") if isinstance(data.get("app"), dict) else {}
-    webhooks = app.get("webhooks") if isinstance(app, dict) else None
-    problem = "; ".join(problems_in([w for w in webhooks or [] if isinstance(w, dict)]))
+    listed = app.get("webhooks") if isinstance(app, dict) else None
+    webhooks = [w for w in listed or [] if isinstance(w, dict)]
+    shop = data.get("shop") if isinstance(data.get("shop"), dict) else {}
+    version = str((shop or {}).get("schemaVersion") or "") or None
+    problem = "; ".join(problems_in(webhooks))
     if problem != install.subscription_problem:
         log = logger.error if problem else logger.warning
         log(
@@ -82,4 +126,9 @@ def audit_subscriptions(install: Install) -> str:
         )
     Install.objects.filter(pk=install.pk).update(subscription_problem=problem, subscriptions_checked_at=timezone.now())
     install.subscription_problem = problem
+    if not problem:
+        try:
+            _upgrade(client, install, webhooks, version)
+        except SaleorError as exc:  # the finding stands; the next audit tries again
+            logger.error("webhook document not upgraded", extra={"data": {"install_id": install.pk, "error": str(exc)}})
     return problem

@@ -80,7 +80,11 @@ class FakeSaleor:
         self.app_identifier = app_identifier  # the manifest id the app token's app was installed from
         self.schema_version = schema_version
         self.check_versions = check_versions
-        self.resolvers: dict[str, Resolver] = {"app": self._resolve_app}
+        self.resolvers: dict[str, Resolver] = {
+            "app": self._resolve_app,
+            "shop": lambda call: {"schemaVersion": self.schema_version},
+            "webhookUpdate": self._resolve_webhook_update,
+        }
         self.calls: list[GraphQLCall] = []
         self.invalid_documents: list[InvalidDocument] = []
         # What the merchant granted the app; `install()` sets it from the manifest, as Saleor's installer does.
@@ -88,6 +92,7 @@ class FakeSaleor:
         self.permission_denials: list[tuple[GraphQLCall, Denial]] = []
         self.jwks_requests = 0
         self.manifest: dict[str, Any] | None = None
+        self.webhook_updates: list[dict[str, Any]] = []  # the webhookUpdate inputs the app sent, in order
         self._failures: dict[str, deque[_Failure]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -302,18 +307,38 @@ class FakeSaleor:
             "webhooks": self._app_webhooks(),
         }
 
+    def _resolve_webhook_update(
+        self, call: GraphQLCall, input: dict[str, Any], id: str | None = None, identifier: str | None = None
+    ) -> dict[str, Any]:
+        """An app updating one of its own webhooks (Saleor: MANAGE_APPS or AUTHENTICATED_APP, and an app only finds
+        its own). Recorded in ``webhook_updates``."""
+        if not call.app_authenticated:
+            raise PermissionDenied(("MANAGE_APPS", "AUTHENTICATED_APP"))
+        webhooks = (self.manifest or {}).get("webhooks") or []
+        found = next((w for i, w in enumerate(webhooks) if global_id("Webhook", i + 1) == id), None)
+        if found is None:
+            error = {"field": "id", "code": "NOT_FOUND", "message": f"Couldn't resolve to a node: {id}"}
+            return {"webhook": None, "errors": [error]}
+        self.webhook_updates.append({"id": id, **input})
+        if input.get("query") is not None:
+            found["query"] = input["query"]
+        if input.get("asyncEvents") is not None:
+            found["asyncEvents"] = list(input["asyncEvents"])
+        return {"webhook": {"id": id, "subscriptionQuery": found.get("query")}, "errors": []}
+
     def _app_webhooks(self) -> list[dict[str, Any]]:
         """The installed manifest's webhooks as Saleor keeps them (a test may edit `manifest` as staff would)."""
         base = str((self.manifest or {}).get("tokenTargetUrl") or "")
         return [
             {
+                "id": global_id("Webhook", i + 1),
                 "name": webhook.get("name"),
                 "isActive": webhook.get("isActive", True),
                 "targetUrl": urljoin(base, str(webhook.get("targetUrl") or "")),
                 "subscriptionQuery": webhook.get("query"),
                 "asyncEvents": [{"eventType": name} for name in webhook.get("asyncEvents") or []],
             }
-            for webhook in (self.manifest or {}).get("webhooks") or []
+            for i, webhook in enumerate((self.manifest or {}).get("webhooks") or [])
         ]
 
     def _authenticate(self, call: GraphQLCall) -> None:
