@@ -821,13 +821,16 @@ def test_a_merchant_connects_stripe_fixing_a_refused_key_then_disconnects(store,
     frame.get_by_test_id("stripe-not-connected").wait_for()
 
     frame.get_by_label("Secret key").fill("pk_test_" + "a1B2c3D4" * 3)  # a publishable key where the secret goes
-    frame.get_by_label("Webhook signing secret").fill(STRIPE_WEBHOOK_SECRET)
+    frame.get_by_label("Webhook signing secret").fill("sk_test_" + "a1B2c3D4" * 3)  # and the secret key here
     frame.get_by_role("button", name="Connect Stripe").click()
     assert wait_for_notification(dashboard, "Stripe not connected")["status"] == "error"
     frame.locator("#stripe-secretKey-error").wait_for()
+    frame.locator("#stripe-webhookSecret-error").wait_for()  # both named at once
     assert frame.get_by_label("Secret key").get_attribute("aria-invalid") == "true"
-    assert frame.locator("[data-field-error]").count() == 1
+    assert frame.locator("[data-field-error]").count() == 2
     assert not StripeAccount.objects.exists()
+
+    frame.get_by_label("Webhook signing secret").fill(STRIPE_WEBHOOK_SECRET)
 
     frame.get_by_label("Secret key").fill(STRIPE_SECRET)  # the signing secret typed before is still there
     frame.get_by_role("button", name="Connect Stripe").click()
@@ -843,6 +846,9 @@ def test_a_merchant_connects_stripe_fixing_a_refused_key_then_disconnects(store,
     )
     page = frame.locator("html").inner_html()
     assert STRIPE_SECRET not in page and STRIPE_WEBHOOK_SECRET not in page
+    changes = frame.get_by_test_id("payment-changes")
+    changes.get_by_text("Stripe account").first.wait_for()  # the connection is in the change log
+    changes.get_by_text(f"Secret key ending in: — → {STRIPE_SECRET[-4:]}").wait_for()
 
     frame.get_by_role("button", name="Disconnect").click()
     frame.get_by_role("group", name="Confirm disconnecting Stripe").wait_for()
@@ -851,6 +857,7 @@ def test_a_merchant_connects_stripe_fixing_a_refused_key_then_disconnects(store,
     wait_for_notification(dashboard, "Stripe disconnected")
     frame.get_by_test_id("stripe-not-connected").wait_for()
     assert not StripeAccount.objects.exists()
+    changes.get_by_text("Connected: yes → no").wait_for()
     assert frame.locator("html").evaluate(UNLABELLED_FIELDS) == []
 
 

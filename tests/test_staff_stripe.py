@@ -4,7 +4,7 @@ it): keys are checked and stored encrypted, secrets never come back, and a refus
 import pytest
 
 from saleor_loyalty.payments.models import StripeAccount
-from tests.test_staff_program_settings import dashboard_token, error_codes, staff_call
+from tests.test_staff_program_settings import DESCRIBED, dashboard_token, error_codes, staff_call
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,40 @@ def test_a_refused_key_is_named_and_nothing_is_stored(store, keys, field):
     assert result["connection"] is None
     assert [(e["field"], e["code"]) for e in result["errors"]] == [(field, "INVALID")]
     assert not StripeAccount.objects.filter(install=store.install).exists()
+
+
+def test_keys_refused_together_are_each_named(store):
+    result = connect(store, secretKey="pk_test_" + "a1B2c3D4" * 3, webhookSecret="not-a-secret")
+    named = [(e["field"], e["code"]) for e in result["errors"]]
+    assert named == [("secretKey", "INVALID"), ("webhookSecret", "INVALID")]
+    assert not StripeAccount.objects.filter(install=store.install).exists()
+
+
+def test_connecting_replacing_and_disconnecting_are_in_the_change_log_never_a_secret(store):
+    token = dashboard_token(store)
+    connect(store)
+    connect(store)  # the same keys again: nothing changed, nothing recorded
+    connect(store, secretKey="sk_test_" + "N0t4g41n" * 3, publishableKey="")
+    staff_call(DISCONNECT, token)
+    changes = [c for c in staff_call(DESCRIBED, token)["data"]["settingsChanges"] if c["subject"] == "stripe"]
+    assert [c["title"] for c in changes] == ["Stripe account"] * 3
+    disconnected, replaced, connected = changes  # newest first
+    assert {v["label"]: (v["before"], v["after"]) for v in connected["values"]} == {
+        "Connected": ("no", "yes"),
+        "Mode": (None, "test"),
+        "Publishable key": (None, PUBLISHABLE),
+        "Secret key ending in": (None, SECRET[-4:]),
+        "Webhook secret ending in": (None, WEBHOOK_SECRET[-4:]),
+    }
+    assert (
+        {v["label"]: (v["before"], v["after"]) for v in replaced["values"]}
+        == {
+            "Publishable key": (PUBLISHABLE, None),  # removed
+            "Secret key ending in": (SECRET[-4:], "g41n"),
+        }
+    )
+    assert ("Connected", "yes", "no") in [(v["label"], v["before"], v["after"]) for v in disconnected["values"]]
+    assert SECRET not in str(changes) and WEBHOOK_SECRET not in str(changes)
 
 
 def test_disconnecting_forgets_the_keys(store):

@@ -48,7 +48,7 @@ def test_keys_of_the_wrong_shape_or_mode_are_refused_and_nothing_is_stored(
 ):
     with pytest.raises(InvalidStripeKeys) as refused:
         connect_stripe(install, secret_key, webhook_secret, publishable_key)
-    assert refused.value.field == field
+    assert refused.value.field == field and list(refused.value.errors) == [field]
     assert not StripeAccount.objects.exists()
 
 

@@ -163,6 +163,13 @@ _LABELS: dict[str, Mapping[str, str]] = {
     "rebate_program": {name: editable.label for name, editable in REBATE_PROGRAM.items()},
     "paid_plan": _PAID_PLAN,
     "membership_settings": {"return_origins": "Checkout may return to"},
+    "stripe": {
+        "connected": "Connected",
+        "mode": "Mode",
+        "publishable_key": "Publishable key",
+        "secret_key_ending": "Secret key ending in",
+        "webhook_secret_ending": "Webhook secret ending in",
+    },
 }
 
 # Values that are a choice's code, shown by the choice's label.
@@ -388,6 +395,7 @@ def _title(change: SettingsChange, names: Mapping[str, str]) -> str:
         "tier_settings": "How tiers are reached",
         "referral_program": "Referral terms",
         "membership_settings": "Where Checkout returns shoppers",
+        "stripe": "Stripe account",
     }
     if kind in fixed:
         return fixed[kind]

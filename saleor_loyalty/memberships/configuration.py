@@ -1,7 +1,8 @@
-"""The merchant's membership writes, validated: paid plans and the storefront origins Checkout may return to.
+"""The merchant's membership writes, validated: paid plans, the storefront origins Checkout may return to, and the
+store's Stripe connection (which paid plans and rebate payouts share).
 
 Used by the operator command (``set_paid_plan``) and the staff API (``create_paid_plan``, ``update_paid_plan``,
-``archive_paid_plan``, ``set_return_origins``); every write is recorded in the change log
+``archive_paid_plan``, ``set_return_origins``, ``connect_stripe_account``); every write is recorded in the change log
 (``program.settings_changes``) like the tier program's. A plan is never deleted: its memberships name it.
 """
 
@@ -18,6 +19,8 @@ from django.db.models import Q
 from saleor_loyalty.core.money import InvalidAmount, currency_exponent, quantum
 from saleor_loyalty.core.refusals import FieldRefusal
 from saleor_loyalty.installs.models import Install
+from saleor_loyalty.payments.actions import connect_stripe, disconnect_stripe
+from saleor_loyalty.payments.models import StripeAccount
 from saleor_loyalty.program.settings_changes import as_json, changed_only, record_change
 from saleor_loyalty.tiers.models import Tier
 from saleor_loyalty.tiers.queries import base_tier
@@ -88,6 +91,41 @@ def set_return_origins(install: Install, origins: Iterable[str], *, actor: str =
         row.save()
         record_change(install, "membership_settings", *changed_only(before, {"return_origins": parsed}), actor)
     return row
+
+
+def connect_stripe_account(
+    install: Install, *, secret_key: str, webhook_secret: str, publishable_key: str = "", actor: str
+) -> StripeAccount:
+    """``payments.actions.connect_stripe``, recorded in the change log (subject ``stripe``): the mode, the
+    publishable key and the secrets' last characters, never a secret. Replacing keys by the same ones records
+    nothing."""
+    with transaction.atomic():
+        before = _stripe_state(StripeAccount.objects.select_for_update().filter(install=install).first())
+        account = connect_stripe(install, secret_key, webhook_secret, publishable_key)
+        record_change(install, "stripe", *changed_only(before, _stripe_state(account)), actor)
+    return account
+
+
+def disconnect_stripe_account(install: Install, *, actor: str) -> bool:
+    """``payments.actions.disconnect_stripe``, recorded in the change log. False: none was connected."""
+    with transaction.atomic():
+        before = _stripe_state(StripeAccount.objects.select_for_update().filter(install=install).first())
+        if not disconnect_stripe(install):
+            return False
+        record_change(install, "stripe", *changed_only(before, _stripe_state(None)), actor)
+    return True
+
+
+def _stripe_state(account: StripeAccount | None) -> dict[str, Any]:
+    if account is None:
+        return {"connected": False}
+    return {
+        "connected": True,
+        "mode": "live" if account.livemode else "test",
+        "publishable_key": account.publishable_key,
+        "secret_key_ending": account.secret_key[-4:],
+        "webhook_secret_ending": account.webhook_secret[-4:],
+    }
 
 
 def check_return_url(install: Install, url: str, field: str) -> str:

@@ -23,24 +23,37 @@ _WEBHOOK_SECRET = re.compile(r"whsec_[0-9A-Za-z+/=_-]{8,240}")
 
 @dataclass
 class InvalidStripeKeys(ValueError):
-    field: str  # secret_key, webhook_secret, publishable_key
-    message: str
+    errors: dict[str, str]  # field (secret_key, webhook_secret, publishable_key) -> why it is refused, every one
+
+    @property
+    def field(self) -> str:
+        return next(iter(self.errors))
+
+
+def _refusals(secret_key: str, webhook_secret: str, publishable_key: str) -> dict[str, str]:
+    """What is wrong with each key, all at once (a merchant who pasted two wrong keys learns it in one go)."""
+    refused = {}
+    secret = _SECRET_KEY.fullmatch(secret_key)
+    if secret is None:
+        refused["secret_key"] = "not a Stripe secret or restricted key (sk_test_…, sk_live_…, rk_…)"  # noqa: S105
+    if not _WEBHOOK_SECRET.fullmatch(webhook_secret):
+        refused["webhook_secret"] = "not a webhook signing secret (whsec_…)"  # noqa: S105
+    if publishable_key:
+        publishable = _PUBLISHABLE_KEY.fullmatch(publishable_key)
+        if publishable is None:
+            refused["publishable_key"] = "not a publishable key (pk_test_…, pk_live_…)"
+        elif secret is not None and (publishable.group(1) == "live") != (secret.group(2) == "live"):
+            refused["publishable_key"] = "the publishable key is not of the secret key's mode"
+    return refused
 
 
 def connect_stripe(install: Install, secret_key: str, webhook_secret: str, publishable_key: str = "") -> StripeAccount:
     """Store (or replace) the store's Stripe keys, encrypted. The webhook URL is kept across reconnections, so the
     endpoint configured in Stripe goes on working; a new account gets a new one (``webhook_url``)."""
     secret_key, webhook_secret, publishable_key = secret_key.strip(), webhook_secret.strip(), publishable_key.strip()
-    if not (secret := _SECRET_KEY.fullmatch(secret_key)):
-        raise InvalidStripeKeys("secret_key", "not a Stripe secret or restricted key (sk_test_…, sk_live_…, rk_…)")
-    if not _WEBHOOK_SECRET.fullmatch(webhook_secret):
-        raise InvalidStripeKeys("webhook_secret", "not a webhook signing secret (whsec_…)")
-    livemode = secret.group(2) == "live"
-    if publishable_key:
-        if not (publishable := _PUBLISHABLE_KEY.fullmatch(publishable_key)):
-            raise InvalidStripeKeys("publishable_key", "not a publishable key (pk_test_…, pk_live_…)")
-        if (publishable.group(1) == "live") != livemode:
-            raise InvalidStripeKeys("publishable_key", "the publishable key is not of the secret key's mode")
+    if refused := _refusals(secret_key, webhook_secret, publishable_key):
+        raise InvalidStripeKeys(refused)
+    livemode = secret_key.split("_", 2)[1] == "live"
     with transaction.atomic():
         account = StripeAccount.objects.select_for_update().filter(install=install).first()
         if account is None:

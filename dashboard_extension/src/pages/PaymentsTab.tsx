@@ -189,8 +189,12 @@ function Connection({ token, connection, onChanged }: { token: string | undefine
   );
 }
 
-function Stripe({ token }: { token: string | undefined }) {
-  const { result, reload } = useLoad(token, fetchStripeConnection);
+function Stripe({ token, onChanged }: { token: string | undefined; onChanged: () => void }) {
+  const { result, reload: reloadConnection } = useLoad(token, fetchStripeConnection);
+  const reload = () => {
+    reloadConnection();
+    onChanged(); // the change log below lists it
+  };
   return (
     <Section id="stripe" title="Stripe" description="Your store's Stripe account: rebates paid back onto shoppers' cards and paid plans are charged through it.">
       <Loaded result={result} what="the Stripe connection" failed="The Stripe connection could not be loaded">
@@ -534,7 +538,7 @@ function Plans({ token, result, onSaved }: { token: string | undefined; result: 
 
 // -- The tab ---------------------------------------------------------------------------------------------------
 
-const PAYMENT_CHANGES = ["paid_plan:", "membership_settings"];
+const PAYMENT_CHANGES = ["stripe", "paid_plan:", "membership_settings"];
 
 /** The Payments tab: Stripe, the paid plans with where Checkout returns, and their changes. */
 export function PaymentsTab({ token }: { token: string | undefined }) {
@@ -546,9 +550,9 @@ export function PaymentsTab({ token }: { token: string | undefined }) {
   };
   return (
     <Box display="flex" flexDirection="column" gap={10} __maxWidth="880px">
-      <Stripe token={token} />
+      <Stripe token={token} onChanged={changes.reload} />
       <Plans token={token} result={plans.result} onSaved={saved} />
-      <ChangeLog result={changes.result} id="payment-changes" title="Changes to paid plans" description="Every change to the paid plans and to where Checkout returns shoppers: who made it, when, and what it changed (the Program tab's change log lists them too)." />
+      <ChangeLog result={changes.result} id="payment-changes" title="Changes to payments" description="Every change to the Stripe connection, the paid plans and where Checkout returns shoppers: who made it, when, and what it changed (the Program tab's change log lists them too). Secrets are never shown, only their last characters." />
     </Box>
   );
 }

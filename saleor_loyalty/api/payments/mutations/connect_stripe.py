@@ -6,7 +6,8 @@ from typing import Any
 import graphene
 from graphene.utils.str_converters import to_camel_case
 
-from saleor_loyalty.payments.actions import InvalidStripeKeys, connect_stripe, disconnect_stripe
+from saleor_loyalty.memberships.configuration import connect_stripe_account, disconnect_stripe_account
+from saleor_loyalty.payments.actions import InvalidStripeKeys
 
 from ...errors import LoyaltyError
 from .. import PERMISSION
@@ -23,15 +24,18 @@ class StripeConnectionPayload(graphene.ObjectType):
 def resolve_connect_stripe(root: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     staff = info.context.require_staff(PERMISSION)
     try:
-        account = connect_stripe(
+        account = connect_stripe_account(
             staff.install,
             secret_key=input["secret_key"],
             webhook_secret=input["webhook_secret"],
             publishable_key=input.get("publishable_key") or "",
+            actor=staff.email or staff.user_id,
         )
     except InvalidStripeKeys as exc:
-        error = {"field": to_camel_case(exc.field), "code": "INVALID", "message": exc.message}
-        return {"connection": None, "errors": [error]}
+        errors = [
+            {"field": to_camel_case(field), "code": "INVALID", "message": why} for field, why in exc.errors.items()
+        ]
+        return {"connection": None, "errors": errors}
     logger.info(
         "stripe connected",
         extra={"data": {"by": staff.email or staff.user_id, "livemode": account.livemode}},
@@ -41,7 +45,7 @@ def resolve_connect_stripe(root: Any, info: Any, input: dict[str, Any]) -> dict[
 
 def resolve_disconnect_stripe(root: Any, info: Any) -> dict[str, Any]:
     staff = info.context.require_staff(PERMISSION)
-    if disconnect_stripe(staff.install):
+    if disconnect_stripe_account(staff.install, actor=staff.email or staff.user_id):
         logger.info("stripe disconnected", extra={"data": {"by": staff.email or staff.user_id}})
     return {"connection": None, "errors": []}
 
