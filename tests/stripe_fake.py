@@ -12,6 +12,8 @@ What the **stand-in** adds (this module):
 - every request to an endpoint in ``VALIDATED`` is first checked against the stripe library's own typed
   parameters (tests/stripe_params.py) and refused as Stripe would (400, ``invalid_request_error``,
   ``parameter_unknown`` / ``parameter_missing`` / ``parameter_invalid``);
+- Prices, which localstripe lacks: ``GET /v1/prices/<id>`` shows the localstripe plan of that id as a recurring
+  Price (its amount, currency, interval, active);
 - Checkout Sessions, which localstripe lacks: create, retrieve, expire, and a test helper that completes one
   (``POST /_config/standin/checkout/sessions/<id>/complete``) and sends ``checkout.session.completed``; in
   subscription mode it subscribes the session's customer with localstripe (the line item's ``price`` naming a
@@ -44,7 +46,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from localstripe import resources, server
 from localstripe.errors import UserError
-from localstripe.resources import Charge, Customer, Event, PaymentIntent, Refund, StripeObject, Subscription
+from localstripe.resources import Charge, Customer, Event, PaymentIntent, Plan, Refund, StripeObject, Subscription
 from localstripe.webhooks import schedule_webhook
 
 from tests.stripe_params import InvalidParams, check
@@ -68,6 +70,7 @@ VALIDATED: list[tuple[str, re.Pattern[str], type]] = [
         ("DELETE", r"/v1/subscriptions/[^/]+", stripe.params.SubscriptionCancelParams),
         ("POST", r"/v1/checkout/sessions", stripe.params.checkout.SessionCreateParams),
         ("GET", r"/v1/checkout/sessions/[^/]+", stripe.params.checkout.SessionRetrieveParams),
+        ("GET", r"/v1/prices/[^/]+", stripe.params.PriceRetrieveParams),
         ("POST", r"/v1/checkout/sessions/[^/]+/expire", stripe.params.checkout.SessionExpireParams),
     ]
 ]
@@ -197,6 +200,25 @@ async def retrieve_session(request: web.Request) -> web.Response:
     return _json(CheckoutSession._api_retrieve(request.match_info["id"])._export())
 
 
+async def retrieve_price(request: web.Request) -> web.Response:
+    """A Price as Stripe shows it, made from the localstripe plan of that id (localstripe has no Prices; a plan is
+    what Stripe's legacy Plans were, and Stripe serves them through the Prices API too)."""
+    plan = Plan._api_retrieve(request.match_info["id"])
+    active = plan.active if isinstance(plan.active, bool) else str(plan.active).lower() == "true"  # form-encoded update
+    price = {
+        "id": plan.id,
+        "object": "price",
+        "active": active,
+        "currency": plan.currency,
+        "unit_amount": plan.amount,
+        "product": plan.product,
+        "type": "recurring",
+        "recurring": {"interval": plan.interval, "interval_count": plan.interval_count or 1, "usage_type": "licensed"},
+        "livemode": False,
+    }
+    return web.json_response(price)
+
+
 async def expire_session(request: web.Request) -> web.Response:
     session = CheckoutSession._api_retrieve(request.match_info["id"])
     if session.status != "open":
@@ -323,6 +345,7 @@ def build_app() -> web.Application:
     # same path, and these paths are new).
     app.router.add_post("/v1/checkout/sessions", create_session)
     app.router.add_get("/v1/checkout/sessions/{id}", retrieve_session)
+    app.router.add_get("/v1/prices/{id}", retrieve_price)
     app.router.add_post("/v1/checkout/sessions/{id}/expire", expire_session)
     app.router.add_post("/_config/standin/checkout/sessions/{id}/complete", complete_session)
     app.router.add_post("/_config/standin/refunds/{id}/fail", fail_refund)

@@ -16,11 +16,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from saleor_loyalty.core.money import InvalidAmount, currency_exponent, quantum
+from saleor_loyalty.core.money import InvalidAmount, currency_exponent, from_minor_units, quantum, to_minor_units
 from saleor_loyalty.core.refusals import FieldRefusal
 from saleor_loyalty.installs.models import Install
 from saleor_loyalty.payments.actions import connect_stripe, disconnect_stripe
+from saleor_loyalty.payments.client import StripeNotConnected, StripeOutcomeUnknown, StripeRefused
 from saleor_loyalty.payments.models import StripeAccount
+from saleor_loyalty.payments.prices import stripe_price
 from saleor_loyalty.program.settings_changes import as_json, changed_only, record_change
 from saleor_loyalty.tiers.models import Tier
 from saleor_loyalty.tiers.queries import base_tier
@@ -202,6 +204,13 @@ def _plan_state(plan: PaidPlan | None) -> dict[str, Any]:
     }
 
 
+def _plan_state_value(values: Mapping[str, Any], field: str) -> Any:
+    """A checked value as ``_plan_state`` writes it (to compare with the state before an edit)."""
+    if field == "amount":
+        return as_json(Decimal(values["amount"]).quantize(quantum(values["currency"])))
+    return values[field]
+
+
 def _whole(value: object, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidMembershipConfig(f"{field} must be a whole number between {low} and {high}", field)
@@ -295,10 +304,56 @@ def set_paid_plan(
     return update_paid_plan(existing, plan, actor=actor)
 
 
+# What Stripe Checkout charges comes from the Price: the plan must say the same.
+_PRICED = ("stripe_price_id", "amount", "currency", "interval", "interval_count")
+
+
+def _check_stripe_price(install: Install, values: Mapping[str, Any]) -> None:
+    """Refuse a plan whose Stripe Price charges something else than the plan shows (amount, currency, interval), is
+    archived in Stripe, is one-time, or does not exist. Not checked while the store has not connected Stripe (nothing
+    can be sold then); Stripe unreachable refuses the save (try again), so a plan is never sold unchecked."""
+    price_id = str(values["stripe_price_id"])
+    try:
+        price = stripe_price(install, price_id)
+    except StripeNotConnected:
+        return
+    except StripeRefused as exc:
+        if exc.code == "resource_missing":
+            message = f"Stripe has no price {price_id}: copy the Price's id from Stripe (Product catalogue)"
+            raise InvalidMembershipConfig(message, "stripe_price_id") from exc
+        raise InvalidMembershipConfig(f"Stripe refused to show {price_id}: {exc.message}", "stripe_price_id") from exc
+    except StripeOutcomeUnknown as exc:
+        message = "Stripe could not be asked about the price just now: nothing was saved, try again"
+        raise InvalidMembershipConfig(message, "stripe_price_id") from exc
+    if not price.active:
+        raise InvalidMembershipConfig(f"{price_id} is archived in Stripe: Checkout cannot sell it", "stripe_price_id")
+    if price.interval is None or price.unit_amount is None:
+        message = f"{price_id} is not a recurring price of a fixed amount: a plan needs one (a subscription)"
+        raise InvalidMembershipConfig(message, "stripe_price_id")
+    currency, amount = str(values["currency"]), Decimal(values["amount"])
+    charged = (price.currency, price.unit_amount, price.interval, price.interval_count)
+    shown = (currency, to_minor_units(amount, currency), str(values["interval"]), int(values["interval_count"]))
+    if charged != shown:
+        stripe_says = _terms(
+            from_minor_units(price.unit_amount, price.currency), price.currency, price.interval, price.interval_count
+        )
+        plan_says = _terms(amount, currency, str(values["interval"]), int(values["interval_count"]))
+        message = f"Stripe's {price_id} charges {stripe_says}; this plan says {plan_says}: make them the same"
+        field = "currency" if charged[0] != shown[0] else "amount" if charged[1] != shown[1] else "interval"
+        raise InvalidMembershipConfig(message, field)
+
+
+def _terms(amount: Decimal, currency: str, interval: str, count: int) -> str:
+    every = f"every {interval}" if count == 1 else f"every {count} {interval}s"
+    return f"{amount.quantize(quantum(currency))} {currency} {every}"
+
+
 def create_paid_plan(install: Install, plan: Mapping[str, Any], *, actor: str) -> PaidPlan:
     """A new plan (the dashboard): ``plan`` holds the model's fields by name, ``tier`` by the tier's name; the
-    defaults of the fields left out are the model's. A name already used is refused (``update_paid_plan`` edits)."""
+    defaults of the fields left out are the model's. A name already used is refused (``update_paid_plan`` edits).
+    Its Stripe Price must charge what it shows (``_check_stripe_price``)."""
     values = _checked(install, plan)
+    _check_stripe_price(install, values)
     taken = InvalidMembershipConfig(f"a plan called {values['name']!r} exists already", "name")
     try:
         with transaction.atomic():
@@ -338,6 +393,9 @@ def _update(plan: PaidPlan, changes: Mapping[str, Any], actor: str) -> PaidPlan:
                 raise InvalidMembershipConfig(message, field)
         if values["name"] != row.name and PaidPlan.objects.filter(install=row.install, name=values["name"]).exists():
             raise InvalidMembershipConfig(f"a plan called {values['name']!r} exists already", "name")
+        repriced = any(_plan_state_value(values, f) != before[f] for f in _PRICED)
+        if values["is_active"] and (repriced or not before["is_active"]):  # what a Checkout would sell from now
+            _check_stripe_price(row.install, values)  # a Stripe call while the plan's row is locked: edits are rare
         for field, value in values.items():
             setattr(row, field, value)
         row.save()
