@@ -902,6 +902,10 @@ def test_a_merchant_sells_a_tier_fixing_a_field_error_then_edits_and_archives_it
     row.get_by_text("$9.99 a month").wait_for()
     assert "Free shipping" in row.inner_text() and "None yet" in row.inner_text() and "On sale" in row.inner_text()
     frame.get_by_role("heading", name="Sell a tier").wait_for()  # the form is back to a new plan
+    assert frame.get_by_test_id("plan-status").inner_text() != ""  # saying what the save did ...
+    frame.get_by_label("Plan name").fill("Gold yearly")
+    assert frame.get_by_test_id("plan-status").inner_text() == ""  # ... until a new plan is begun
+    frame.get_by_label("Plan name").fill("")
 
     Membership.objects.create(
         install=store.install,
@@ -1519,8 +1523,8 @@ def _realistic_rebates(store: Store) -> None:
 
 def _realistic_payments(store: Store) -> None:
     """Stripe connected (test mode), a VIP tier sold monthly and yearly with members, an archived plan, the
-    storefront Checkout returns to."""
-    connected(store.install)
+    storefront Checkout returns to. (Stripe is connected after the plans are made: its Prices are not in the fake
+    Stripe, and a plan saved while Stripe is connected is checked against its Price.)"""
     set_tier(
         store.install, name="VIP", rank=4, thresholds={"USD": "1000000"}, perks=["Free shipping", "Members' prices"]
     )
@@ -1561,6 +1565,7 @@ def _realistic_payments(store: Store) -> None:
             tier_held=status != "canceled",
         )
     set_return_origins(store.install, ["https://shop.example.com"], actor=MERCHANT)
+    connected(store.install)
 
 
 def _shoot(dashboard: Dashboard, frame, folder: Path, name: str, *, widget: bool = False) -> Path:

@@ -98,7 +98,11 @@ export function useEditor<R, F>(empty: F, toForm: (record: R) => F, formId: stri
   // A new form (a record opened, a reset after saving or cancelling) starts its pickers afresh: no stale search.
   const [session, setSession] = useState(0);
   const save = useSave();
-  const set = (name: keyof F) => (value: F[keyof F]) => setForm((current) => ({ ...current, [name]: value }));
+  const set = (name: keyof F) => (value: F[keyof F]) => {
+    setForm((current) => ({ ...current, [name]: value }));
+    // What the last save did no longer describes the form once it is changed (a refusal stays, beside its fields).
+    if (!Object.keys(save.errors).length) save.setStatus("");
+  };
   const edit = (record: R) => {
     setEditing(record);
     setForm(toForm(record));
