@@ -430,7 +430,7 @@ def test_the_payments_tab_reads_stripe_plans_and_changes_with_the_dashboard_toke
 
     frame.get_by_test_id("stripe-not-connected").wait_for()
     frame.get_by_test_id("paid-plans-empty").wait_for()
-    frame.get_by_role("heading", name="Changes to paid plans").wait_for()
+    frame.get_by_role("heading", name="Changes to payments").wait_for()
     assert frame.get_by_role("heading", name="Connect Stripe").is_visible()
     assert frame.get_by_label("Secret key").get_attribute("type") == "password"  # a secret is never shown
     assert frame.get_by_label("Webhook signing secret").get_attribute("type") == "password"

@@ -877,7 +877,9 @@ def test_a_merchant_sells_a_tier_fixing_a_field_error_then_edits_and_archives_it
     frame.get_by_label("Currency", exact=True).fill("usd")
     frame.get_by_label("Stripe Price", exact=True).fill("price_1Q2w3E")
     frame.get_by_role("button", name="Add a benefit").click()
-    frame.get_by_label("Benefit 1: channel id").fill("Q2hhbm5lbDox")
+    channel = frame.get_by_label("Benefit 1: channel")  # the store's channels, by name and currency
+    assert channel.locator("option").all_inner_texts() == ["Choose a channel", "Default Channel (USD)", "Jp (JPY)"]
+    channel.select_option(label="Default Channel (USD)")
     frame.get_by_role("button", name="Create plan").click()
     assert wait_for_notification(dashboard, "Paid plan not created")["status"] == "error"
     error = frame.locator("#plan-amount-error")

@@ -371,6 +371,33 @@ def test_a_search_the_app_refuses_says_why_and_asks_the_store_nothing(store, var
     assert not store.saleor.calls_to("products")
 
 
+def test_staff_read_the_stores_channels_once_in_a_while(store):
+    query = "query { storeChannels { id slug name currency isActive } }"
+    channels = staff_call(query, token(store))["data"]["storeChannels"]
+    assert channels == [
+        {
+            "id": "Q2hhbm5lbDox",
+            "slug": "default-channel",
+            "name": "Default Channel",
+            "currency": "USD",
+            "isActive": True,
+        },
+        {"id": "Q2hhbm5lbDoy", "slug": "jp", "name": "Jp", "currency": "JPY", "isActive": True},
+    ]
+    assert store.saleor.calls_to("channels")[-1].app_authenticated  # asked with the app's token
+    staff_call(query, token(store))
+    assert len(store.saleor.calls_to("channels")) == 1  # kept a few minutes
+
+
+def test_channels_the_store_cannot_give_are_a_clear_error(store):
+    store.saleor.fail_next("channels", status=502)
+    body = staff_call("query { storeChannels { id } }", token(store))
+    assert error_codes(body) == ["SALEOR_ERROR"] and "could not be read" in body["errors"][0]["message"]
+    assert error_codes(staff_call("query { storeChannels { id } }", token(store, "MANAGE_USERS"))) == [
+        "PERMISSION_DENIED"
+    ]
+
+
 def test_a_search_when_the_store_fails_is_a_clear_error_not_a_crash(store):
     store.saleor.fail_next("categories", errors=[{"message": "boom"}])
     body = staff_call('query { searchCategories(search: "s") { id } }', token(store))

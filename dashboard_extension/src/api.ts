@@ -922,6 +922,14 @@ const UPDATE_MEMBERSHIP_SETTINGS = `mutation UpdateMembershipSettings($returnOri
   updateMembershipSettings(returnOrigins: $returnOrigins) { settings { returnOrigins } errors { field code message } }
 }`;
 
+/** A channel of the store, as Saleor has it (the channel pickers). */
+export type StoreChannel = { id: string; slug: string; name: string; currency: string; isActive: boolean };
+const STORE_CHANNELS_QUERY = `query StoreChannels { storeChannels { id slug name currency isActive } }`;
+
+export async function fetchStoreChannels(token: string): Promise<StoreChannel[]> {
+  return pick(await staffQuery<Record<string, unknown>>(token, STORE_CHANNELS_QUERY), "storeChannels");
+}
+
 export async function fetchPaidPlans(token: string): Promise<{ plans: PaidPlan[]; tiers: string[]; returnOrigins: string[] }> {
   const data = await staffQuery<Record<string, unknown>>(token, PAID_PLANS_QUERY);
   return {

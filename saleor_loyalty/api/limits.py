@@ -69,6 +69,7 @@ SALEOR_CALLS: dict[tuple[str, str], int] = {
     # The staff API (saleor/catalog.py): a search is one call; the campaign list names its products and categories
     # in at most MAX_NAME_CALLS; saving a campaign checks its new ids, up to MAX_TARGETS of each, 100 per call.
     ("StaffQuery", "searchProducts"): 1,
+    ("StaffQuery", "storeChannels"): 1,
     ("StaffQuery", "searchCategories"): 1,
     ("StaffQuery", "campaigns"): 2,
     ("StaffQuery", "settingsChanges"): 2,  # campaign changes name products and categories

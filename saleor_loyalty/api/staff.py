@@ -20,8 +20,9 @@ from .catalog.resolvers import (
     resolve_catalog_rewards,
     resolve_search_categories,
     resolve_search_products,
+    resolve_store_channels,
 )
-from .catalog.types import CatalogCampaign, CatalogReward, StoreItem
+from .catalog.types import CatalogCampaign, CatalogReward, StoreChannel, StoreItem
 from .customers.resolvers import resolve_customer_loyalty
 from .customers.types import CustomerLoyalty
 from .earning_actions.mutations.manage import (
@@ -127,6 +128,12 @@ class StaffQuery(graphene.ObjectType):
         first=graphene.Int(default_value=20, description="At most 50."),
         resolver=resolve_search_products,
         description="The store's products matching a search, for the campaign form's picker. Needs MANAGE_DISCOUNTS.",
+    )
+    store_channels = graphene.List(
+        graphene.NonNull(StoreChannel),
+        required=True,
+        resolver=resolve_store_channels,
+        description="The store's channels (active first), for the channel pickers. Needs MANAGE_DISCOUNTS.",
     )
     search_categories = graphene.List(
         graphene.NonNull(StoreItem),

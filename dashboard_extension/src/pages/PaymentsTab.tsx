@@ -12,12 +12,14 @@ import {
   disconnectStripe,
   fetchPaidPlans,
   fetchSettingsChanges,
+  fetchStoreChannels,
   fetchStripeConnection,
   PAID_PLAN_INTERVALS,
   type PaidPlan,
   type PaidPlanBenefitKind,
   type PaidPlanInput,
   type PaidPlanInterval,
+  type StoreChannel,
   type StripeConnection,
   updateMembershipSettings,
   updatePaidPlan,
@@ -312,6 +314,13 @@ function subscribed(plan: PaidPlan): number {
   return plan.members.active + plan.members.pastDue + Math.max(0, plan.members.holdingTier - plan.members.active - plan.members.pastDue);
 }
 
+/** The store's channels to pick from, by name and currency; a saved id the store no longer has stays, as its id. */
+function channelOptions(channels: StoreChannel[], current: string): { value: string; label: string }[] {
+  const options = channels.map((channel) => ({ value: channel.id, label: `${channel.name} (${channel.currency})${channel.isActive ? "" : " · inactive"}` }));
+  if (current && !channels.some((channel) => channel.id === current)) options.unshift({ value: current, label: `Unknown channel ${current}` });
+  return current ? options : [{ value: "", label: "Choose a channel" }, ...options];
+}
+
 function PlanEditor({ token, tiers, editor, onSaved }: {
   token: string | undefined;
   tiers: string[];
@@ -319,6 +328,7 @@ function PlanEditor({ token, tiers, editor, onSaved }: {
   onSaved: () => void;
 }) {
   const { editing, form, set, save, reset } = editor;
+  const channels = useLoad(token, fetchStoreChannels); // the benefit's channel picker (its id typed, without them)
   const tier = form.tier || tiers[0] || "";
   const setBenefit = (index: number, field: keyof BenefitRow) => (value: string) =>
     set("benefits")(form.benefits.map((row, i) => (i === index ? { ...row, [field]: value } : row)) as never);
@@ -394,13 +404,18 @@ function PlanEditor({ token, tiers, editor, onSaved }: {
             Benefits per paid period
           </Text>
           <Text as="p" size={2} color="default2">
-            A single-use voucher each, issued once per paid period, valid until it ends: free shipping, or an amount off in {currency}. The channel is its Saleor id (Configuration → Channels: the id in the channel's address).
+            A single-use voucher each, issued once per paid period, valid until it ends, in the channel chosen: free shipping, or an amount off in {currency}.
+            {channels.result.state === "error" ? " Your store's channels could not be read: type the channel's Saleor id (Configuration → Channels: the id in the channel's address)." : ""}
           </Text>
         </Box>
         {form.benefits.map((row, index) => (
           <Box key={index} display="grid" __gridTemplateColumns="1fr 1fr 1fr auto" gap={3} alignItems="center" data-testid="benefit-row">
             <SelectField id={`plan-benefit-${index}-kind`} label={`Benefit ${index + 1}`} value={row.kind} options={BENEFIT_KINDS} onChange={setBenefit(index, "kind")} />
-            <TextField id={`plan-benefit-${index}-channel`} label={`Benefit ${index + 1}: channel id`} value={row.channelId} onChange={setBenefit(index, "channelId")} />
+            {channels.result.state === "ready" ? (
+              <SelectField id={`plan-benefit-${index}-channel`} label={`Benefit ${index + 1}: channel`} value={row.channelId} options={channelOptions(channels.result.data, row.channelId)} onChange={setBenefit(index, "channelId")} />
+            ) : (
+              <TextField id={`plan-benefit-${index}-channel`} label={`Benefit ${index + 1}: channel id`} value={row.channelId} onChange={setBenefit(index, "channelId")} />
+            )}
             {row.kind === "FIXED_AMOUNT" ? (
               <TextField id={`plan-benefit-${index}-value`} label={`Benefit ${index + 1}: amount off`} value={row.value} onChange={setBenefit(index, "value")} inputMode="decimal" />
             ) : (

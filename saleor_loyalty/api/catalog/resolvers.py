@@ -8,7 +8,7 @@ from saleor_loyalty.program import queries as program_queries
 from saleor_loyalty.program.models import Campaign
 from saleor_loyalty.redemption import rewards
 from saleor_loyalty.redemption.models import Reward
-from saleor_loyalty.saleor import catalog
+from saleor_loyalty.saleor import catalog, channels
 from saleor_loyalty.saleor.budget import SaleorCallBudgetExceeded
 from saleor_loyalty.saleor.client import SaleorError
 
@@ -60,3 +60,15 @@ def resolve_search_products(root: Any, info: Any, search: str, first: int = 20) 
 
 def resolve_search_categories(root: Any, info: Any, search: str, first: int = 20) -> list[catalog.StoreItem]:
     return _search(info, search, first, catalog.search_categories)
+
+
+def resolve_store_channels(root: Any, info: Any) -> list[channels.StoreChannel]:
+    staff = info.context.require_staff(PERMISSION)
+    try:
+        return channels.store_channels(staff.install)
+    except SaleorCallBudgetExceeded:
+        raise
+    except SaleorError as exc:
+        raise GraphQLError(
+            "your store's channels could not be read just now; try again", extensions={"code": "SALEOR_ERROR"}
+        ) from exc

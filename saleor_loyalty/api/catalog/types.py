@@ -70,6 +70,16 @@ class StoreItem(graphene.ObjectType):
     )
 
 
+class StoreChannel(graphene.ObjectType):
+    """A channel of the store, as Saleor has it now."""
+
+    id = graphene.ID(required=True, description="Its Saleor id.")
+    slug = graphene.String(required=True)
+    name = graphene.String(required=True)
+    currency = graphene.String(required=True, description="ISO 4217 code of the channel's currency.")
+    is_active = graphene.Boolean(required=True)
+
+
 class CatalogCampaign(graphene.ObjectType):
     id = graphene.ID(required=True)
     name = graphene.String(required=True)
