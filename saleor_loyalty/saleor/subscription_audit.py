@@ -44,8 +44,9 @@ def canonical(document: str) -> str:
 
 def problems_in(webhooks: list[dict[str, object]]) -> list[str]:
     """What differs between the app's webhooks in the store and the manifest's: a document edited, a webhook
-    aimed elsewhere, or one switched off or deleted (then a forged delivery from another app's webhook would be
-    the only one of its kind to arrive). Every webhook listed is this app's own, wherever it points."""
+    aimed elsewhere, or one switched off, deleted or without one of the manifest's events (then a forged delivery
+    from another app's webhook would be the only one of its kind to arrive). Events added are not a difference:
+    the endpoints refuse events not theirs. Every webhook listed is this app's own, wherever it points."""
     found, active = [], set()
     for webhook in webhooks:
         name = str(webhook.get("name") or "?")
@@ -60,8 +61,13 @@ def problems_in(webhooks: list[dict[str, object]]) -> list[str]:
             same = any(query == canonical(document) for document in subscription.queries)
         except GraphQLError:
             same = False
+        listed = webhook.get("asyncEvents")
+        events = {str(e.get("eventType")) for e in listed if isinstance(e, dict)} if isinstance(listed, list) else set()
+        missing = [event for event in subscription.events if event not in events]
         if not same:
             found.append(f"webhook {name!r}: its subscription document is not the manifest's {subscription.document}")
+        elif missing:  # an event taken off is as good as switched off for that event
+            found.append(f"webhook {name!r} no longer subscribes to {', '.join(missing)}")
         elif webhook.get("isActive") is True:
             active.add(subscription.path)
     found += [
