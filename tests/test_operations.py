@@ -5,6 +5,7 @@ import json
 import statistics
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -235,3 +236,30 @@ def test_beat_and_the_embedded_beat_run_the_same_table_of_jobs_and_every_job_is_
     app.loader.import_default_modules()
     assert [name for name in settings.CELERY_BEAT_SCHEDULE] == [job.name for job in JOBS]
     assert [job.task for job in JOBS if job.task not in app.tasks] == []
+
+
+def test_the_embedded_beat_runs_each_job_on_its_own_schedule():
+    """Found on the tenth real-Saleor run: without a broker every job ran every minute, whatever its schedule (the
+    tier review, due daily at 03:00, every minute)."""
+    from saleor_loyalty.core.embedded_beat import Schedule
+
+    ticks, now = [0.0], [datetime(2026, 12, 2, 1, 0, tzinfo=UTC)]
+    schedule = Schedule(clock=lambda: ticks[0], now=lambda: now[0])
+
+    def advance(seconds: float) -> set[str]:
+        ticks[0] += seconds
+        now[0] += timedelta(seconds=seconds)
+        return {job.name for job in schedule.due()}
+
+    first = {job.name for job in schedule.due()}
+    assert "redeliver-stuck-inbox-events" in first and "unlock-due-lots" in first  # every N seconds: at once
+    assert "review-tiers" not in first and "prune-inbox" not in first  # at their times: not at the start
+    assert advance(60) == {"redeliver-stuck-inbox-events", "process-missed-stripe-events"}  # the 60 s jobs only
+    assert "expire-abandoned-redemptions" in advance(60)  # every 120 s
+    ran = {name: 0 for name in ("review-tiers", "unlock-due-lots", "settle-rebates")}
+    for _ in range(int(24 * 3600 / 60) - 2):  # the rest of a day, minute by minute
+        for name in advance(60) & set(ran):
+            ran[name] += 1
+    assert ran["review-tiers"] == 1  # at 03:00 once
+    assert 287 <= ran["unlock-due-lots"] <= 288  # every 300 s
+    assert ran["settle-rebates"] == 24  # hourly
