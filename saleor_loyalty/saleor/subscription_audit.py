@@ -47,7 +47,7 @@ def problems_in(webhooks: list[dict[str, object]]) -> list[str]:
     aimed elsewhere, or one switched off, deleted or without one of the manifest's events (then a forged delivery
     from another app's webhook would be the only one of its kind to arrive). Events added are not a difference:
     the endpoints refuse events not theirs. Every webhook listed is this app's own, wherever it points."""
-    found, active = [], set()
+    found, active, reported = [], set(), set()
     for webhook in webhooks:
         name = str(webhook.get("name") or "?")
         path = urlsplit(str(webhook.get("targetUrl") or "")).path
@@ -64,16 +64,19 @@ def problems_in(webhooks: list[dict[str, object]]) -> list[str]:
         listed = webhook.get("asyncEvents")
         events = {str(e.get("eventType")) for e in listed if isinstance(e, dict)} if isinstance(listed, list) else set()
         missing = [event for event in subscription.events if event not in events]
+        documents = " or ".join((subscription.document, *(document for _, document in subscription.newer)))
         if not same:
-            found.append(f"webhook {name!r}: its subscription document is not the manifest's {subscription.document}")
+            found.append(f"webhook {name!r}: its subscription document is none of the manifest's ({documents})")
+            reported.add(subscription.path)
         elif missing:  # an event taken off is as good as switched off for that event
             found.append(f"webhook {name!r} no longer subscribes to {', '.join(missing)}")
+            reported.add(subscription.path)
         elif webhook.get("isActive") is True:
             active.add(subscription.path)
     found += [
         f"the manifest's {subscription.document} webhook is inactive or missing"
         for subscription in SUBSCRIPTIONS
-        if subscription.path not in active
+        if subscription.path not in active | reported
     ]
     return found
 
