@@ -3,12 +3,12 @@
 import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from saleor_loyalty.saleor.subscriptions import SUBSCRIPTIONS
+from tests.saleor_harness.schemas import shared_saleor_dir
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "shared" / "saleor" / "samples" / "3.23.28"
+SAMPLES_DIR = shared_saleor_dir() / "samples" / "3.23.28"  # $SALEOR_SHARED_DIR, else <repo>/../shared/saleor
 SAMPLE_API_URL = "http://localhost:8000/graphql/"
 
 
