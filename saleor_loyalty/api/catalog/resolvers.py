@@ -1,5 +1,7 @@
 """Listing the rewards catalog and campaigns, and searching the store's products and categories for the pickers."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from graphql import GraphQLError
@@ -39,18 +41,25 @@ def _selects(info: Any, names: set[str]) -> bool:
     return False
 
 
-def _search(info: Any, search: str, first: int, find: Any) -> list[catalog.StoreItem]:
-    staff = info.context.require_staff(PERMISSION)
+@contextmanager
+def _asking_the_store(failed: str) -> Iterator[None]:
+    """A call to the store that fails (not the request's budget of calls, which is the API's own error) answers
+    ``failed`` as a ``SALEOR_ERROR``."""
     try:
-        items: list[catalog.StoreItem] = find(staff.install, search, first)
-    except catalog.InvalidSearch as exc:
-        raise GraphQLError(str(exc), extensions={"code": "INVALID"}) from exc
+        yield
     except SaleorCallBudgetExceeded:
         raise
     except SaleorError as exc:
-        raise GraphQLError(
-            "your store could not be searched just now; try again", extensions={"code": "SALEOR_ERROR"}
-        ) from exc
+        raise GraphQLError(failed, extensions={"code": "SALEOR_ERROR"}) from exc
+
+
+def _search(info: Any, search: str, first: int, find: Any) -> list[catalog.StoreItem]:
+    staff = info.context.require_staff(PERMISSION)
+    with _asking_the_store("your store could not be searched just now; try again"):
+        try:
+            items: list[catalog.StoreItem] = find(staff.install, search, first)
+        except catalog.InvalidSearch as exc:
+            raise GraphQLError(str(exc), extensions={"code": "INVALID"}) from exc
     return items
 
 
@@ -64,11 +73,5 @@ def resolve_search_categories(root: Any, info: Any, search: str, first: int = 20
 
 def resolve_store_channels(root: Any, info: Any) -> list[channels.StoreChannel]:
     staff = info.context.require_staff(PERMISSION)
-    try:
+    with _asking_the_store("your store's channels could not be read just now; try again"):
         return channels.store_channels(staff.install)
-    except SaleorCallBudgetExceeded:
-        raise
-    except SaleorError as exc:
-        raise GraphQLError(
-            "your store's channels could not be read just now; try again", extensions={"code": "SALEOR_ERROR"}
-        ) from exc
