@@ -40,3 +40,22 @@ def covered_fk_indexes_dropped(
         state_operations=list(state_operations),
         database_operations=[migrations.RunPython(drop, create)],
     )
+
+
+def fillfactor(table: str, percent: int) -> migrations.RunPython:
+    """Leave ``100 - percent`` % of each new page of ``table`` free (PostgreSQL; nothing elsewhere), so an update of a
+    row that changes no indexed column can stay on its page (HOT: no index entry written). For rows every order
+    updates soon after they were inserted: a member's totals, an account's balances. Pages written before keep their
+    layout until rewritten (``VACUUM FULL`` or ``pg_repack``)."""
+
+    def set_to(value: int | None) -> Any:
+        def run(apps: Any, schema_editor: Any) -> None:
+            if schema_editor.connection.vendor != "postgresql":
+                return
+            quoted = schema_editor.quote_name(table)
+            option = f"SET (fillfactor = {value})" if value else "RESET (fillfactor)"
+            schema_editor.execute(f"ALTER TABLE {quoted} {option}")
+
+        return run
+
+    return migrations.RunPython(set_to(percent), set_to(None))

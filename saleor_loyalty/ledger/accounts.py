@@ -124,6 +124,7 @@ class EnrolWithAccounts:
         if connection.vendor != "postgresql":
             return insert_member(member)
         now = timezone.now()
+        member.last_activity_at = member.last_activity_at or now  # enrolled by an order: active now (no later write)
         rows = db.fetchall(_enrol_with_accounts_sql(), [*db.insert_params(member), member.install_id, now])
         if not rows:
             return False  # a concurrent delivery enrolled the shopper first
