@@ -11,6 +11,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from saleor_loyalty.core import db
 from saleor_loyalty.members.models import Member
+from saleor_loyalty.program.models import OrderAward
 from tests.factories import make_install
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +147,30 @@ def test_outside_a_block_a_later_write_runs_at_once():
     member = a_member()
     db.execute_later(ADD, [6, member.pk])
     assert lifetime(member) == 6
+
+
+def test_reads_fetched_together_take_one_round_trip_after_the_queued_writes_and_see_them():
+    member = a_member()
+    connection.ensure_connection()
+    select = "SELECT lifetime_points FROM members_member WHERE id = %s"
+    with transaction.atomic(), db.writes_behind():
+        with round_trips() as waits:
+            db.execute_later(ADD, [4, member.pk])
+            first, second = db.Query(select, [member.pk]), db.Query("SELECT %s::int + 1", [41])
+            db.fetch_together(first, second)
+        assert (first.rows, second.rows) == ([(4,)], [(42,)])
+        assert len(waits) == 1  # the write and both reads
+
+
+def test_insert_or_lock_inserts_once_then_returns_the_row_it_locked():
+    install = make_install()
+    key = ("install", "order_id")  # order_award_unique
+    with transaction.atomic():
+        first = db.insert_or_lock(OrderAward(install=install, order_id="T3JkZXI6MQ==", order_number="1"), key)
+        db.fetch_together(first)
+        inserted, was_new = db.inserted_or_locked(OrderAward, first)
+        again = db.insert_or_lock(OrderAward(install=install, order_id="T3JkZXI6MQ==", order_number="2"), key)
+        db.fetch_together(again)
+        locked, second_new = db.inserted_or_locked(OrderAward, again)
+    assert was_new and not second_new
+    assert locked.pk == inserted.pk and locked.order_number == "1"  # the row as it was: nothing overwritten
