@@ -469,6 +469,8 @@ def test_a_store_upgraded_to_3_23_gets_the_3_23_order_document_from_the_audit(sa
     assert sorted(update["asyncEvents"]) == sorted(old_events)
     assert _order_webhook(saleor)["query"] == documents.subscription("order_events_3_23")
     assert "webhook document upgraded for the store's Saleor line" in caplog.text
+    install.refresh_from_db()
+    assert install.saleor_version == "3.23"  # the line the audit saw, for operators
     assert audit_subscriptions(install) == ""
     assert len(saleor.webhook_updates) == 1  # up to date: nothing more to send
 

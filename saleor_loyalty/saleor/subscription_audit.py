@@ -133,7 +133,10 @@ def audit_subscriptions(install: Install) -> str:
             "webhook subscriptions altered" if problem else "webhook subscriptions are ours again",
             extra={"data": {"install_id": install.pk, "problem": problem}},
         )
-    Install.objects.filter(pk=install.pk).update(subscription_problem=problem, subscriptions_checked_at=timezone.now())
+    seen = {"subscription_problem": problem, "subscriptions_checked_at": timezone.now()}
+    if version and version[:32] != install.saleor_version:  # kept for operators: the store's line as last seen
+        seen["saleor_version"] = install.saleor_version = version[:32]
+    Install.objects.filter(pk=install.pk).update(**seen)
     install.subscription_problem = problem
     if not problem:
         try:
