@@ -72,18 +72,29 @@ ORDER BY o.member_id, c.code
 ON CONFLICT DO NOTHING
 """
 
-# One statement per batch. ``account``: the batch's members' rebate accounts, locked in id order (the Sort below
-# the lock reads every period first: all periods, then the accounts) and read under that lock; a period whose
+# One statement per batch. ``owned``: the ids of the batch's members' rebate accounts, each period's found by index
+# (a fenced LATERAL: a hash join would read every account of every store for each batch); ``account``: those
+# accounts, locked in id order (the Sort below the lock reads every id first, then the accounts) and read under
+# that lock; a period whose
 # member lacks an account is left out (the caller opens them and settles it again). ``plan``: what each period
 # does, from its counters (periods are read under the lock the caller took). Then the writes: the transfers (ids
 # drawn in period and step order), the payouts (holding the payout transfers), the accounts' totals, the periods.
 _SETTLE = """
-WITH account AS MATERIALIZED (
-    SELECT p.id AS period_id, a.id, a.code, a.debits_posted - a.credits_posted AS debit_balance
+WITH owned AS MATERIALIZED (
+    SELECT p.id AS period_id, a.id
     FROM rebates_period p
-    JOIN ledger_account a ON a.install_id = p.install_id AND a.member_id = p.member_id AND a.unit = p.currency
-         AND a.code IN ('rebate_pending', 'rebate_payable', 'rebate_recoverable')
+    CROSS JOIN LATERAL (
+        SELECT a.id FROM ledger_account a
+        WHERE a.install_id = p.install_id AND a.member_id = p.member_id AND a.unit = p.currency
+          AND a.code IN ('rebate_pending', 'rebate_payable', 'rebate_recoverable')
+        OFFSET 0  -- a fence: each period's accounts by the unique index, never a scan of every account
+    ) a
     WHERE p.id = ANY(%(ids)s)
+), account AS MATERIALIZED (
+    SELECT o.period_id, a.id, a.code, a.debits_posted - a.credits_posted AS debit_balance
+    FROM ledger_account a
+    JOIN owned o ON o.id = a.id
+    WHERE a.id = ANY(ARRAY(SELECT id FROM owned))
     ORDER BY a.id
     FOR UPDATE OF a
 ), owner AS (
