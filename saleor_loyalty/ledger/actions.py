@@ -197,7 +197,9 @@ def claw_back(
             lots.consume_order_lots(accounts.pending, order_id or "", from_pending, posted.transfer_id)
         left -= from_pending
 
-    from_points = min(left, max(0, _fresh(accounts.points).available))
+    # the points account's balance is read only when the order's pending lots did not cover it all (most refunds
+    # come inside the return window: their points are still pending)
+    from_points = min(left, max(0, _fresh(accounts.points).available)) if left else 0
     if from_points:
         posted = post(
             install_id=install_id,
