@@ -8,6 +8,8 @@ takes back the very lots its order earned (``consume_order_lots``). Every change
 from django.db import connection
 from django.db.models import F, Q
 
+from saleor_loyalty.core import db
+
 from .models import Account, Lot, LotMovement
 
 _BATCH = 50
@@ -58,8 +60,38 @@ def consume(account: Account, amount: int, transfer_id: int) -> int:
     return amount - left
 
 
+# ``consume_order_lots`` on PostgreSQL: the order's lots with points left, newest first, locked; what each gives
+# (all it has until ``amount`` is reached: a running sum of the lots before it); the takes and their movements.
+_CONSUME_ORDER_LOTS = """
+WITH picked AS MATERIALIZED (
+    SELECT id, remaining, earned_at FROM ledger_lot
+    WHERE account_id = %(account)s AND order_id = %(order)s AND remaining > 0
+    ORDER BY earned_at DESC, id DESC
+    FOR UPDATE
+), takes AS (
+    SELECT id, least(remaining, %(amount)s - coalesce(sum(remaining) OVER (
+        ORDER BY earned_at DESC, id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
+    FROM picked
+), taken AS (
+    UPDATE ledger_lot l SET remaining = l.remaining - t.take FROM takes t
+    WHERE l.id = t.id AND t.take > 0
+    RETURNING l.id, t.take
+), moved AS (
+    INSERT INTO ledger_lot_movement (transfer_id, lot_id, delta) SELECT %(transfer)s, id, -take FROM taken
+    RETURNING delta
+)
+SELECT coalesce(-sum(delta), 0) FROM moved
+"""
+
+
 def consume_order_lots(account: Account, order_id: str, amount: int, transfer_id: int) -> int:
-    """Take up to ``amount`` points from this order's own lots in the account; returns how many were taken."""
+    """Take up to ``amount`` points from this order's own lots in the account, the newest first; returns how many
+    were taken. One statement on PostgreSQL (every refund and cancellation takes its order's lots back)."""
+    if connection.vendor == "postgresql":
+        row = db.fetchone(
+            _CONSUME_ORDER_LOTS, {"account": account.pk, "order": order_id, "amount": amount, "transfer": transfer_id}
+        )
+        return int(row[0]) if row else 0
     left = amount
     movements = []
     for lot in (
