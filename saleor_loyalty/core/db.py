@@ -76,21 +76,31 @@ def _connection() -> BaseDatabaseWrapper:
 
 def _run(cursor: Any, conn: BaseDatabaseWrapper, sql: str, params: Params) -> None:
     """Execute ``sql`` on ``cursor``, after the writes queued on ``conn`` and in the same round trip."""
-    queued: list[tuple[str, Params]] | None = getattr(conn, _QUEUE, None)
-    if not queued:
+    if not getattr(conn, _QUEUE, None):
         cursor.execute(sql, params)
         return
     with conn.connection.pipeline():
-        _send(conn, queued)
+        _send(conn)
         cursor.execute(sql, params)
     # leaving the pipeline waited for every answer: the queued writes' errors are raised here, before ``cursor``'s
 
 
-def _send(conn: BaseDatabaseWrapper, queued: list[tuple[str, Params]]) -> None:
+def _send(conn: BaseDatabaseWrapper) -> None:
+    """Send the writes queued on ``conn`` (none: nothing), inside the pipeline the caller opened."""
+    queued: list[tuple[str, Params]] | None = getattr(conn, _QUEUE, None)
+    if not queued:
+        return
     with psycopg.Cursor(conn.connection) as writer:
         for sql, params in queued:
             writer.execute(sql, params)
     queued.clear()
+
+
+def _flush(conn: BaseDatabaseWrapper) -> None:
+    """The writes queued on ``conn``, sent now in one round trip (none: nothing)."""
+    if getattr(conn, _QUEUE, None):
+        with conn.wrap_database_errors, conn.connection.pipeline():
+            _send(conn)
 
 
 def fetchone(sql: str, params: Params) -> tuple[Any, ...] | None:
@@ -141,9 +151,7 @@ def fetch_together(*queries: Query) -> None:
         cursors = [_cursor(conn) for _ in queries]
         try:
             with conn.connection.pipeline():
-                queued = getattr(conn, _QUEUE, None)
-                if queued:
-                    _send(conn, queued)
+                _send(conn)
                 for cursor, query in zip(cursors, queries, strict=True):
                     cursor.execute(query.sql, query.params)
             for cursor, query in zip(cursors, queries, strict=True):
@@ -166,11 +174,7 @@ def execute_later(sql: str, params: Params) -> None:
 
 def _send_queued_first(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
     """A Django cursor's statement (the ORM's, a savepoint's) goes after the writes queued before it."""
-    conn = context["connection"]
-    queued = getattr(conn, _QUEUE, None)
-    if queued:
-        with conn.wrap_database_errors, conn.connection.pipeline():
-            _send(conn, queued)
+    _flush(context["connection"])
     return execute(sql, params, many, context)
 
 
@@ -188,10 +192,8 @@ def writes_behind() -> Iterator[None]:
     try:
         with conn.execute_wrapper(_send_queued_first):
             yield
-            queued = getattr(conn, _QUEUE)
-            if queued and conn.connection is not None:
-                with conn.wrap_database_errors, conn.connection.pipeline():
-                    _send(conn, queued)
+            if conn.connection is not None:
+                _flush(conn)
     finally:
         setattr(conn, _QUEUE, None)
 

@@ -28,16 +28,17 @@ def find_or_enrol_user(
     enrol: "Enrol | None" = None,
 ) -> tuple[Member, bool]:
     """``member_for_user``, and whether this call enrolled the member (so nothing of it exists yet elsewhere: the
-    ledger opens its accounts without looking for them first). ``looked_up``: a ``lookup`` of this shopper (or a
-    query that starts with the member's columns) with the same ``lock``, already run (with others, in one round
-    trip): its answer is used. ``enrol``: how a new member is inserted (the ledger's, opening its accounts in the
-    same statement), else ``insert``."""
-    member = found(looked_up) if looked_up is not None else _find(install, _USER, [user_id], lock=lock)
+    ledger opens its accounts without looking for them first). ``looked_up``: a query on this shopper's
+    ``shopper_key`` whose rows start with the member's columns (``MEMBER_COLUMNS``), with the same ``lock``, already
+    run (with others, in one round trip): its answer is used. ``enrol``: how a new member is inserted (the
+    ledger's, opening its accounts in the same statement), else ``insert``."""
+    key = shopper_key(install, user_id=user_id)
+    member = found(looked_up) if looked_up is not None else _find(key, lock=lock)
     if member is None:
         new = Member(install=install, saleor_user_id=user_id, email=normalize_email(email or ""))
         if (enrol or insert)(new):
             return new, True
-        member = _find(install, _USER, [user_id], lock=lock)
+        member = _find(key, lock=lock)
         assert member is not None  # a concurrent delivery enrolled them: the conflict says the row is there
     elif email and not member.email:
         member.email = normalize_email(email)
@@ -53,15 +54,15 @@ def guest_member(install: Install, email: str, *, lock: bool = False) -> Member:
 def find_or_enrol_guest(
     install: Install, email: str, *, lock: bool = False, looked_up: db.Query | None = None, enrol: "Enrol | None" = None
 ) -> tuple[Member, bool]:
-    """``guest_member``, and whether this call enrolled it (as ``find_or_enrol_user``; ``looked_up``: from
-    ``lookup_guest``)."""
+    """``guest_member``, and whether this call enrolled it (``looked_up`` and ``enrol``: as ``find_or_enrol_user``)."""
     email = normalize_email(email)
-    member = found(looked_up) if looked_up is not None else _find(install, _GUEST, [email], lock=lock)
+    key = shopper_key(install, email=email)
+    member = found(looked_up) if looked_up is not None else _find(key, lock=lock)
     if member is None:
         new = Member(install=install, email=email)
         if (enrol or insert)(new):
             return new, True
-        member = _find(install, _GUEST, [email], lock=lock)
+        member = _find(key, lock=lock)
         assert member is not None  # as above
     return member, False
 
@@ -84,25 +85,18 @@ def shopper_key(install: Install, *, user_id: str | None = None, email: str | No
     return f"m.install_id = %s AND {_GUEST}", [install.pk, normalize_email(email or "")]
 
 
-def lookup(key: ShopperKey, *, lock: bool) -> db.Query:
-    """The query ``find_or_enrol_user`` / ``find_or_enrol_guest`` run first, to run with others
-    (``db.fetch_together``) and hand to them as ``looked_up``."""
-    suffix = " FOR UPDATE" if lock and connection.vendor == "postgresql" else ""
-    where, params = key
-    return db.Query(f"SELECT {_MEMBER.columns('m')} FROM members_member m WHERE {where}{suffix}", params)  # noqa: S608
-
-
 def found(query: db.Query) -> Member | None:
-    """The member a ``lookup`` query found (run), or None."""
+    """The member a query on a ``shopper_key`` found (run; its rows start with ``MEMBER_COLUMNS``), or None."""
     return _MEMBER.build(query.rows[0]) if query.rows else None
 
 
-def _find(install: Install, where: str, params: list[Any], *, lock: bool) -> Member | None:
-    """The install's member matching ``where`` (a unique key: at most one row), ``FOR UPDATE`` when ``lock``. A
-    prepared statement: every order event reads its member, and the ORM's query cost more to build than to run."""
-    query = lookup((f"m.install_id = %s AND {where}", [install.pk, *params]), lock=lock)
-    query.rows = db.fetchall(query.sql, query.params)
-    return found(query)
+def _find(key: ShopperKey, *, lock: bool) -> Member | None:
+    """The member ``key`` finds (a unique key: at most one row), ``FOR UPDATE`` when ``lock``. A prepared statement:
+    every order event reads its member, and the ORM's query cost more to build than to run."""
+    suffix = " FOR UPDATE" if lock and connection.vendor == "postgresql" else ""
+    where, params = key
+    rows = db.fetchall(f"SELECT {MEMBER_COLUMNS} FROM members_member m WHERE {where}{suffix}", params)  # noqa: S608
+    return _MEMBER.build(rows[0]) if rows else None
 
 
 # Inserts a new member (its id set): False if a concurrent delivery enrolled the same shopper first.

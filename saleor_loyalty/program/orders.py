@@ -80,12 +80,11 @@ _AWARD_FIELDS = [f for f in OrderAward._meta.concrete_fields if not f.primary_ke
 
 @dataclass(frozen=True)
 class Shopper:
-    """The order's shopper as read with its award, in the same round trip (PostgreSQL): their member's row, locked,
-    and that member's points accounts (one query holds both). None: not looked up (a guest order the program does
-    not award, or another database)."""
+    """The order's shopper as read with its award, in the same round trip (PostgreSQL): ``found`` holds their
+    member's row, locked, and that member's points accounts (``lookup_member_with_points_accounts``). None: not
+    looked up (a guest order the program does not award, or another database)."""
 
-    member: db.Query | None = None
-    accounts: db.Query | None = None
+    found: db.Query | None = None
     # how a new shopper is enrolled: with their points accounts, in one statement
     enrolment: EnrolWithAccounts = field(default_factory=EnrolWithAccounts)
 
@@ -106,7 +105,7 @@ def _lock_award(install: Install, order: OrderSnapshot, program: ProgramSettings
         return OrderAward.objects.select_for_update().get(install=install, order_id=order.id), Shopper()
     award_query = db.insert_or_lock(new, ("install", "order_id"))
     shopper = _shopper(install, order, program)
-    db.fetch_together(award_query, *([shopper.member] if shopper.member is not None else []))
+    db.fetch_together(award_query, *([shopper.found] if shopper.found is not None else []))
     award, _ = db.inserted_or_locked(OrderAward, award_query)
     return award, shopper
 
@@ -118,8 +117,7 @@ def _shopper(install: Install, order: OrderSnapshot, program: ProgramSettings) -
         key = members.shopper_key(install, email=order.user_email)
     else:
         return Shopper()
-    found = lookup_member_with_points_accounts(key)
-    return Shopper(member=found, accounts=found)
+    return Shopper(found=lookup_member_with_points_accounts(key))
 
 
 def _member_for(
@@ -128,7 +126,7 @@ def _member_for(
     """The order's member, locked (``FOR UPDATE``): the row the settlement updates, read once (with the award, when
     it is the shopper's); and whether it was enrolled just now (it has no ledger accounts yet)."""
     if award.member_id is not None:
-        looked_up = members.found(shopper.member) if shopper.member is not None else None
+        looked_up = members.found(shopper.found) if shopper.found is not None else None
         if looked_up is not None and looked_up.pk == award.member_id and looked_up.merged_into_id is None:
             return looked_up, False
         member = Member.objects.select_for_update().get(pk=award.member_id)
@@ -137,11 +135,11 @@ def _member_for(
         return member, False
     if order.user_id:
         return members.find_or_enrol_user(
-            install, order.user_id, order.user_email, lock=True, looked_up=shopper.member, enrol=shopper.enrolment
+            install, order.user_id, order.user_email, lock=True, looked_up=shopper.found, enrol=shopper.enrolment
         )
     if order.user_email and program.guest_orders == GuestOrderPolicy.EARN:
         return members.find_or_enrol_guest(
-            install, order.user_email, lock=True, looked_up=shopper.member, enrol=shopper.enrolment
+            install, order.user_email, lock=True, looked_up=shopper.found, enrol=shopper.enrolment
         )
     return None, False
 
@@ -286,7 +284,7 @@ def _apply(
     award.revision += 1
     key = f"order:{award.order_id}:r{award.revision}"
     unlocks_at = timezone.now() + timedelta(days=program.return_window_days)
-    accounts = member_accounts(member, new_member=enrolled, looked_up=shopper.accounts, enrolment=shopper.enrolment)
+    accounts = member_accounts(member, new_member=enrolled, looked_up=shopper.found, enrolment=shopper.enrolment)
     totals = ledger.MemberTotals()
     _post_points(
         member,

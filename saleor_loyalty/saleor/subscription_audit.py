@@ -42,6 +42,13 @@ def canonical(document: str) -> str:
     return print_ast(parse(document))
 
 
+def _endpoint(webhook: dict[str, object]) -> tuple[str, Subscription | None]:
+    """The path a webhook delivers to, and the manifest's subscription of that endpoint (None: not one of ours)."""
+    path = urlsplit(str(webhook.get("targetUrl") or "")).path
+    _, marker, endpoint = path.rpartition(WEBHOOK_PATH_PREFIX)
+    return path, subscription_for_path(endpoint) if marker else None
+
+
 def problems_in(webhooks: list[dict[str, object]]) -> list[str]:
     """What differs between the app's webhooks in the store and the manifest's: a document edited, a webhook
     aimed elsewhere, or one switched off, deleted or without one of the manifest's events (then a forged delivery
@@ -50,9 +57,7 @@ def problems_in(webhooks: list[dict[str, object]]) -> list[str]:
     found, active, reported = [], set(), set()
     for webhook in webhooks:
         name = str(webhook.get("name") or "?")
-        path = urlsplit(str(webhook.get("targetUrl") or "")).path
-        _, marker, endpoint = path.rpartition(WEBHOOK_PATH_PREFIX)
-        subscription = subscription_for_path(endpoint) if marker else None
+        path, subscription = _endpoint(webhook)
         if subscription is None:
             found.append(f"webhook {name!r} delivers to {path or '?'}, which the manifest does not have")
             continue
@@ -86,9 +91,7 @@ def outdated(webhooks: list[dict[str, object]], saleor_version: str | None) -> l
     manifest: (webhook id, its name, its subscription)."""
     found = []
     for webhook in webhooks:
-        path = urlsplit(str(webhook.get("targetUrl") or "")).path
-        _, marker, endpoint = path.rpartition(WEBHOOK_PATH_PREFIX)
-        subscription = subscription_for_path(endpoint) if marker else None
+        _, subscription = _endpoint(webhook)
         if subscription is None or not webhook.get("id"):
             continue
         try:
