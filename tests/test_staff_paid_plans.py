@@ -5,6 +5,7 @@ changes nothing, and no input makes the API fail."""
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from graphql import parse, validate
 
 from saleor_loyalty.api.core.ids import global_id
@@ -21,7 +22,8 @@ from tests.test_tiers import setup_tiers
 
 pytestmark = pytest.mark.django_db
 
-CHANNEL = "Q2hhbm5lbDox"
+CHANNEL = "Q2hhbm5lbDox"  # the contract harness's store: default-channel (USD) and jp (Q2hhbm5lbDoy, JPY)
+JP_CHANNEL = "Q2hhbm5lbDoy"
 PLAN_FIELDS = """id name tier price { amount currency } interval intervalCount stripePriceId graceDays isActive
   benefits { kind channelId value { amount currency } } members { active pastDue canceled holdingTier }"""
 LIST = f"{{ paidPlans {{ {PLAN_FIELDS} }} membershipSettings {{ returnOrigins }} }}"
@@ -104,7 +106,7 @@ def test_a_merchant_creates_a_plan_and_sees_it_listed_and_logged_in_their_words(
     assert logged["Price shown"] == (None, "9.99") and logged["Billed"] == (None, "monthly")
     assert logged["Benefits per paid period"] == (
         None,
-        f"free shipping in channel {CHANNEL}; 5 off in channel {CHANNEL}",
+        "free shipping in Default Channel; 5 off in Default Channel",  # the channel by its name in the store
     )
 
 
@@ -139,6 +141,16 @@ def test_a_merchant_creates_a_plan_and_sees_it_listed_and_logged_in_their_words(
             "free shipping takes no value",
         ),
         ({"benefits": [{"kind": "FREE_SHIPPING", "channelId": CHANNEL}] * 11}, "benefits", "at most 10 benefits"),
+        (
+            {"benefits": [{"kind": "FREE_SHIPPING", "channelId": "Q2hhbm5lbDo5OQ=="}]},
+            "benefits",
+            "benefit 1: the store has no channel Q2hhbm5lbDo5OQ==",
+        ),
+        (
+            {"benefits": [{"kind": "FIXED_AMOUNT", "channelId": JP_CHANNEL, "value": "5"}]},
+            "benefits",
+            "benefit 1: Jp sells in JPY, and an amount off is in the plan's currency (USD): pick a USD channel",
+        ),
     ],
 )
 def test_a_refused_field_is_named_and_nothing_is_created(store, tiers, given, field, message):
@@ -147,6 +159,46 @@ def test_a_refused_field_is_named_and_nothing_is_created(store, tiers, given, fi
     assert [(e["field"], e["code"]) for e in answer["errors"]] == [(field, "INVALID")]
     assert message in answer["errors"][0]["message"]
     assert not PaidPlan.objects.exists() and not SettingsChange.objects.filter(subject__startswith="paid_plan").exists()
+
+
+def test_free_shipping_may_be_in_a_channel_of_another_currency(store, tiers):
+    answer = create(store, {**VIP, "benefits": [{"kind": "FREE_SHIPPING", "channelId": JP_CHANNEL}]})
+    assert answer["errors"] == [] and answer["plan"]["benefits"] == [
+        {"kind": "FREE_SHIPPING", "channelId": JP_CHANNEL, "value": None}
+    ]
+    assert described(store)["Paid plan Gold monthly"]["Benefits per paid period"] == (None, "free shipping in Jp")
+
+
+def test_benefits_are_saved_only_when_the_stores_channels_can_be_read(store, tiers):
+    store.saleor.fail_next("channels", status=502)
+    answer = create(store, VIP)
+    assert [(e["field"], e["code"]) for e in answer["errors"]] == [("benefits", "INVALID")]
+    assert "could not be read just now: nothing was saved, try again" in answer["errors"][0]["message"]
+    assert not PaidPlan.objects.exists()
+
+    plan_id = create(store, VIP)["plan"]["id"]  # asked again: the store answers
+    asked = len(store.saleor.calls_to("channels"))
+    cache.clear()  # the channels' cache gone: an edit that leaves benefits and currency alone does not ask the store
+    assert update(store, plan_id, {"graceDays": 3})["errors"] == []
+    assert len(store.saleor.calls_to("channels")) == asked
+
+
+def test_a_currency_change_checks_the_fixed_amounts_again(store, tiers):
+    plan_id = create(store, VIP)["plan"]["id"]
+    answer = update(store, plan_id, {"currency": "JPY", "amount": "1000"})
+    assert [e["field"] for e in answer["errors"]] == ["benefits"]
+    assert "Default Channel sells in USD" in answer["errors"][0]["message"]
+    assert PaidPlan.objects.get().currency == "USD"
+
+
+def test_the_change_log_names_a_channel_by_id_when_the_store_cannot_be_asked(store, tiers):
+    create(store, VIP)
+    cache.clear()
+    store.saleor.fail_next("channels", status=502)
+    assert described(store)["Paid plan Gold monthly"]["Benefits per paid period"] == (
+        None,
+        f"free shipping in channel {CHANNEL}; 5 off in channel {CHANNEL}",
+    )
 
 
 @pytest.mark.parametrize(

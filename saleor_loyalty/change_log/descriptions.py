@@ -29,7 +29,7 @@ from saleor_loyalty.rebates.configuration import EDITABLE as REBATE_PROGRAM
 from saleor_loyalty.rebates.models import PayoutMethod, PeriodKind, RecoveryPolicy, ThresholdMode
 from saleor_loyalty.redemption.models import Reward, RewardKind
 from saleor_loyalty.referrals.configuration import EDITABLE as REFERRAL_TERMS
-from saleor_loyalty.saleor import catalog
+from saleor_loyalty.saleor import catalog, channels
 from saleor_loyalty.tiers.models import POINTS_UNIT, Basis, WindowKind
 
 
@@ -272,19 +272,21 @@ def _rebate_terms(field: str, value: Any, store_names: Mapping[str, str]) -> str
     return None
 
 
-def _plan_terms(field: str, value: Any) -> str | None:
-    """A paid plan's interval and benefits as text; None for any other field."""
+def _plan_terms(field: str, value: Any, store_names: Mapping[str, str]) -> str | None:
+    """A paid plan's interval and benefits (each channel by its name in the store) as text; None for any other
+    field."""
     if field == "interval":
         return _PLAN_INTERVALS.get(str(value), str(value))
     if field == "benefits" and isinstance(value, list):
         parts = []
         for benefit in value:
             entry = benefit if isinstance(benefit, dict) else {}
-            channel = entry.get("channel_id", "")
+            channel_id = str(entry.get("channel_id", ""))
+            channel = store_names.get(channel_id) or f"channel {channel_id}"
             if entry.get("kind") == "fixed_amount":
-                parts.append(f"{_number(str(entry.get('value')))} off in channel {channel}")
+                parts.append(f"{_number(str(entry.get('value')))} off in {channel}")
             else:
-                parts.append(f"free shipping in channel {channel}")
+                parts.append(f"free shipping in {channel}")
         return "; ".join(parts)
     return None
 
@@ -298,7 +300,7 @@ def shown(kind: str, field: str, value: Any, store_names: Mapping[str, str] | No
         return "yes" if value else "no"
     if kind == "rebate_program" and (text := _rebate_terms(field, value, store_names or {})) is not None:
         return text
-    if kind == "paid_plan" and (text := _plan_terms(field, value)) is not None:
+    if kind == "paid_plan" and (text := _plan_terms(field, value, store_names or {})) is not None:
         return text
     if field in _STORE_IDS and isinstance(value, list):
         return ", ".join((store_names or {}).get(str(v)) or str(v) for v in value)
@@ -343,11 +345,15 @@ def _values(change: SettingsChange, store_names: Mapping[str, str]) -> list[Chan
 
 
 def _store_names(install: Install, changes: Iterable[SettingsChange]) -> dict[str, str]:
-    """The store's names of the products and categories the changes name (cached; at most ``MAX_NAME_CALLS`` calls
-    to Saleor, none when no change names any; a store that cannot be asked leaves the ids as they are)."""
+    """The store's names of the products, categories and channels the changes name (cached; at most
+    ``MAX_NAME_CALLS`` calls to Saleor for products and categories and one for channels, none when no change names
+    any; a store that cannot be asked leaves the ids as they are)."""
     ids: dict[str, list[str]] = {"product_ids": [], "category_ids": []}
+    names_channels = False
     for change in changes:
         for side in (change.before, change.after):
+            benefits = side.get("benefits") if isinstance(side, dict) else None
+            names_channels = names_channels or bool(benefits and isinstance(benefits, list))
             for field, found in ids.items():
                 value = side.get(field) if isinstance(side, dict) else None
                 found.extend(str(v) for v in value or () if isinstance(value, list))
@@ -356,10 +362,11 @@ def _store_names(install: Install, changes: Iterable[SettingsChange]) -> dict[st
                 target, _, saleor_id = str(key).partition(":")
                 if target in ("product", "category"):
                     ids[f"{target}_ids"].append(saleor_id)
-    if not ids["product_ids"] and not ids["category_ids"]:
-        return {}
-    items = catalog.names(install, ids["product_ids"], ids["category_ids"])
-    return {saleor_id: item.name for saleor_id, item in items.items() if item.name}
+    named = channels.channel_names(install) if names_channels else {}
+    if ids["product_ids"] or ids["category_ids"]:
+        items = catalog.names(install, ids["product_ids"], ids["category_ids"])
+        named.update({saleor_id: item.name for saleor_id, item in items.items() if item.name})
+    return named
 
 
 # What a subject's key is, per kind named by its current name: the row's id, or the earning action's code.

@@ -24,6 +24,8 @@ from saleor_loyalty.payments.client import StripeNotConnected, StripeOutcomeUnkn
 from saleor_loyalty.payments.models import StripeAccount
 from saleor_loyalty.payments.prices import stripe_price
 from saleor_loyalty.program.settings_changes import as_json, changed_only, record_change
+from saleor_loyalty.saleor.channels import store_channels
+from saleor_loyalty.saleor.client import SaleorError
 from saleor_loyalty.tiers.models import Tier
 from saleor_loyalty.tiers.queries import base_tier
 
@@ -343,6 +345,33 @@ def _check_stripe_price(install: Install, values: Mapping[str, Any]) -> None:
         raise InvalidMembershipConfig(message, field)
 
 
+def _check_benefit_channels(install: Install, values: Mapping[str, Any]) -> None:
+    """Refuse a benefit in a channel the store does not have, and a fixed amount off in a channel of another currency
+    than the plan's: a voucher's amount is in its channel's currency, so "5.00 off" in a PLN channel of a USD plan
+    would give 5.00 PLN. Free shipping may be in any of the store's channels (it has no amount). The channels are
+    asked of Saleor (cached a few minutes); a store that cannot be asked refuses the save (try again)."""
+    benefits = values["benefits"]
+    if not benefits:
+        return
+    try:
+        channels = {channel.id: channel for channel in store_channels(install)}
+    except SaleorError as exc:
+        message = "the store's channels could not be read just now: nothing was saved, try again"
+        raise InvalidMembershipConfig(message, "benefits") from exc
+    currency = str(values["currency"])
+    for index, benefit in enumerate(benefits):
+        channel = channels.get(benefit["channel_id"])
+        if channel is None:
+            message = f"benefit {index + 1}: the store has no channel {benefit['channel_id']}"
+            raise InvalidMembershipConfig(message, "benefits")
+        if benefit["kind"] == BenefitKind.FIXED_AMOUNT and channel.currency != currency:
+            message = (
+                f"benefit {index + 1}: {channel.name} sells in {channel.currency}, and an amount off is in the plan's"
+                f" currency ({currency}): pick a {currency} channel"
+            )
+            raise InvalidMembershipConfig(message, "benefits")
+
+
 def _terms(amount: Decimal, currency: str, interval: str, count: int) -> str:
     every = f"every {interval}" if count == 1 else f"every {count} {interval}s"
     return f"{amount.quantize(quantum(currency))} {currency} {every}"
@@ -353,6 +382,7 @@ def create_paid_plan(install: Install, plan: Mapping[str, Any], *, actor: str) -
     defaults of the fields left out are the model's. A name already used is refused (``update_paid_plan`` edits).
     Its Stripe Price must charge what it shows (``_check_stripe_price``)."""
     values = _checked(install, plan)
+    _check_benefit_channels(install, values)
     _check_stripe_price(install, values)
     taken = InvalidMembershipConfig(f"a plan called {values['name']!r} exists already", "name")
     try:
@@ -393,6 +423,8 @@ def _update(plan: PaidPlan, changes: Mapping[str, Any], actor: str) -> PaidPlan:
                 raise InvalidMembershipConfig(message, field)
         if values["name"] != row.name and PaidPlan.objects.filter(install=row.install, name=values["name"]).exists():
             raise InvalidMembershipConfig(f"a plan called {values['name']!r} exists already", "name")
+        if values["benefits"] != before["benefits"] or values["currency"] != before["currency"]:
+            _check_benefit_channels(row.install, values)  # asked of Saleor (cached) while the row is locked
         repriced = any(_plan_state_value(values, f) != before[f] for f in _PRICED)
         if values["is_active"] and (repriced or not before["is_active"]):  # what a Checkout would sell from now
             _check_stripe_price(row.install, values)  # a Stripe call while the plan's row is locked: edits are rare

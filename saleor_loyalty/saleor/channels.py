@@ -5,6 +5,7 @@ so opening a form does not ask the store every time; Saleor's errors propagate (
 the form without its picker.
 """
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +13,9 @@ from django.core.cache import cache
 
 from saleor_loyalty.installs.models import Install
 
-from .client import SaleorClient
+from .client import SaleorClient, SaleorError
 
+logger = logging.getLogger(__name__)
 CHANNELS_TTL = 300  # seconds: a channel added in Saleor shows within five minutes
 
 
@@ -48,3 +50,13 @@ def store_channels(install: Install) -> list[StoreChannel]:
     channels.sort(key=lambda channel: (not channel.is_active, channel.name.lower()))
     cache.set(key, channels, CHANNELS_TTL)
     return channels
+
+
+def channel_names(install: Install) -> dict[str, str]:
+    """The store's channel names by id, for display; a store that cannot be asked now leaves them unknown (logged),
+    never the page that shows them unreadable."""
+    try:
+        return {channel.id: channel.name for channel in store_channels(install)}
+    except SaleorError as exc:
+        logger.warning("could not read the store's channels: %s", exc)
+        return {}
