@@ -19,6 +19,11 @@ COVERED = [  # (table, foreign key column, the index that starts with it)
     ("program_order_award", "member_id", "order_award_member_paid"),
     ("referrals_fingerprint", "install_id", "referral_fingerprint_lookup"),
     ("referrals_fingerprint", "member_id", "referral_fingerprint_unique"),
+    ("ledger_lot_movement", "transfer_id", "lot_movement_unique"),
+    ("rebates_order", "install_id", "rebate_order_unique"),
+    ("rebates_period", "install_id", "rebate_period_by_period"),
+    ("rebates_period", "program_id", "rebate_period_unique"),
+    ("rebates_period", "member_id", "rebate_period_member"),
 ]
 
 

@@ -227,7 +227,8 @@ class Transfer(models.Model):
 class LotMovement(models.Model):
     """How much a transfer took from (negative) or gave back to (positive) one lot."""
 
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="lot_movements")
+    # Indexed by lot_movement_unique (transfer, lot): no own index to write on each movement.
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="lot_movements", db_index=False)
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements")
     delta = models.BigIntegerField()
 

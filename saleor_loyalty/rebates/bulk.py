@@ -165,15 +165,15 @@ WITH owned AS MATERIALIZED (
     FROM legs WHERE step = 3
     ORDER BY id
     RETURNING id
-), moves AS MATERIALIZED (
+), moves AS MATERIALIZED (  -- what each account's totals move by, from the plan (the legs above, per account)
     SELECT v.account, v.debits_posted, v.debits_pending, v.credits_posted
-    FROM legs
-    CROSS JOIN LATERAL (VALUES
-        (debit, CASE WHEN phase = 'posted' THEN amount ELSE 0 END, CASE WHEN phase = 'pending' THEN amount ELSE 0 END,
-         0::bigint),
-        (CASE WHEN kind <> 'rebate_payout' THEN credit END, 0, 0, amount)  -- rebates_paid keeps no running totals
+    FROM plan
+    CROSS JOIN LATERAL (VALUES  -- rebates_paid, the payout's credit side, keeps no running totals
+        (pending_account, released, 0::numeric, 0::numeric),  -- release: pending → payable
+        (payable_account, net, CASE WHEN pays THEN payable_now - net ELSE 0 END, released),  -- netting, payout hold
+        (recoverable_account, 0, 0, net)  -- netting: what the member owed, paid back from payable
     ) AS v(account, debits_posted, debits_pending, credits_posted)
-    WHERE v.account IS NOT NULL
+    WHERE v.debits_posted > 0 OR v.debits_pending > 0 OR v.credits_posted > 0
 ), moved AS (
     UPDATE ledger_account a
     SET debits_posted = a.debits_posted + m.debits_posted, debits_pending = a.debits_pending + m.debits_pending,

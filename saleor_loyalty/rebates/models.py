@@ -105,9 +105,10 @@ class RebateProgram(models.Model):
 class RebatePeriod(models.Model):
     """One member's rebate for one period of a program, and where its money is now (minor units)."""
 
-    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
-    program = models.ForeignKey(RebateProgram, on_delete=models.PROTECT, related_name="periods")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="rebate_periods")
+    # Indexed by the composite indexes below (by_period, unique, member): no own index to write on each update.
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+", db_index=False)
+    program = models.ForeignKey(RebateProgram, on_delete=models.PROTECT, related_name="periods", db_index=False)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="rebate_periods", db_index=False)
     period = models.CharField(max_length=8)  # "2026-11" (monthly) or "2026-Q4" (quarterly)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
@@ -170,7 +171,7 @@ class RebatePeriod(models.Model):
 class RebateOrder(models.Model):
     """What one order contributes to its member's period, and the newest order state it reflects."""
 
-    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+", db_index=False)  # by the unique
     order_id = models.CharField(max_length=255)
     order_number = models.CharField(max_length=64, blank=True)
     program = models.ForeignKey(RebateProgram, on_delete=models.PROTECT, related_name="orders")
