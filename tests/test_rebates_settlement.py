@@ -214,3 +214,60 @@ def test_the_hourly_run_settles_ended_periods_through_the_registered_payer(insta
     assert [r.amount for r in payer.requests] == [Decimal("14.00")]
     assert RebatePayout.objects.get().state == PayoutState.PAID
     assert_reconciles(install)
+
+
+def _plans_of_transfer_reads(queries) -> list[str]:
+    """EXPLAIN of each captured query that reads ledger_transfer (with its parameters, as it ran)."""
+    from django.db import connection
+
+    plans = []
+    with connection.cursor() as cursor:
+        for query in queries:
+            if "ledger_transfer" in query["sql"] and query["sql"].lstrip().upper().startswith("SELECT"):
+                cursor.execute(f"EXPLAIN {query['sql']}")
+                plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return plans
+
+
+def test_a_shoppers_statement_and_the_statements_csv_read_their_members_transfers_by_index(install):
+    """A store's other transfers are never read to find one member's: with 20,000 transfers of other members in
+    the store, the statement (shopper API) and the statements CSV find the member's by ``transfer_member_history``
+    (the memo names the period, but has no index)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from saleor_loyalty.rebates.exports import statement_movements
+
+    if connection.vendor != "postgresql":  # pragma: no cover - CI runs PostgreSQL (conftest)
+        pytest.skip("plans are PostgreSQL's")
+    rebate_program(install)
+    reconcile_order(install, order(lines=(line(unit="700.00"),)))
+    shopper = member(install)
+    account = Account.objects.get(member=shopper, code=AccountCode.REBATE_PENDING)
+    with connection.cursor() as cursor:  # other members' transfers: the rest of a busy store's ledger
+        cursor.execute(
+            """
+            INSERT INTO members_member (install_id, saleor_user_id, email, earn_accrual, carry_points,
+                                        lifetime_points, is_referee, created_at, updated_at)
+            SELECT %(install)s, 'other-' || n, 'other' || n || '@example.com', 0, 0, 0, false, now(), now()
+            FROM generate_series(1, 2000) AS n;
+            INSERT INTO ledger_transfer (install_id, idempotency_key, kind, phase, debit_account_id,
+                                         credit_account_id, amount, unit, member_id, memo, created_at)
+            SELECT %(install)s, 'noise:' || n, 'rebate_accrue', 'posted', %(account)s, %(account)s + 1, 1, 'USD',
+                   m.id, jsonb_build_object('rebate_period', 0), now()
+            FROM generate_series(1, 20000) AS n
+            JOIN members_member m ON m.saleor_user_id = 'other-' || (n %% 2000 + 1);
+            ANALYZE ledger_transfer; ANALYZE members_member;
+            """,
+            {"install": install.pk, "account": account.pk},
+        )
+    with CaptureQueriesContext(connection) as statement:
+        (read,) = rebate_statement(shopper, "2026-11")
+    with CaptureQueriesContext(connection) as export:
+        movements = list(statement_movements(install, "2026-11"))
+    assert read.accrued == Decimal("14.00")
+    assert [(m.line, m.customer_id, m.accrued) for m in movements if m.line == "member"] == [
+        ("member", "VXNlcjox", Decimal("14.00"))
+    ]
+    for plan in _plans_of_transfer_reads([*statement.captured_queries, *export.captured_queries]):
+        assert "transfer_member_history" in plan and "Seq Scan on ledger_transfer" not in plan, plan

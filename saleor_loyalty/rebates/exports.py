@@ -71,7 +71,9 @@ def _batch(install: Install, rows: list[RebatePeriod]) -> Iterator[Movement]:
     moved: dict[tuple[int, str, str | None], int] = {}  # (period row, accrued | reversed | kind, order) -> units
     totals: dict[tuple[int, str], int] = {}
     for period_id, kind, order_id, total in (
-        Transfer.objects.filter(install_id=install.pk, memo__rebate_period__in=ids)
+        Transfer.objects.filter(  # the batch's members' own transfers, by index (the memo alone reads them all)
+            install_id=install.pk, member_id__in=sorted({row.member_id for row in rows}), memo__rebate_period__in=ids
+        )
         .values_list("memo__rebate_period", "kind", "order_id")
         .annotate(total=Sum("amount"))
     ):

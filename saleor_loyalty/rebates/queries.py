@@ -284,7 +284,9 @@ def rebate_statement(member: Member, period: str) -> tuple[Statement, ...]:
         currency = row.currency
         by_order: dict[tuple[str, str | None], int] = {}
         for kind, order_id, amount in (
-            Transfer.objects.filter(install_id=row.install_id, memo__rebate_period=row.pk)
+            # by the member's own transfers (``transfer_member_history``): every rebate transfer names its period's
+            # member; the memo alone would read every transfer of the store
+            Transfer.objects.filter(install_id=row.install_id, member_id=row.member_id, memo__rebate_period=row.pk)
             .values_list("kind", "order_id")
             .annotate(total=Sum("amount"))
         ):
