@@ -401,9 +401,14 @@ def _ledger_figures(install: Install, program: RebateProgram, period: str) -> di
     )
     moved: dict[str, int] = {}
     held = 0
-    for phase, kind, debit, credit, amount, hold in transfers.values_list(
-        "phase", "kind", "debit_account__code", "credit_account__code", "amount", "pending__amount"
+    # Summed by the database per (phase, kind, debit code, credit code): a handful of rows, not one per transfer
+    # (a period of a million shoppers has millions).
+    for phase, kind, debit, credit, amount, hold in (
+        transfers.values_list("phase", "kind", "debit_account__code", "credit_account__code")
+        .annotate(amount=Sum("amount"), hold=Sum("pending__amount"))
+        .order_by()
     ):
+        amount, hold = int(amount), int(hold or 0)
         if phase == TransferPhase.PENDING:
             held += amount  # a payout's hold: its money left payable for rebates_paid, for now
             continue
