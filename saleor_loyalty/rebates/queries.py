@@ -403,12 +403,12 @@ def _ledger_figures(install: Install, program: RebateProgram, period: str) -> di
     held = 0
     # Summed by the database per (phase, kind, debit code, credit code): a handful of rows, not one per transfer
     # (a period of a million shoppers has millions).
-    for phase, kind, debit, credit, amount, hold in (
+    for phase, kind, debit, credit, summed, held_summed in (
         transfers.values_list("phase", "kind", "debit_account__code", "credit_account__code")
         .annotate(amount=Sum("amount"), hold=Sum("pending__amount"))
         .order_by()
     ):
-        amount, hold = int(amount), int(hold or 0)
+        amount, hold = int(summed), int(held_summed or 0)
         if phase == TransferPhase.PENDING:
             held += amount  # a payout's hold: its money left payable for rebates_paid, for now
             continue
