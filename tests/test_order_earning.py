@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from saleor_loyalty.ledger import actions as ledger
+from saleor_loyalty.ledger.errors import InvalidTransfer
 from saleor_loyalty.ledger.queries import integrity_problems, member_balances
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.members.models import Member
@@ -86,3 +87,54 @@ def test_a_repeated_earn_key_returns_the_first_lot_even_if_the_request_differs(i
     again = ledger.earn(member=member, points=99, key="k", source="order")
     assert again.pk == first.pk and again.points == 10
     assert member_balances(member).available == 10
+
+
+def test_an_orders_points_and_its_carried_fractions_are_one_posting(install):
+    """Issue #10: when an order's points and the whole points its fractions carry over both earn, both lots are
+    written by one statement, the order's first; a redelivery changes nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from saleor_loyalty.ledger.models import Lot, Transfer
+
+    reconcile_order(install, order("first", lines=(line(unit="10.60"),)))  # 10 points, 0.6 carried over
+    second = order("second", lines=(line(unit="20.70"),))  # 20 points and 0.7: the carry reaches 1.3, 1 whole point
+    with CaptureQueriesContext(connection) as queries:
+        assert reconcile_order(install, second) == Outcome.EARNED
+    posting = [q["sql"] for q in queries.captured_queries if "INSERT INTO ledger_transfer" in q["sql"]]
+    assert len(posting) == (1 if connection.vendor == "postgresql" else 2)
+    transfers = list(Transfer.objects.filter(order_id="second").order_by("pk"))
+    assert [(t.idempotency_key, t.amount) for t in transfers] == [("order:second:r1", 20), ("order:second:r1:carry", 1)]
+    lots = list(Lot.objects.filter(order_id="second").order_by("pk"))
+    assert [(lot.source, lot.points, lot.remaining) for lot in lots] == [("order", 20, 20), ("carry", 1, 1)]
+    assert [t.lot_id for t in transfers] == [lot.pk for lot in lots]
+    member = Member.objects.get()
+    assert (member.earn_accrual, member.carry_points, member.lifetime_points) == (
+        Decimal("1.3"),
+        1,
+        31,
+    )  # the accrual holds fractions only
+    assert balances_of(install).pending == 31
+
+    assert reconcile_order(install, second) == Outcome.UNCHANGED
+    assert Transfer.objects.filter(order_id="second").count() == 2 and balances_of(install).pending == 31
+    assert integrity_problems(install.pk) == []
+
+
+def test_a_multi_lot_posting_whose_key_was_claimed_before_writes_only_the_new_one(install):
+    member = member_for_user(install, "VXNlcjox", "shopper@example.com")
+    first = ledger.earn(member=member, points=10, key="k1", source="order")
+    lots = ledger.earn_many(
+        member=member,
+        earnings=[
+            ledger.Earning(points=99, key="k1", source="order"),  # claimed before: the first lot is the answer
+            ledger.Earning(points=3, key="k2", source="carry"),
+        ],
+    )
+    assert [lot.pk == first.pk for lot in lots] == [True, False]
+    assert (lots[0].points, lots[1].points, lots[1].source) == (10, 3, "carry")
+    member.refresh_from_db()
+    assert member_balances(member).available == 13 and member.lifetime_points == 13
+    assert integrity_problems(install.pk) == []
+    with pytest.raises(InvalidTransfer):
+        ledger.earn_many(member=member, earnings=[ledger.Earning(1, "k3", "order"), ledger.Earning(2, "k3", "order")])

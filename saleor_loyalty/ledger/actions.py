@@ -5,6 +5,7 @@ the order being reconciled, the member being merged). Keys make every action saf
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from . import lots
 from .accounts import MemberAccounts, member_accounts, program_account
 from .errors import IdempotencyConflict, LedgerError
 from .models import Account, AccountCode, Lot, Transfer, TransferKind
-from .posting import NewLot, Posted, post, resolve_pending
+from .posting import LotPosting, NewLot, Posted, post, post_lots, resolve_pending
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,17 @@ def _count(member: Member, totals: MemberTotals | None, lifetime_points: int, ac
     Member.objects.filter(pk=member.pk).update(**changes)
 
 
+@dataclass(frozen=True)
+class Earning:
+    """One lot ``earn_many`` issues: its points, its idempotency key and where it came from."""
+
+    points: int
+    key: str
+    source: str
+    rule: dict[str, Any] | None = None
+    order_line_id: str | None = None
+
+
 def earn(
     *,
     member: Member,
@@ -68,40 +80,76 @@ def earn(
     ``accounts``: the member's, when the caller has them; ``totals``: gather the member row's moves there for the
     caller to write (else written here).
     """
+    earning = Earning(points=points, key=key, source=source, rule=rule, order_line_id=order_line_id)
+    (lot,) = earn_many(
+        member=member,
+        earnings=[earning],
+        order_id=order_id,
+        unlocks_at=unlocks_at,
+        expires_at=expires_at,
+        accounts=accounts,
+        totals=totals,
+    )
+    return lot
+
+
+def earn_many(
+    *,
+    member: Member,
+    earnings: Sequence[Earning],
+    order_id: str | None = None,
+    unlocks_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    accounts: MemberAccounts | None = None,
+    totals: MemberTotals | None = None,
+) -> list[Lot]:
+    """``earn`` for several lots that unlock and expire together (an order's points and its carried fractions), all
+    posted by one statement (``posting.post_lots``); each key is idempotent on its own. The lots, in order."""
     accounts = accounts or member_accounts(member)
     now = timezone.now()
     locked = unlocks_at is not None and unlocks_at > now
     target = accounts.pending if locked else accounts.points
-    new_lot = NewLot(
-        source=source,
-        order_line_id=order_line_id,
-        rule=rule or {},
-        earned_at=now,
-        unlocks_at=unlocks_at,
-        unlocked_at=None if locked else now,
-        expires_at=expires_at,
-    )
-    posted = post(
+    postings = [
+        LotPosting(
+            key=earning.key,
+            amount=earning.points,
+            memo={"source": earning.source},
+            new_lot=NewLot(
+                source=earning.source,
+                order_line_id=earning.order_line_id,
+                rule=earning.rule or {},
+                earned_at=now,
+                unlocks_at=unlocks_at,
+                unlocked_at=None if locked else now,
+                expires_at=expires_at,
+            ),
+        )
+        for earning in earnings
+    ]
+    posted = post_lots(
         install_id=member.install_id,
-        key=key,
         kind=TransferKind.EARN,
         debit=program_account(member.install_id, AccountCode.ISSUED),
         credit=target,
-        amount=points,
         member_id=member.pk,
         order_id=order_id,
-        memo={"source": source},
-        new_lot=new_lot,
-        first_lot_wins=True,  # no SELECT of the key beforehand: the posting's ON CONFLICT answers a repeat
+        postings=postings,
     )
-    if not posted.created:  # the key was claimed before (a repeat, or a concurrent writer): its lot is the answer
-        if posted.lot_id is None:
-            raise IdempotencyConflict(f"idempotency key {key!r} was used for a transfer without a lot")
-        return Lot.objects.get(pk=posted.lot_id)
-    _count(member, totals, points, now)
-    if not locked:
-        repay_debt(member, key=f"{key}:repay")
-    return _created_lot(posted, new_lot, member=member, account=target, points=points, order_id=order_id)
+    issued = []
+    for posting, result in zip(postings, posted, strict=True):
+        if not result.created:  # the key was claimed before (a repeat, or a concurrent writer): its lot is the answer
+            if result.lot_id is None:
+                raise IdempotencyConflict(f"idempotency key {posting.key!r} was used for a transfer without a lot")
+            issued.append(Lot.objects.get(pk=result.lot_id))
+            continue
+        _count(member, totals, posting.amount, now)
+        lot = _created_lot(
+            result, posting.new_lot, member=member, account=target, points=posting.amount, order_id=order_id
+        )
+        issued.append(lot)
+    if not locked and any(result.created for result in posted):
+        repay_debt(member, key=f"{postings[0].key}:repay")
+    return issued
 
 
 def _created_lot(

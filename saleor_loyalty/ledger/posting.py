@@ -11,6 +11,7 @@ the idempotency key: concurrent writers with one key leave one transfer and one 
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -250,6 +251,137 @@ def post(
         raise InvalidTransfer(f"accounts {debit.pk}/{credit.pk} are not both there to be moved")
     LEDGER_POSTINGS.labels(kind=str(kind)).inc()
     return Posted(int(transfer_id), created=True, lot_id=int(result[2]) if new_lot is not None else lot_id)
+
+
+@dataclass(frozen=True)
+class LotPosting:
+    """One of the postings ``post_lots`` writes: its key, its points and the lot it credits."""
+
+    key: str
+    amount: int
+    new_lot: NewLot
+    memo: dict[str, Any] = field(default_factory=dict)
+
+
+# Several postings of one kind between the same two accounts, each crediting a new lot, in one statement: the
+# transfers claim their keys (in the order given: ids rise with it), each claimed transfer's lot is written from
+# it, and the accounts move once by the claimed transfers' sum (one UPDATE, the rows locked in id order, as every
+# posting's). A key claimed before writes nothing; the caller looks it up.
+_LOT_ARRAYS = {
+    "keys": "varchar",
+    "amounts": "bigint",
+    "memos": "jsonb",
+    "sources": "varchar",
+    "order_line_ids": "varchar",
+    "rules": "jsonb",
+    "earned_ats": "timestamptz",
+    "unlocks_ats": "timestamptz",
+    "unlocked_ats": "timestamptz",
+    "expires_ats": "timestamptz",
+}
+_LOT_UNNEST = ", ".join(f"%({name})s::{kind}[]" for name, kind in _LOT_ARRAYS.items())
+_POST_LOTS_SQL = (
+    f"WITH r AS (SELECT * FROM unnest({_LOT_UNNEST}) WITH ORDINALITY AS r(key, amount, memo, source, "  # noqa: S608
+    "order_line_id, rule, earned_at, unlocks_at, unlocked_at, expires_at, n)), "
+    f"t AS (INSERT INTO ledger_transfer ({', '.join(_COLUMNS)}) "
+    "SELECT %(install_id)s, r.key, %(kind)s, 'posted', %(debit_account_id)s, %(credit_account_id)s, r.amount, "
+    f"%(unit)s, NULL, NULL, %(member_id)s, %(order_id)s, {_NEXT_LOT_ID}, r.memo, %(created_at)s FROM r ORDER BY r.n "
+    "ON CONFLICT (install_id, idempotency_key) DO NOTHING RETURNING idempotency_key, id, lot_id, amount), "
+    f"lot AS (INSERT INTO ledger_lot ({', '.join(_LOT_COLUMNS)}) "
+    "SELECT t.lot_id, %(install_id)s, %(member_id)s, %(credit_account_id)s, t.amount, t.amount, r.source, "
+    "%(order_id)s, r.order_line_id, r.rule, r.earned_at, r.unlocks_at, r.unlocked_at, r.expires_at "
+    "FROM t JOIN r ON r.key = t.idempotency_key RETURNING id), "
+    "total AS (SELECT sum(amount)::bigint AS points FROM t), "
+    "moved AS (UPDATE ledger_account SET "
+    "debits_posted = debits_posted + CASE WHEN id = %(debit_account_id)s THEN total.points ELSE 0 END, "
+    "credits_posted = credits_posted + CASE WHEN id = %(credit_account_id)s THEN total.points ELSE 0 END "
+    "FROM total WHERE id IN (%(debit_account_id)s, %(credit_account_id)s) AND tracks_balance "
+    "AND total.points IS NOT NULL RETURNING id) "
+    "SELECT t.idempotency_key, t.id, t.lot_id, (SELECT count(*) FROM moved), (SELECT count(*) FROM lot) FROM t"
+)
+
+
+def post_lots(
+    *,
+    install_id: int,
+    kind: TransferKind,
+    debit: Account,
+    credit: Account,
+    member_id: int,
+    order_id: str | None,
+    postings: Sequence[LotPosting],
+) -> list[Posted]:
+    """``post(new_lot=…, first_lot_wins=True)`` for each of ``postings``, in one statement on PostgreSQL (an order's
+    points and its carried fractions: one round trip, one move of the two accounts). Each key is idempotent on its
+    own: a key claimed before gets its first transfer and lot back, the others are written. In ``postings``' order
+    (transfer ids rise with it); elsewhere (SQLite) one ``post`` each."""
+    if len({p.key for p in postings}) != len(postings):
+        raise InvalidTransfer("each posting needs its own idempotency key")
+    if connection.vendor != "postgresql" or len(postings) == 1:
+        return [
+            post(
+                install_id=install_id,
+                key=p.key,
+                kind=kind,
+                debit=debit,
+                credit=credit,
+                amount=p.amount,
+                member_id=member_id,
+                order_id=order_id,
+                memo=p.memo,
+                new_lot=p.new_lot,
+                first_lot_wins=True,
+            )
+            for p in postings
+        ]
+    for p in postings:
+        _check(install_id, debit, credit, p.amount)
+        if not p.key or len(p.key) > 255:
+            raise InvalidTransfer("an idempotency key of 1-255 characters is required")
+    if credit.member_id != member_id:
+        raise InvalidTransfer("a new lot is credited, posted, to an account of the posting's member")
+    now = timezone.now()
+    lots = [(p, _lot_params(p.new_lot, now)) for p in postings]
+    params: dict[str, Any] = {
+        "install_id": install_id,
+        "kind": str(kind),
+        "debit_account_id": debit.pk,
+        "credit_account_id": credit.pk,
+        "unit": debit.unit,
+        "member_id": member_id,
+        "order_id": order_id,
+        "created_at": now,
+        "keys": [p.key for p, _ in lots],
+        "amounts": [p.amount for p, _ in lots],
+        "memos": [json.dumps(p.memo) for p, _ in lots],
+        "sources": [lot["lot_source"] for _, lot in lots],
+        "order_line_ids": [lot["lot_order_line_id"] for _, lot in lots],
+        "rules": [lot["lot_rule"] for _, lot in lots],
+        "earned_ats": [lot["lot_earned_at"] for _, lot in lots],
+        "unlocks_ats": [lot["lot_unlocks_at"] for _, lot in lots],
+        "unlocked_ats": [lot["lot_unlocked_at"] for _, lot in lots],
+        "expires_ats": [lot["lot_expires_at"] for _, lot in lots],
+    }
+    try:
+        rows = db.fetchall(_POST_LOTS_SQL, params)
+    except IntegrityError as exc:
+        if "account_no_overdraft" in str(exc):
+            raise InsufficientBalance(f"account {debit.pk} cannot cover the postings") from exc
+        raise
+    claimed = {key: (int(transfer_id), int(lot_id)) for key, transfer_id, lot_id, _, _ in rows}
+    if rows and (rows[0][3] != debit.tracks_balance + credit.tracks_balance or rows[0][4] != len(rows)):
+        raise InvalidTransfer(f"accounts {debit.pk}/{credit.pk} are not both there to be moved")
+    LEDGER_POSTINGS.labels(kind=str(kind)).inc(len(claimed))
+    posted = []
+    for p in postings:
+        if p.key in claimed:
+            transfer_id, lot_id = claimed[p.key]
+            posted.append(Posted(transfer_id, created=True, lot_id=lot_id))
+            continue
+        row = {"kind": str(kind), "phase": str(TransferPhase.POSTED), "debit_account_id": debit.pk}
+        row |= {"credit_account_id": credit.pk, "amount": p.amount}
+        posted.append(_existing(install_id, p.key, row, first_lot_wins=True))
+    return posted
 
 
 def _lot_params(new_lot: NewLot, now: datetime) -> dict[str, Any]:

@@ -5,6 +5,7 @@ custom events, referrals — issues them here, so the merchant's expiry policy s
 ``after_earning`` a lot without ``expires_at`` would never expire).
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,29 @@ def issue_points(
         source=source,
         order_id=order_id,
         rule=rule,
+        unlocks_at=unlocks_at,
+        expires_at=lot_expiry(program, timezone.now()),
+        accounts=accounts,
+        totals=totals,
+    )
+
+
+def issue_many(
+    member: Member,
+    program: ProgramSettings,
+    earnings: Sequence[ledger.Earning],
+    *,
+    order_id: str | None = None,
+    unlocks_at: datetime | None = None,
+    accounts: MemberAccounts | None = None,
+    totals: ledger.MemberTotals | None = None,
+) -> list[Lot]:
+    """Several lots that unlock together (an order's points and its carried fractions), expiring by the program's
+    policy, in one posting (see ``ledger.actions.earn_many``)."""
+    return ledger.earn_many(
+        member=member,
+        earnings=earnings,
+        order_id=order_id,
         unlocks_at=unlocks_at,
         expires_at=lot_expiry(program, timezone.now()),
         accounts=accounts,

@@ -33,7 +33,7 @@ from saleor_loyalty.members.models import Member
 from . import signals
 from .earning import RuleSnapshot, kept_share, net_spend, order_points
 from .extensions import order_redemptions, store_credit_spent
-from .issuing import issue_points
+from .issuing import issue_many, issue_points
 from .models import ClawbackPolicy, GuestOrderPolicy, OrderAward, OrderPlacement, ProgramSettings
 from .rules import program_settings, rule_for_order
 from .snapshots import OrderSnapshot
@@ -286,25 +286,23 @@ def _apply(
     unlocks_at = timezone.now() + timedelta(days=program.return_window_days)
     accounts = member_accounts(member, new_member=enrolled, looked_up=shopper.found, enrolment=shopper.enrolment)
     totals = ledger.MemberTotals()
-    _post_points(
-        member,
-        program,
-        new_points - old_points,
-        "order",
-        key,
-        award.order_id,
-        unlocks_at,
-        accounts,
-        totals,
-        rule=award.rule,
-    )
-    earned = max(0, new_points - old_points)
+    ordered = new_points - old_points
     carry = member.carry_points
     if fraction_change:
         carry = int(member.earn_accrual + fraction_change)  # the member's row is locked: its accrual is current
-        carried = carry - member.carry_points
-        _post_points(member, program, carried, "carry", f"{key}:carry", award.order_id, unlocks_at, accounts, totals)
-        earned += carried
+    carried = carry - member.carry_points
+    if ordered > 0 and carried > 0:  # both earn: one posting of both lots
+        earnings = [
+            ledger.Earning(points=ordered, key=key, source="order", rule=award.rule),
+            ledger.Earning(points=carried, key=f"{key}:carry", source="carry"),
+        ]
+        issue_many(member, program, earnings, order_id=award.order_id, unlocks_at=unlocks_at, accounts=accounts,
+                   totals=totals)  # fmt: skip
+    else:
+        order_id = award.order_id
+        _post_points(member, program, ordered, "order", key, order_id, unlocks_at, accounts, totals, rule=award.rule)
+        _post_points(member, program, carried, "carry", f"{key}:carry", order_id, unlocks_at, accounts, totals)
+    earned = max(0, ordered) + carried
     _write_member(member, totals, fraction_change, carry)
     outcome = Outcome.EARNED if desired > award.exact_points else Outcome.CLAWED_BACK
     award.exact_points = desired
