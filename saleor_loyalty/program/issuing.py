@@ -34,18 +34,11 @@ def issue_points(
     totals: ledger.MemberTotals | None = None,
 ) -> Lot:
     """Earn ``points`` for the member as a lot expiring by the program's policy (see ``ledger.actions.earn``)."""
-    return ledger.earn(
-        member=member,
-        points=points,
-        key=key,
-        source=source,
-        order_id=order_id,
-        rule=rule,
-        unlocks_at=unlocks_at,
-        expires_at=lot_expiry(program, timezone.now()),
-        accounts=accounts,
-        totals=totals,
+    earning = ledger.Earning(points=points, key=key, source=source, rule=rule)
+    (lot,) = issue_many(
+        member, program, [earning], order_id=order_id, unlocks_at=unlocks_at, accounts=accounts, totals=totals
     )
+    return lot
 
 
 def issue_many(
