@@ -131,7 +131,9 @@ class Posted:
     lot_id: int | None = None  # the transfer's lot: the one this posting created, or the earlier transfer's
 
 
-def _check(install_id: int, debit: Account, credit: Account, amount: int) -> None:
+def _check(install_id: int, debit: Account, credit: Account, amount: int, key: str) -> None:
+    if not key or len(key) > 255:
+        raise InvalidTransfer("an idempotency key of 1-255 characters is required")
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
         raise InvalidTransfer(f"amount must be a whole number between 1 and {MAX_AMOUNT}, got {amount!r}")
     if debit.pk == credit.pk:
@@ -208,9 +210,7 @@ def post(
     ``first_lot_wins``: a repeat whose first transfer created a lot gets that lot back even if this request differs
     (an earn repeated after its return window moved, say); otherwise a differing repeat raises IdempotencyConflict.
     """
-    _check(install_id, debit, credit, amount)
-    if not key or len(key) > 255:
-        raise InvalidTransfer("an idempotency key of 1-255 characters is required")
+    _check(install_id, debit, credit, amount, key)
     if new_lot is not None and (pending or lot_id is not None or member_id is None or credit.member_id != member_id):
         raise InvalidTransfer("a new lot is credited, posted, to an account of the posting's member")
     phase = TransferPhase.PENDING if pending else TransferPhase.POSTED
@@ -335,9 +335,7 @@ def post_lots(
             for p in postings
         ]
     for p in postings:
-        _check(install_id, debit, credit, p.amount)
-        if not p.key or len(p.key) > 255:
-            raise InvalidTransfer("an idempotency key of 1-255 characters is required")
+        _check(install_id, debit, credit, p.amount, p.key)
     if credit.member_id != member_id:
         raise InvalidTransfer("a new lot is credited, posted, to an account of the posting's member")
     now = timezone.now()
@@ -378,9 +376,14 @@ def post_lots(
             transfer_id, lot_id = claimed[p.key]
             posted.append(Posted(transfer_id, created=True, lot_id=lot_id))
             continue
-        row = {"kind": str(kind), "phase": str(TransferPhase.POSTED), "debit_account_id": debit.pk}
-        row |= {"credit_account_id": credit.pk, "amount": p.amount}
-        posted.append(_existing(install_id, p.key, row, first_lot_wins=True))
+        asked = {
+            "kind": str(kind),
+            "phase": str(TransferPhase.POSTED),
+            "debit_account_id": debit.pk,
+            "credit_account_id": credit.pk,
+            "amount": p.amount,
+        }
+        posted.append(_existing(install_id, p.key, asked, first_lot_wins=True))
     return posted
 
 

@@ -296,8 +296,9 @@ def _apply(
             ledger.Earning(points=ordered, key=key, source="order", rule=award.rule),
             ledger.Earning(points=carried, key=f"{key}:carry", source="carry"),
         ]
-        issue_many(member, program, earnings, order_id=award.order_id, unlocks_at=unlocks_at, accounts=accounts,
-                   totals=totals)  # fmt: skip
+        issue_many(
+            member, program, earnings, order_id=award.order_id, unlocks_at=unlocks_at, accounts=accounts, totals=totals
+        )
     else:
         order_id = award.order_id
         _post_points(member, program, ordered, "order", key, order_id, unlocks_at, accounts, totals, rule=award.rule)
