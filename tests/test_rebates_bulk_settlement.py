@@ -2,6 +2,7 @@
 them one at a time by the rules would — the same transfers (keys, kinds, accounts, amounts, memos), counters and
 payouts — a second run writes nothing, two runs at once write one set, and the audit reconciles to the cent."""
 
+import itertools
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,8 +16,9 @@ from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger.models import Account, AccountCode, Transfer
 from saleor_loyalty.ledger.queries import integrity_problems
 from saleor_loyalty.members.actions import member_for_user
-from saleor_loyalty.rebates import movements
+from saleor_loyalty.rebates import movements, tasks
 from saleor_loyalty.rebates.accounts import rebate_accounts
+from saleor_loyalty.rebates.bulk import batches_of
 from saleor_loyalty.rebates.models import PayoutState, RebateOrder, RebatePayout, RebatePeriod, RebateProgram
 from saleor_loyalty.rebates.payers import PayoutRequest
 from saleor_loyalty.rebates.periods import period_by_key
@@ -286,3 +288,61 @@ def test_a_period_that_never_accrued_is_closed_and_its_members_accounts_opened()
     assert Account.objects.filter(member=member).count() == 3
     assert not Transfer.objects.filter(install_id=install.pk).exists()
     assert settle_period(install, NOVEMBER, now=NOVEMBER_CLOSED).periods == 0
+
+
+def test_batches_hold_whole_members_in_member_then_period_order():
+    pairs = [(m, 100 * m + k) for m in range(1, 40) for k in range(m % 3 + 1)]  # 1 to 3 periods per member
+    batches = batches_of(reversed(pairs), 10)
+    assert [pk for batch in batches for pk in batch] == [pk for _, pk in sorted(pairs)]
+    member_of = {pk: m for m, pk in pairs}
+    assert all(10 <= len(batch) <= 12 for batch in batches[:-1])  # cut at the first member boundary past 10
+    members_per_batch = [{member_of[pk] for pk in batch} for batch in batches]
+    for one, other in itertools.pairwise(members_per_batch):
+        assert not one & other  # no member in two batches
+    assert batches_of([], 10) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_settling_on_several_connections_at_once_writes_what_the_rules_say():
+    store = build(120)
+    expected = expected_settlement(store, NOVEMBER_CLOSED)
+    last = Transfer.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    committed: list[int] = []
+
+    settled = settle_period(
+        store.install,
+        NOVEMBER,
+        now=NOVEMBER_CLOSED,
+        batch=16,
+        workers=3,
+        on_batch=lambda b: committed.append(b.periods),
+    )
+
+    assert actual_settlement(store, last) == expected  # netting in period order, however the batches interleaved
+    assert settled.batches > 3 and len(committed) == settled.batches and sum(committed) == settled.periods
+    assert len(settled.payouts) == len(expected[2])
+    assert_reconciles(store.install)
+    assert settle_period(store.install, NOVEMBER, now=NOVEMBER_CLOSED, workers=3).periods == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hourly_task_hands_each_batch_to_a_worker_and_each_batch_its_payouts(monkeypatch):
+    store = build(60)
+    expected = expected_settlement(store, NOVEMBER_CLOSED)
+    last = Transfer.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    handed: list[tuple[list[int], str, bool]] = []
+    sent: list[list[int]] = []
+    monkeypatch.setattr(tasks.settle_rebate_batch, "delay", lambda *args: handed.append(args))
+    monkeypatch.setattr(tasks.send_rebate_payouts, "delay", sent.append)
+    monkeypatch.setattr(tasks, "finish_waiting", lambda: 0)
+
+    summary = tasks.settle_rebates(NOVEMBER_CLOSED.isoformat(), batch=8)
+
+    assert summary["batches"] == len(handed) > 1 and summary["dispatched"] == 0  # nothing was left waiting
+    assert actual_settlement(store, last)[0] == {}  # the run itself settled nothing
+    results = run_in_threads(len(handed), lambda i: tasks.settle_rebate_batch(*handed[i]), timeout=120)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert actual_settlement(store, last) == expected
+    created = RebatePayout.objects.filter(install=store.install, period__period=NOVEMBER).values_list("pk", flat=True)
+    assert sorted(pk for chunk in sent for pk in chunk) == sorted(created)  # each sent by the batch that made it
+    assert_reconciles(store.install)

@@ -26,7 +26,7 @@ counters and the ledger disagree: the INSERT fails, and the whole batch with it.
 PostgreSQL only (data-modifying CTEs), like ``ledger.bulk`` and ``ledger.expiry``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from saleor_loyalty.core.metrics import LEDGER_POSTINGS
 from saleor_loyalty.core.money import to_minor_units
+from saleor_loyalty.core.parallel import map_apart
 from saleor_loyalty.ledger.accounts import program_account
 from saleor_loyalty.ledger.models import AccountCode, TransferKind
 
@@ -224,26 +225,68 @@ class Settled:
     payouts: list[int] = field(default_factory=list)  # the payouts created, by id
     batches: int = 0
 
+    def add(self, other: "Settled") -> None:
+        self.periods += other.periods
+        self.released += other.released
+        self.netted += other.netted
+        self.netted_amount += other.netted_amount
+        self.payouts.extend(other.payouts)
+        self.batches += other.batches
+
 
 class SettlementMismatch(RuntimeError):
     """The statement wrote fewer rows than it planned: nothing of the batch is kept."""
 
 
+def batches_of(periods: Iterable[tuple[int, int]], size: int = BATCH) -> list[list[int]]:
+    """``(member id, period id)`` pairs as the units one transaction settles: about ``size`` periods each, in
+    member then period order, and every period of a member in the same unit (cut only between members).
+
+    So two units never share a member, hence never an account: settled at once on several connections they do not
+    wait on each other, and a member's periods of one currency (two channels' programs) net what the member owes
+    in period order, as one after the other would."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    last_member = None
+    for member_id, period_id in sorted(set(periods)):
+        if len(current) >= size and member_id != last_member:
+            batches.append(current)
+            current = []
+        current.append(period_id)
+        last_member = member_id
+    if current:
+        batches.append(current)
+    return batches
+
+
 def settle_periods(
-    period_ids: Sequence[int], *, now: datetime, closing: bool, batch: int = BATCH, settled: Settled | None = None
+    batches: Sequence[list[int]],
+    *,
+    now: datetime,
+    closing: bool,
+    workers: int = 1,
+    on_batch: Callable[[Settled], None] | None = None,
 ) -> Settled:
-    """Settle the given periods, ``batch`` at a time (each batch its own transaction), in id order. ``closing``:
-    their periods have ended (release what is due, pay every payable, mark closed); otherwise release what is due
-    and pay early at the program's minimum payout. Periods with nothing to do are left alone."""
-    settled = settled or Settled()
-    ordered = sorted(set(period_ids))
+    """Settle the given batches of periods (``batches_of``), each in a transaction of its own. ``closing``: their
+    periods have ended (release what is due, pay every payable, mark closed); otherwise release what is due and pay
+    early at the program's minimum payout. Periods with nothing to do are left alone.
+
+    ``workers`` > 1 settles that many batches at once, each on its own connection (``core.parallel``: outside a
+    transaction, on PostgreSQL): PostgreSQL runs a statement on one core, and batches share no period and no
+    member, so they never wait on each other. ``on_batch`` sees each batch's result once it is committed."""
     terms = _Terms()
-    for start in range(0, len(ordered), batch):
-        _settle_batch(ordered[start : start + batch], now=now, closing=closing, terms=terms, into=settled)
+    settled = Settled()
+    for done in map_apart(
+        lambda ids: _settle_batch(ids, now=now, closing=closing, terms=terms),
+        batches,
+        workers=workers,
+        on_done=on_batch,
+    ):
+        settled.add(done)
     return settled
 
 
-def _settle_batch(ids: list[int], *, now: datetime, closing: bool, terms: "_Terms", into: Settled) -> None:
+def _settle_batch(ids: list[int], *, now: datetime, closing: bool, terms: "_Terms") -> Settled:
     wall = timezone.now()
     batch = Settled(batches=1)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -255,7 +298,7 @@ def _settle_batch(ids: list[int], *, now: datetime, closing: bool, terms: "_Term
         cursor.execute(_LOCK_PERIODS.format(work=work), {"ids": ids, "now": now})
         locked = cursor.fetchall()
         if not locked:
-            return
+            return Settled()  # another run settled them all meanwhile
         params = {**terms.params(), "now": now, "wall": wall, "closing": closing}
         todo = [row[0] for row in locked]
         for attempt in range(2):
@@ -287,15 +330,10 @@ def _settle_batch(ids: list[int], *, now: datetime, closing: bool, terms: "_Term
                 )
         if todo:
             raise SettlementMismatch(f"periods {todo[:10]} have no rebate accounts")
-    into.periods += batch.periods
-    into.released += batch.released
-    into.netted += batch.netted
-    into.netted_amount += batch.netted_amount
-    into.payouts.extend(batch.payouts)
-    into.batches += 1
     LEDGER_POSTINGS.labels(kind=str(TransferKind.REBATE_RELEASE)).inc(batch.released)
     LEDGER_POSTINGS.labels(kind=str(TransferKind.REBATE_NETTING)).inc(batch.netted)
     LEDGER_POSTINGS.labels(kind=str(TransferKind.REBATE_PAYOUT)).inc(len(batch.payouts))
+    return batch
 
 
 class _Terms:

@@ -23,7 +23,7 @@ from saleor_loyalty.core.money import from_minor_units
 from saleor_loyalty.installs.models import Install
 
 from . import movements
-from .bulk import BATCH, Settled, settle_periods
+from .bulk import BATCH, Settled, batches_of, settle_periods
 from .emails import email_rebate_paid
 from .models import PayoutState, RebatePayout, RebatePeriod
 from .payers import Payer, PayoutFailed, PayoutRequest, Sent, payer_for
@@ -36,8 +36,19 @@ def release_due(now: datetime | None = None, batch_size: int = BATCH) -> int:
     program's minimum payout. Returns the number of periods released. Set-based, ``batch_size`` periods per
     transaction (``bulk.settle_periods``)."""
     now = now or timezone.now()
-    due = RebatePeriod.objects.filter(pending__gt=0, release_at__lte=now).values_list("pk", flat=True)
-    return settle_periods(list(due), now=now, closing=False, batch=batch_size).released
+    due = RebatePeriod.objects.filter(pending__gt=0, release_at__lte=now)
+    return settle_periods(batches_of(_pairs(due), batch_size), now=now, closing=False).released
+
+
+def _pairs(periods: "QuerySet[RebatePeriod]") -> list[tuple[int, int]]:
+    """``(member id, period id)`` of each period: what ``bulk.batches_of`` cuts into batches."""
+    return list(periods.values_list("member_id", "pk"))
+
+
+def _ended_with_work(now: datetime) -> Q:
+    """A period that has ended and still has work: release what is past its window, pay the payable, be closed."""
+    work = Q(pending__gt=0, release_at__lte=now) | Q(payable__gt=0) | Q(pending=0, closed_at=None)
+    return Q(ends_at__lte=now) & work
 
 
 @dataclass
@@ -51,16 +62,54 @@ class Closed:
     failed: int = 0
 
 
-def settle_period(install: Install, period: str, *, now: datetime, batch: int = BATCH) -> Settled:
+def settle_period(
+    install: Install,
+    period: str,
+    *,
+    now: datetime,
+    batch: int = BATCH,
+    workers: int = 1,
+    on_batch: Callable[[Settled], None] | None = None,
+) -> Settled:
     """The accounting half of closing ``period`` (a key, "2026-11") for every member of the install's programs, once
     it has ended: release what is past its return window, net what members owe, hold the payable for a payout —
-    set-based, ``batch`` periods per transaction. No payer is called. Safe to repeat, and to run twice at once."""
-    due = (
-        RebatePeriod.objects.filter(install=install, period=period, ends_at__lte=now)
-        .filter(Q(pending__gt=0, release_at__lte=now) | Q(payable__gt=0) | Q(pending=0, closed_at__isnull=True))
-        .values_list("pk", flat=True)
-    )
-    return settle_periods(list(due), now=now, closing=True, batch=batch)
+    set-based, about ``batch`` periods per transaction, on ``workers`` connections at once (``bulk``). No payer is
+    called. Safe to repeat, and to run twice at once."""
+    due = RebatePeriod.objects.filter(_ended_with_work(now), install=install, period=period)
+    return settle_periods(batches_of(_pairs(due), batch), now=now, closing=True, workers=workers, on_batch=on_batch)
+
+
+@dataclass(frozen=True)
+class Due:
+    """What a periodic run settles, in batches (``bulk.batches_of``): periods still open whose pending is past its
+    return window (``open``: released, paid early at the program's minimum payout), and ended periods with work
+    left (``ended``: released, paid, closed)."""
+
+    now: datetime
+    open: list[list[int]]
+    ended: list[list[int]]
+
+    @property
+    def periods(self) -> int:
+        return sum(len(batch) for batch in self.open + self.ended)
+
+    def batches(self) -> list[tuple[list[int], bool]]:
+        """Each batch with whether its periods have ended (``closing``)."""
+        return [(ids, False) for ids in self.open] + [(ids, True) for ids in self.ended]
+
+
+def due_now(now: datetime, batch: int = BATCH) -> Due:
+    still_open = RebatePeriod.objects.filter(ends_at__gt=now, pending__gt=0, release_at__lte=now)
+    ended = RebatePeriod.objects.filter(_ended_with_work(now))
+    return Due(now=now, open=batches_of(_pairs(still_open), batch), ended=batches_of(_pairs(ended), batch))
+
+
+def settle_due(due: Due, *, workers: int = 1, on_batch: Callable[[Settled], None] | None = None) -> Settled:
+    """Settle ``due`` here, on ``workers`` connections at once: the open periods' batches, then the ended ones'."""
+    settled = Settled()
+    for batches, closing in ((due.open, False), (due.ended, True)):
+        settled.add(settle_periods(batches, now=due.now, closing=closing, workers=workers, on_batch=on_batch))
+    return settled
 
 
 def close_period(install: Install, period: str, *, payer: Payer | None = None, now: datetime | None = None) -> Closed:
@@ -107,8 +156,12 @@ SEND_CHUNK = 500
 def payout_chunks(payouts: "QuerySet[RebatePayout]", size: int = SEND_CHUNK) -> list[list[int]]:
     """The ids of ``payouts`` in id order, ``size`` at a time: the units ``send_payout_ids`` (or the Celery task
     ``send_rebate_payouts``) sends, one after the other or on several workers at once."""
-    ids = list(payouts.order_by("pk").values_list("pk", flat=True))
-    return [ids[start : start + size] for start in range(0, len(ids), size)]
+    return payout_ids_chunks(list(payouts.values_list("pk", flat=True)), size)
+
+
+def payout_ids_chunks(payout_ids: Sequence[int], size: int = SEND_CHUNK) -> list[list[int]]:
+    ordered = sorted(payout_ids)
+    return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
 
 def send_payout_ids(payout_ids: Sequence[int], *, payer: Payer | None = None) -> Outcomes:
@@ -211,24 +264,36 @@ def _record(payout: RebatePayout, *, paid: bool, detail: str, paid_amount: int |
 
 
 def settle_rebates(
-    now: datetime | None = None, *, dispatch: Callable[[list[int]], None] | None = None
+    now: datetime | None = None,
+    *,
+    dispatch: Callable[[list[int]], None] | None = None,
+    fan_out: Callable[[list[int], datetime, bool], None] | None = None,
+    workers: int = 1,
+    batch: int = BATCH,
+    on_batch: Callable[[Settled], None] | None = None,
 ) -> dict[str, int]:
-    """The periodic run: release what is due, settle every ended period that still holds money (set-based), then
-    send the payouts that wait for their payer, a chunk at a time: here, one chunk after the other, or — given
-    ``dispatch`` (the Celery task enqueues ``send_rebate_payouts``) — handed to it, for workers to send."""
+    """The periodic run: settle what is due (``due_now``: releases, early payouts, ended periods), then send the
+    payouts that wait for their payer, a chunk at a time.
+
+    Here, about ``batch`` periods per transaction on ``workers`` connections, then the payouts one chunk after
+    the other (or each chunk handed to ``dispatch``, which the Celery task sets to enqueue
+    ``send_rebate_payouts``). Given ``fan_out`` (the Celery task enqueues ``settle_rebate_batch``), each batch is
+    handed to it instead, for the workers to settle in parallel and send the payouts it creates; this run then
+    sends only the payouts earlier runs left waiting."""
     now = now or timezone.now()
-    released = release_due(now)
-    ended = (
-        RebatePeriod.objects.filter(ends_at__lte=now)
-        .filter(Q(payable__gt=0) | Q(pending__gt=0, release_at__lte=now))
-        .values_list("install_id", "period")
-        .distinct()
-    )
-    payouts = 0
-    for install_id, period in sorted(ended):
-        payouts += len(settle_period(Install.objects.get(pk=install_id), period, now=now).payouts)
+    due = due_now(now, batch)
+    if fan_out is not None:
+        left_waiting = payout_chunks(RebatePayout.objects.filter(state__in=WAITING))  # before any batch runs
+        batches = due.batches()
+        for period_ids, closing in batches:
+            fan_out(period_ids, now, closing)
+        for chunk in left_waiting:
+            (dispatch or send_payout_ids)(chunk)
+        dispatched = sum(len(chunk) for chunk in left_waiting)
+        return {"periods": due.periods, "batches": len(batches), "dispatched": dispatched}
+    settled = settle_due(due, workers=workers, on_batch=on_batch)
     chunks = payout_chunks(RebatePayout.objects.filter(state__in=WAITING))
-    summary = {"released": released, "payouts": payouts}
+    summary = {"released": settled.released, "payouts": len(settled.payouts)}
     if dispatch is not None:
         for chunk in chunks:
             dispatch(chunk)
