@@ -52,13 +52,42 @@ def create_database(db: str = BENCH_DB) -> None:
         conn.execute(f'CREATE DATABASE "{db}"')
 
 
-def release_database(*, keep: bool, db: str = BENCH_DB) -> None:
-    """End of a benchmark: close this process's Django connections (if it set Django up), then drop the
-    database unless ``keep`` (``--keep-db``)."""
+def _close_django() -> None:
     if "DJANGO_SETTINGS_MODULE" in os.environ:
         from django.db import connections
 
         connections.close_all()
+
+
+def freeze_template(db: str, template: str) -> None:
+    """Copy ``db`` as ``template`` (this process's Django connections closed first; nobody else may be connected),
+    closed to connections so nobody (autovacuum) holds it when it is copied back."""
+    _close_django()
+    drop_database(template)
+    with _admin_connection() as conn:
+        conn.execute(f'CREATE DATABASE "{template}" TEMPLATE "{db}"')
+        conn.execute(f'ALTER DATABASE "{template}" ALLOW_CONNECTIONS false')
+
+
+def copy_database(template: str, db: str) -> None:
+    """``db`` afresh as a copy of ``template`` (``freeze_template``); this process's Django connections closed."""
+    _close_django()
+    drop_database(db)
+    for attempt in range(20):
+        try:
+            with _admin_connection() as conn:
+                conn.execute(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
+            return
+        except Exception as exc:  # "source database is being accessed by other users": a moment later it is not
+            if attempt == 19 or "being accessed" not in str(exc):
+                raise
+            time.sleep(0.5)
+
+
+def release_database(*, keep: bool, db: str = BENCH_DB) -> None:
+    """End of a benchmark: close this process's Django connections (if it set Django up), then drop the
+    database unless ``keep`` (``--keep-db``)."""
+    _close_django()
     if not keep:
         drop_database(db)
 

@@ -276,11 +276,6 @@ def _close_django() -> None:
     connections.close_all()
 
 
-def _admin(sql: str) -> None:
-    with common._admin_connection() as conn:
-        conn.execute(sql)
-
-
 def reset_database() -> None:
     """The work database, as it was when the events were stored (a copy of the template), and this process's
     caches of the previous copy's rows forgotten (a program account opened by processing gets another id in the
@@ -288,18 +283,9 @@ def reset_database() -> None:
     from saleor_loyalty.ledger import accounts
     from saleor_loyalty.program import config
 
-    _close_django()
     accounts._program_accounts.clear()
     config.clear()
-    common.drop_database(WORK_DB)
-    for attempt in range(20):
-        try:
-            _admin(f'CREATE DATABASE "{WORK_DB}" TEMPLATE "{TEMPLATE_DB}"')
-            return
-        except Exception as exc:  # "source database is being accessed by other users": a moment later it is not
-            if attempt == 19 or "being accessed" not in str(exc):
-                raise
-            time.sleep(0.5)
+    common.copy_database(TEMPLATE_DB, WORK_DB)
 
 
 def build_template(stored: list[Stored]) -> int:
@@ -344,8 +330,7 @@ def build_template(stored: list[Stored]) -> int:
                 rows,
             )
         conn.execute("VACUUM ANALYZE")
-    _admin(f'CREATE DATABASE "{TEMPLATE_DB}" TEMPLATE "{WORK_DB}"')
-    _admin(f'ALTER DATABASE "{TEMPLATE_DB}" ALLOW_CONNECTIONS false')  # nobody (autovacuum) holds it when copied
+    common.freeze_template(WORK_DB, TEMPLATE_DB)
     return int(install.pk)
 
 
