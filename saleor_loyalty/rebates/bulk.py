@@ -224,6 +224,7 @@ class Settled:
     netted_amount: int = 0
     payouts: list[int] = field(default_factory=list)  # the payouts created, by id
     batches: int = 0
+    considered: int = 0  # periods looked at: settled, or found with nothing left to do (another run's)
 
     def add(self, other: "Settled") -> None:
         self.periods += other.periods
@@ -232,6 +233,7 @@ class Settled:
         self.netted_amount += other.netted_amount
         self.payouts.extend(other.payouts)
         self.batches += other.batches
+        self.considered += other.considered
 
 
 class SettlementMismatch(RuntimeError):
@@ -288,7 +290,7 @@ def settle_periods(
 
 def _settle_batch(ids: list[int], *, now: datetime, closing: bool, terms: "_Terms") -> Settled:
     wall = timezone.now()
-    batch = Settled(batches=1)
+    batch = Settled(batches=1, considered=len(ids))
     with transaction.atomic(), connection.cursor() as cursor:
         # A batch is a few thousand rows: JIT compiling the statement (its CTE estimates look large) costs seconds
         # and saves nothing; the account totals are summed in memory.
@@ -298,7 +300,7 @@ def _settle_batch(ids: list[int], *, now: datetime, closing: bool, terms: "_Term
         cursor.execute(_LOCK_PERIODS.format(work=work), {"ids": ids, "now": now})
         locked = cursor.fetchall()
         if not locked:
-            return Settled()  # another run settled them all meanwhile
+            return Settled(considered=len(ids))  # another run settled them all meanwhile
         params = {**terms.params(), "now": now, "wall": wall, "closing": closing}
         todo = [row[0] for row in locked]
         for attempt in range(2):

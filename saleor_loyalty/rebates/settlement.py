@@ -75,8 +75,13 @@ def settle_period(
     it has ended: release what is past its return window, net what members owe, hold the payable for a payout —
     set-based, about ``batch`` periods per transaction, on ``workers`` connections at once (``bulk``). No payer is
     called. Safe to repeat, and to run twice at once."""
-    due = RebatePeriod.objects.filter(_ended_with_work(now), install=install, period=period)
-    return settle_periods(batches_of(_pairs(due), batch), now=now, closing=True, workers=workers, on_batch=on_batch)
+    batches = period_batches(install, period, now=now, batch=batch)
+    return settle_periods(batches, now=now, closing=True, workers=workers, on_batch=on_batch)
+
+
+def period_batches(install: Install, period: str, *, now: datetime, batch: int = BATCH) -> list[list[int]]:
+    """The install's periods of key ``period`` that have ended and still have work, in batches (``batches_of``)."""
+    return batches_of(_pairs(RebatePeriod.objects.filter(_ended_with_work(now), install=install, period=period)), batch)
 
 
 @dataclass(frozen=True)
