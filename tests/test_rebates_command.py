@@ -42,7 +42,7 @@ def test_closing_one_period_on_two_connections_settles_it_as_the_rules_say_and_s
 
     assert actual_settlement(store, last)[:2] == expected[:2]
     changed = RebatePeriod.objects.filter(install=store.install, period=NOVEMBER, updated_at__gte=started).count()
-    assert changed and re.search(r"settled (\d+) periods", out).group(1) == str(changed)
+    assert changed and re.findall(r"settled (\d+) periods", out) == [str(changed)]
     assert "(100%)" in err.splitlines()[-1]  # the progress line, at every tenth into a non-terminal
     assert "settled 0 periods" in out_again
     assert set(RebatePayout.objects.filter(period__period=NOVEMBER).values_list("state", flat=True)) <= {

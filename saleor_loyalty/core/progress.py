@@ -5,11 +5,14 @@ of the way instead, so the log shows progress without a line per step.
 """
 
 import time
-from typing import TextIO
+
+from django.core.management.base import OutputWrapper
 
 
 class Progress:
-    def __init__(self, stream: TextIO, total: int, unit: str) -> None:
+    """On a management command's ``stderr`` (or ``stdout``): ``advance`` as work gets done, ``finish`` at the end."""
+
+    def __init__(self, stream: OutputWrapper, total: int, unit: str) -> None:
         self.stream, self.total, self.unit = stream, total, unit
         self.done = 0
         self.started = time.monotonic()
@@ -19,12 +22,12 @@ class Progress:
     def advance(self, count: int) -> None:
         self.done += count
         if self._tty:
-            self.stream.write(f"\r{self.line()}")
+            self.stream.write(f"\r{self.line()}", ending="")
             self.stream.flush()
             return
         while self.total and self.done * 10 >= self._next_tenth * self.total and self._next_tenth <= 10:
             self._next_tenth += 1
-            self.stream.write(f"{self.line()}\n")
+            self.stream.write(self.line())
             self.stream.flush()
 
     def line(self) -> str:
@@ -36,5 +39,5 @@ class Progress:
 
     def finish(self) -> None:
         if self._tty:
-            self.stream.write("\n")
+            self.stream.write("")  # the line's end
             self.stream.flush()
