@@ -772,16 +772,20 @@ def test_a_merchant_starts_rebates_fixing_a_field_error_then_edits_them(store, o
     assert (program.threshold_mode, program.return_window_days) == ("whole", 14)
 
     frame.get_by_label("Return window (days)").fill("30")
+    assert frame.get_by_label("Periods' time zone").input_value() == "UTC"
+    frame.get_by_label("Periods' time zone").select_option("Asia/Tokyo")  # from the browser's own list
     frame.get_by_label("Paid as").select_option(label="Stripe")
     frame.get_by_role("button", name="Remove the rate of Gold").click()
     frame.get_by_role("button", name="Save rebate program").click()
     wait_for_notification(dashboard, "Rebate program saved")
     program.refresh_from_db()
     assert (program.threshold_mode, program.return_window_days, program.payout_method) == ("marginal", 30, "stripe")
+    assert program.time_zone == "Asia/Tokyo"
+    frame.get_by_test_id("rebate-program-default-channel-USD").get_by_text("Monthly, Asia/Tokyo").wait_for()
     assert program.tier_rates == {} and program.line_rates == {"product:UHJvZHVjdDoy": "5"}  # only what changed
     edit = SettingsChange.objects.filter(subject="rebate_program:default-channel/USD").order_by("pk").last()
     assert edit and edit.actor == MERCHANT
-    assert set(edit.after) == {"threshold_mode", "return_window_days", "payout_method", "tier_rates"}
+    assert set(edit.after) == {"threshold_mode", "return_window_days", "payout_method", "tier_rates", "time_zone"}
     changes = frame.get_by_test_id("rebate-changes")
     changes.get_by_text("Return window (days): 14 → 30").wait_for()
     assert "Rebates in default-channel (USD)" in changes.inner_text()

@@ -1,5 +1,7 @@
 """Orders accrue rebates as they are reconciled: state-based, once, and attributed to the order that changed."""
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -39,6 +41,23 @@ def test_a_paid_order_accrues_a_pending_rebate_at_the_band_it_reaches(install):
     assert (period.period, period.accrued, period.pending, period.spend) == ("2026-11", 1400, 1400, Decimal(700))
     assert account(install, AccountCode.REBATE_PENDING) == 1400  # 14.00 USD in cents, 2 % of 700
     assert_reconciles(install)
+
+
+def test_an_order_belongs_to_the_period_of_the_programs_calendar(install):
+    program = rebate_program(install, time_zone="Asia/Tokyo")
+    late_november_utc = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 1 December, 01:00 in Tokyo
+    reconcile_order(install, replace(order(lines=(line(unit="700.00"),)), created=late_november_utc))
+    period = period_of_member(install)
+    assert (period.period, period.starts_at, period.ends_at) == (
+        "2026-12",
+        datetime(2026, 11, 30, 15, 0, tzinfo=UTC),
+        datetime(2026, 12, 31, 15, 0, tzinfo=UTC),
+    )
+    program.time_zone = "UTC"  # a change shapes periods opened after it; this one keeps its dates
+    program.save()
+    reconcile_order(install, replace(order(lines=(line(unit="700.00"),)), created=late_november_utc, number="2"))
+    assert period_of_member(install).ends_at == datetime(2026, 12, 31, 15, 0, tzinfo=UTC)
+    assert_reconciles(install, period="2026-12")
 
 
 def test_an_order_that_crosses_a_band_lifts_the_whole_period(install):

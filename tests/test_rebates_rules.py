@@ -186,3 +186,26 @@ def test_periods_are_utc_months_or_quarters_named_by_key():
     assert (quarter.key, quarter.starts_at.month, quarter.ends_at) == ("2026-Q4", 10, datetime(2027, 1, 1, tzinfo=UTC))
     assert period_by_key("2026-Q4") == quarter
     assert period_by_key("2026-12").starts_at == datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_periods_follow_the_programs_time_zone_and_keep_their_bounds_in_utc():
+    at = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 1 December, 01:00 in Tokyo
+    tokyo = period_of(at, "monthly", "Asia/Tokyo")
+    assert (tokyo.key, tokyo.starts_at, tokyo.ends_at) == (
+        "2026-12",
+        datetime(2026, 11, 30, 15, 0, tzinfo=UTC),
+        datetime(2026, 12, 31, 15, 0, tzinfo=UTC),
+    )
+    assert tokyo.starts_at.utcoffset() == timedelta(0)
+    assert period_by_key("2026-12", "Asia/Tokyo") == tokyo
+    # New York: November starts in summer time (UTC-4), December in winter time (UTC-5)
+    november = period_by_key("2026-11", "America/New_York")
+    assert (november.starts_at, november.ends_at) == (
+        datetime(2026, 11, 1, 4, 0, tzinfo=UTC),
+        datetime(2026, 12, 1, 5, 0, tzinfo=UTC),
+    )
+    assert period_of(datetime(2026, 12, 1, 4, 59, tzinfo=UTC), "monthly", "America/New_York").key == "2026-11"
+    quarter = period_of(datetime(2026, 12, 31, 23, 0, tzinfo=UTC), "quarterly", "Europe/Warsaw")
+    assert (quarter.key, quarter.starts_at) == ("2027-Q1", datetime(2026, 12, 31, 23, 0, tzinfo=UTC))
+    with pytest.raises(ValueError, match="unknown time zone"):
+        period_of(at, "monthly", "Mars/Olympus_Mons")

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db
 
 PROGRAM = """
 fragment Program on RebateProgramSettings {
-  id channel currency isActive includeTax includeShipping period thresholdMode
+  id channel currency isActive includeTax includeShipping period timeZone thresholdMode
   bands { threshold { amount currency } rate } tierRates { tier rate mode } lineRates { target saleorId rate }
   frequencyNth frequencyBonusAmount frequencyBonusRate minimumPayout returnWindowDays recoveryPolicy payoutMethod
 }
@@ -236,6 +236,7 @@ def test_line_rate_names_are_null_when_the_store_cannot_be_asked(store):
         ({"frequencyNth": 0, "frequencyBonusAmount": "5"}, "frequencyNth", "between 1 and 1,000"),
         ({"minimumPayout": "-5"}, "minimumPayout", "between 0"),
         ({"returnWindowDays": 400}, "returnWindowDays", "between 0 and 365"),
+        ({"timeZone": "Mars/Olympus_Mons"}, "timeZone", "IANA time zone"),
     ],
 )
 def test_invalid_changes_change_nothing_and_name_the_field(store, given, field, message):
@@ -270,6 +271,12 @@ def test_an_update_changes_the_fields_given_and_logs_only_what_changed(store):
     assert SettingsChange.objects.count() == logged  # the same values again: nothing to log
     cleared = update(store, program["id"], {"tierRates": None, "frequencyNth": None})
     assert cleared["errors"] == [] and SettingsChange.objects.count() == logged
+    assert program["timeZone"] == "UTC"  # the default
+    zoned = update(store, program["id"], {"timeZone": "Europe/Warsaw"})
+    assert zoned["errors"] == [] and zoned["program"]["timeZone"] == "Europe/Warsaw"
+    assert {v.field: (v.before, v.after) for v in described(store)[-1].values} == {
+        "time_zone": ("UTC", "Europe/Warsaw")
+    }
 
 
 def test_an_unknown_or_another_stores_program_is_not_found(store):

@@ -716,6 +716,8 @@ export type RebateProgram = {
   includeTax: boolean;
   includeShipping: boolean;
   period: RebatePeriodKind;
+  /** The calendar periods follow: an IANA zone ("Asia/Tokyo"); a month starts at midnight there. */
+  timeZone: string;
   thresholdMode: RebateThresholdMode;
   bands: { threshold: Money; rate: string }[];
   tierRates: { tier: string; rate: string; mode: RebateTierRateMode }[];
@@ -737,6 +739,7 @@ export type RebateProgramInput = Partial<{
   includeTax: boolean;
   includeShipping: boolean;
   period: RebatePeriodKind;
+  timeZone: string;
   thresholdMode: RebateThresholdMode;
   bands: { threshold: string; rate: string }[];
   tierRates: { tier: string; rate: string; mode: RebateTierRateMode }[];
@@ -777,7 +780,7 @@ export type RebateAudit = {
 };
 
 const MONEY = "{ amount currency }";
-const REBATE_PROGRAM_SELECTION = `id channel currency isActive includeTax includeShipping period thresholdMode
+const REBATE_PROGRAM_SELECTION = `id channel currency isActive includeTax includeShipping period timeZone thresholdMode
   bands { threshold ${MONEY} rate } tierRates { tier rate mode } lineRates { target saleorId name detail rate }
   frequencyNth frequencyBonusAmount frequencyBonusRate minimumPayout returnWindowDays recoveryPolicy payoutMethod updatedAt`;
 const REBATE_TOTALS_SELECTION = `period channel currency members isReconciled

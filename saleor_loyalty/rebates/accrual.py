@@ -123,7 +123,7 @@ def _lock_period(
     install: Install, program: RebateProgram, member: Member, order: OrderSnapshot, terms: RebateTerms
 ) -> RebatePeriod:
     """The member's period of the order, locked; a new one freezes the program's terms now."""
-    span = period_of(order.created, program.period)
+    span = period_of(order.created, program.period, program.time_zone)
     RebatePeriod.objects.bulk_create(
         [
             RebatePeriod(

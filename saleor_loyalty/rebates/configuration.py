@@ -7,7 +7,8 @@ names each bad field (``SettingsInvalid``). Every change is recorded in the chan
 ``rebate_program:<channel>/<currency>``, with only what changed.
 
 Changes apply from now on: a period keeps the bands, mode and frequency bonus frozen at its first accrual, an
-order the rates, base and tier frozen at its own, so a change never rewrites what was accrued.
+order the rates, base and tier frozen at its own, so a change never rewrites what was accrued; a period keeps the
+dates it opened with (a new time zone shapes the periods opened after it).
 """
 
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ from saleor_loyalty.program.settings_changes import (
 from saleor_loyalty.tiers.models import Tier
 
 from .models import PayoutMethod, PeriodKind, RebateProgram, RecoveryPolicy, ThresholdMode
+from .periods import time_zone_names
 from .terms import BONUS, OVERRIDE, InvalidTerms, program_terms
 
 MAX_BANDS = 20
@@ -78,6 +80,12 @@ def _choice(choices: type[Any]) -> Callable[[Any], str]:
         return str(value)
 
     return parse
+
+
+def _time_zone(value: Any) -> str:
+    if not isinstance(value, str) or value not in time_zone_names():
+        raise ValueError('must be an IANA time zone, such as "Europe/Warsaw" or "UTC"')
+    return value
 
 
 def _optional_nth(value: Any) -> int | None:
@@ -138,6 +146,7 @@ EDITABLE: dict[str, Editable] = {
     "include_tax": Editable(flag, "Tax counts towards spend"),
     "include_shipping": Editable(flag, "Shipping counts towards spend"),
     "period": Editable(_choice(PeriodKind), "Period"),
+    "time_zone": Editable(_time_zone, "Periods' time zone"),
     "threshold_mode": Editable(_choice(ThresholdMode), "A rate reached applies to"),
     "bands": Editable(_bands, "Rates by spend in the period"),
     "tier_rates": Editable(_tier_rates, "Tier rates"),

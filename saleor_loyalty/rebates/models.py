@@ -69,6 +69,9 @@ class RebateProgram(models.Model):
     include_tax = models.BooleanField(default=False)
     include_shipping = models.BooleanField(default=False)
     period = models.CharField(max_length=16, choices=PeriodKind.choices, default=PeriodKind.MONTHLY)
+    # The calendar the periods follow (an IANA zone, "Asia/Tokyo"): a month starts at midnight there. A change
+    # applies to periods opened after it; a period keeps the dates it opened with.
+    time_zone = models.CharField(max_length=64, default="UTC")
     threshold_mode = models.CharField(max_length=16, choices=ThresholdMode.choices, default=ThresholdMode.WHOLE)
     bands = models.JSONField(default=list, blank=True)
     tier_rates = models.JSONField(default=dict, blank=True)

@@ -196,7 +196,7 @@ def rebate_progress(
     ).first()
     if program is None:
         return None
-    span = period_of(now or timezone.now(), program.period)
+    span = period_of(now or timezone.now(), program.period, program.time_zone)
     row = RebatePeriod.objects.filter(program=program, member=member, period=span.key).first()
     terms = RebateTerms.from_json(row.terms) if row is not None else program_terms(program)
     orders = RebateOrder.objects.filter(period=row) if row is not None else RebateOrder.objects.none()

@@ -54,9 +54,18 @@ import {
 
 // The labels are the change log's (rebates/configuration.py's EDITABLE), so the form and the log say the same.
 const PERIODS = [
-  { value: "MONTHLY", label: "Monthly (calendar months, UTC)" },
-  { value: "QUARTERLY", label: "Quarterly (calendar quarters, UTC)" },
+  { value: "MONTHLY", label: "Monthly (calendar months)" },
+  { value: "QUARTERLY", label: "Quarterly (calendar quarters)" },
 ];
+
+/** The IANA time zones the browser knows, UTC first; the program's own kept even if this browser lacks it. */
+function timeZoneOptions(current: string): { value: string; label: string }[] {
+  const intl = Intl as typeof Intl & { supportedValuesOf?: (key: "timeZone") => string[] };
+  const known: string[] = intl.supportedValuesOf ? intl.supportedValuesOf("timeZone") : [];
+  const zones = ["UTC", ...known.filter((zone) => zone !== "UTC")];
+  if (current && !zones.includes(current)) zones.splice(1, 0, current);
+  return zones.map((zone) => ({ value: zone, label: zone.replace(/_/g, " ") }));
+}
 const THRESHOLD_MODES = [
   { value: "WHOLE", label: "All of the period's spend" },
   { value: "MARGINAL", label: "Only the spend above its threshold" },
@@ -84,6 +93,7 @@ type ProgramForm = {
   includeTax: boolean;
   includeShipping: boolean;
   period: string;
+  timeZone: string;
   thresholdMode: string;
   bands: BandRow[];
   tierRates: TierRow[];
@@ -104,6 +114,7 @@ const EMPTY_PROGRAM: ProgramForm = {
   includeTax: false,
   includeShipping: false,
   period: "MONTHLY",
+  timeZone: "UTC",
   thresholdMode: "WHOLE",
   bands: [{ threshold: "", rate: "" }],
   tierRates: [],
@@ -122,6 +133,7 @@ const EDITABLE: (keyof RebateProgramInput)[] = [
   "includeTax",
   "includeShipping",
   "period",
+  "timeZone",
   "thresholdMode",
   "bands",
   "tierRates",
@@ -150,6 +162,7 @@ function programForm(program: RebateProgram, names: Record<string, PickedItem> =
     includeTax: program.includeTax,
     includeShipping: program.includeShipping,
     period: program.period,
+    timeZone: program.timeZone,
     thresholdMode: program.thresholdMode,
     bands: program.bands.length
       ? program.bands.map((band) => ({ threshold: decimal(band.threshold.amount), rate: decimal(band.rate) }))
@@ -188,6 +201,7 @@ function programInput(form: ProgramForm, local: Record<string, string>): RebateP
     includeTax: form.includeTax,
     includeShipping: form.includeShipping,
     period: form.period as RebateProgramInput["period"],
+    timeZone: form.timeZone,
     thresholdMode: form.thresholdMode as RebateProgramInput["thresholdMode"],
     bands: bands.map((row) => ({ threshold: row.threshold.trim(), rate: row.rate.trim() })),
     tierRates: form.tierRates.map((row) => ({ tier: row.tier, rate: row.rate.trim(), mode: row.mode as "BONUS" | "OVERRIDE" })),
@@ -336,6 +350,7 @@ function ProgramEditor({ token, tiers, editor, names, remember, onSaved }: {
       <CheckboxField id="rebate-includeTax" label="Tax counts towards spend" checked={form.includeTax} onChange={set("includeTax")} error={errors.includeTax} />
       <CheckboxField id="rebate-includeShipping" label="Shipping counts towards spend" checked={form.includeShipping} onChange={set("includeShipping")} error={errors.includeShipping} help="Shipping then earns the band rate too." />
       <SelectField id="rebate-period" label="Period" value={form.period} options={PERIODS} onChange={set("period")} error={errors.period} help="An order belongs to the period it was placed in." />
+      <SelectField id="rebate-timeZone" label="Periods' time zone" value={form.timeZone} options={timeZoneOptions(form.timeZone)} onChange={set("timeZone")} error={errors.timeZone} help="A month starts at midnight in this zone. A change shapes the periods opened after it; an open period keeps its dates." />
       <SelectField id="rebate-thresholdMode" label="A rate reached applies to" value={form.thresholdMode} options={THRESHOLD_MODES} onChange={set("thresholdMode")} error={errors.thresholdMode} help="All: 3% from 1,000 pays 3% of the whole 1,200. Above: 3% of the 200 above 1,000 only." />
       <Box __gridColumn="1 / -1" display="flex" flexDirection="column" gap={6}>
         <RowsField
@@ -480,7 +495,7 @@ function Programs({ token, result, onSaved }: {
         </>
       ),
     },
-    { header: "Period", cell: (program) => (program.period === "MONTHLY" ? "Monthly" : "Quarterly") },
+    { header: "Period", cell: (program) => `${program.period === "MONTHLY" ? "Monthly" : "Quarterly"}, ${program.timeZone.replace(/_/g, " ")}` },
     { header: "Paid", cell: (program) => payoutText(program, locale) },
     { header: "Status", cell: (program) => (program.isActive ? "Active" : "Off") },
   ];

@@ -134,6 +134,9 @@ class RebateProgramTerms(graphene.ObjectType):
     channel = graphene.String(required=True)
     currency = graphene.String(required=True)
     period = graphene.Field(RebatePeriodKind, required=True)
+    time_zone = graphene.String(
+        required=True, description='The calendar periods follow, an IANA zone ("Asia/Tokyo"): a month starts there.'
+    )
     threshold_mode = graphene.Field(RebateThresholdMode, required=True)
     bands = graphene.List(graphene.NonNull(RebateBand), required=True, description="By rising threshold.")
     tier_rates = graphene.List(graphene.NonNull(RebateTierRate), required=True)
@@ -368,6 +371,9 @@ class RebateProgramSettings(graphene.ObjectType):
     include_tax = graphene.Boolean(required=True)
     include_shipping = graphene.Boolean(required=True)
     period = graphene.Field(RebatePeriodKind, required=True)
+    time_zone = graphene.String(
+        required=True, description="An IANA zone: a period starts at midnight there; a change shapes later periods."
+    )
     threshold_mode = graphene.Field(RebateThresholdMode, required=True)
     bands = graphene.List(graphene.NonNull(RebateBand), required=True)
     tier_rates = graphene.List(graphene.NonNull(RebateTierRate), required=True)
@@ -443,6 +449,7 @@ class RebateProgramInput(graphene.InputObjectType):
     include_tax = graphene.Boolean()
     include_shipping = graphene.Boolean()
     period = graphene.InputField(RebatePeriodKind)
+    time_zone = graphene.String(description='An IANA time zone, "Europe/Warsaw"; default "UTC".')
     threshold_mode = graphene.InputField(RebateThresholdMode)
     bands = graphene.List(graphene.NonNull(RebateBandInput), description="By rising threshold.")
     tier_rates = graphene.List(graphene.NonNull(RebateTierRateInput))
