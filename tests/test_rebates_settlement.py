@@ -271,3 +271,40 @@ def test_a_shoppers_statement_and_the_statements_csv_read_their_members_transfer
     ]
     for plan in _plans_of_transfer_reads([*statement.captured_queries, *export.captured_queries]):
         assert "transfer_member_history" in plan and "Seq Scan on ledger_transfer" not in plan, plan
+
+
+def test_the_audit_reads_one_periods_transfers_by_index_not_the_stores_ledger(install):
+    """With 30,000 other transfers in the store — points postings (no rebate memo) and another period's rebate
+    transfers — the audit finds the period's own by ``rebate_transfer_period`` and its holds' resolutions by
+    ``transfer_pending``, and still reconciles to the cent."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    program = rebate_program(install)
+    reconcile_order(install, order(lines=(line(unit="700.00"),)))
+    close_period(install, "2026-11", payer=RecordingPayer(), now=NOVEMBER_CLOSED)  # a hold, and its posting
+    account = Account.objects.get(member=member(install), code=AccountCode.REBATE_PENDING)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO ledger_transfer (install_id, idempotency_key, kind, phase, debit_account_id,
+                                         credit_account_id, amount, unit, memo, created_at)
+            SELECT %(install)s, 'noise:' || n, CASE WHEN n %% 3 = 0 THEN 'rebate_accrue' ELSE 'earn' END, 'posted',
+                   %(account)s, %(account)s + 1, 1, 'USD',
+                   CASE WHEN n %% 3 = 0
+                        THEN jsonb_build_object('rebate_period', 0, 'period', '2026-10', 'program', %(program)s)
+                        ELSE '{}'::jsonb END,
+                   now()
+            FROM generate_series(1, 30000) AS n;
+            ANALYZE ledger_transfer;
+            """,
+            {"install": install.pk, "account": account.pk, "program": program.pk},
+        )
+    with CaptureQueriesContext(connection) as audit:
+        (audited,) = rebate_audit(install, "2026-11")
+    assert audited.problems == () and audited.paid == Decimal("14.00")
+    plans = _plans_of_transfer_reads(audit.captured_queries)
+    assert len(plans) == 2, plans  # the period's own transfers, and its holds' resolutions
+    for plan in plans:
+        assert "rebate_transfer_period" in plan and "Seq Scan on ledger_transfer" not in plan, plan
+    assert "transfer_pending" in plans[1], plans[1]
