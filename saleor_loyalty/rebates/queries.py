@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import ROUND_UP, Decimal
 from fractions import Fraction
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from saleor_loyalty.core.money import from_minor_units, quantum
@@ -393,37 +393,33 @@ def rebate_audit(install: Install, period: str) -> tuple[AuditTotals, ...]:
 
 
 def _ledger_figures(install: Install, program: RebateProgram, period: str) -> dict[str, int]:
-    """The period's figures from the transfers alone: those whose memo names the program's period (by the index
-    ``rebate_transfer_period``, migration rebates 0008: one period's transfers, not the store's whole ledger), and
-    the resolutions of its payout holds, which carry no memo (found through the hold, by ``transfer_pending``)."""
-    own = Transfer.objects.filter(
-        install_id=install.pk, memo__has_key="rebate_period", memo__program=program.pk, memo__period=period
-    )
-    resolutions = Transfer.objects.filter(pending_id__in=own.filter(phase=TransferPhase.PENDING).values("pk")).exclude(
-        pk__in=own.values("pk")
+    """The period's figures from the transfers alone (a hold's resolution carries no memo: it is found through the
+    hold)."""
+    transfers = Transfer.objects.filter(install_id=install.pk).filter(
+        Q(memo__program=program.pk, memo__period=period)
+        | Q(pending__memo__program=program.pk, pending__memo__period=period)
     )
     moved: dict[str, int] = {}
     held = 0
     # Summed by the database per (phase, kind, debit code, credit code): a handful of rows, not one per transfer
     # (a period of a million shoppers has millions).
-    for transfers in (own, resolutions):
-        for phase, kind, debit, credit, summed, held_summed in (
-            transfers.values_list("phase", "kind", "debit_account__code", "credit_account__code")
-            .annotate(amount=Sum("amount"), hold=Sum("pending__amount"))
-            .order_by()
-        ):
-            amount, hold = int(summed), int(held_summed or 0)
-            if phase == TransferPhase.PENDING:
-                held += amount  # a payout's hold: its money left payable for rebates_paid, for now
-                continue
-            if phase == TransferPhase.VOID_PENDING:
-                held -= amount
-                continue
-            if phase == TransferPhase.POST_PENDING:
-                held -= hold  # the whole hold is released; ``amount`` of it (all, or part of it) is posted
-            moved[credit] = moved.get(credit, 0) + amount
-            moved[debit] = moved.get(debit, 0) - amount
-            moved[f"kind:{kind}"] = moved.get(f"kind:{kind}", 0) + amount
+    for phase, kind, debit, credit, summed, held_summed in (
+        transfers.values_list("phase", "kind", "debit_account__code", "credit_account__code")
+        .annotate(amount=Sum("amount"), hold=Sum("pending__amount"))
+        .order_by()
+    ):
+        amount, hold = int(summed), int(held_summed or 0)
+        if phase == TransferPhase.PENDING:
+            held += amount  # a payout's hold: its money left payable for rebates_paid, for now
+            continue
+        if phase == TransferPhase.VOID_PENDING:
+            held -= amount
+            continue
+        if phase == TransferPhase.POST_PENDING:
+            held -= hold  # the whole hold is released; ``amount`` of it (all, or part of it) is posted
+        moved[credit] = moved.get(credit, 0) + amount
+        moved[debit] = moved.get(debit, 0) - amount
+        moved[f"kind:{kind}"] = moved.get(f"kind:{kind}", 0) + amount
     return {
         "accrued": -moved.get(AccountCode.REBATES_ACCRUED, 0),
         "pending": moved.get(AccountCode.REBATE_PENDING, 0),
