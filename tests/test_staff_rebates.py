@@ -537,3 +537,31 @@ def test_the_documented_rebate_operations_are_valid_against_the_schema(doc, sche
     assert blocks
     for block in blocks:
         assert validate(schema.graphql_schema, parse(block)) == [], block
+
+
+def test_the_dashboards_totals_and_audit_read_the_period_once_and_sum_the_accounts_in_the_database(store, monkeypatch):
+    """The rebates page asks for a period's totals and its audit in one request: the period's transfers are read
+    once for both, and the accounts' balances are summed by the database, never read one row per account (at a
+    million shoppers, three million accounts: 39 s into Python, 0.6 s summed)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from saleor_loyalty.rebates import queries
+
+    november(store.install)
+    audits = []
+    audit = queries.rebate_audit
+    monkeypatch.setattr(queries, "rebate_audit", lambda *args: audits.append(args) or audit(*args))
+    token = dashboard_token(store)
+    query = "query($period: String!) { rebateTotals(period: $period) { isReconciled } " + (
+        "rebateAudit(period: $period) { isReconciled ledgerProblems } }"
+    )
+    with CaptureQueriesContext(connection) as page:
+        body = staff_call(query, token, {"period": "2026-11"})
+    assert body["data"] == {
+        "rebateTotals": [{"isReconciled": True}],
+        "rebateAudit": {"isReconciled": True, "ledgerProblems": []},
+    }
+    assert len(audits) == 1
+    account_reads = [q["sql"] for q in page.captured_queries if 'FROM "ledger_account"' in q["sql"]]
+    assert account_reads and all("SUM(" in sql or '"member_id" IS NULL' in sql for sql in account_reads), account_reads

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import ROUND_UP, Decimal
 from fractions import Fraction
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from saleor_loyalty.core.money import from_minor_units, quantum
@@ -440,12 +440,18 @@ def ledger_problems(install: Install, currency: str) -> list[str]:
     totals = {name: int(value or 0) for name, value in rows.items()}
     balances: dict[str, int] = {}
     held = 0
-    for account in Account.objects.filter(install=install, unit=currency):
-        if account.member_id is not None:
-            balances[account.code] = balances.get(account.code, 0) + account.credits_posted - account.debits_posted
-            held += account.debits_pending if account.code == AccountCode.REBATE_PAYABLE else 0
-        else:
-            balances[account.code] = account_balance(account)
+    # The members' accounts summed by the database per code (a store of a million shoppers has three million of
+    # them: read one by one into Python they took 39 s); the program's few accounts keep no running totals.
+    members = Account.objects.filter(install=install, unit=currency, member__isnull=False)
+    for code, balance, pending in (
+        members.values_list("code")
+        .annotate(balance=Sum(F("credits_posted") - F("debits_posted")), pending=Sum("debits_pending"))
+        .order_by()
+    ):
+        balances[code] = int(balance or 0)
+        held += int(pending or 0) if code == AccountCode.REBATE_PAYABLE else 0
+    for account in Account.objects.filter(install=install, unit=currency, member__isnull=True):
+        balances[account.code] = account_balance(account)
     expected = {
         AccountCode.REBATE_PENDING: totals["pending"],
         AccountCode.REBATE_PAYABLE: totals["payable"] + held,  # a held payout is still posted on payable
