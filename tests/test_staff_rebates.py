@@ -551,7 +551,12 @@ def test_the_dashboards_totals_and_audit_read_the_period_once_and_sum_the_accoun
     november(store.install)
     audits = []
     audit = queries.rebate_audit
-    monkeypatch.setattr(queries, "rebate_audit", lambda *args: audits.append(args) or audit(*args))
+
+    def counted(*args):
+        audits.append(args)
+        return audit(*args)
+
+    monkeypatch.setattr(queries, "rebate_audit", counted)
     token = dashboard_token(store)
     query = "query($period: String!) { rebateTotals(period: $period) { isReconciled } " + (
         "rebateAudit(period: $period) { isReconciled ledgerProblems } }"
