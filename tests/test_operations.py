@@ -12,13 +12,15 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.db.models import F
 from django.test import Client
 
 from saleor_loyalty.celery_app import app
 from saleor_loyalty.ledger import actions
 from saleor_loyalty.ledger.accounts import member_accounts
+from saleor_loyalty.ledger.maintenance import TOTAL_FIELDS
 from saleor_loyalty.ledger.models import Account
-from saleor_loyalty.ledger.queries import member_balances
+from saleor_loyalty.ledger.queries import integrity_problems, member_balances
 from saleor_loyalty.members.actions import member_for_user
 from saleor_loyalty.schedule import JOBS
 from saleor_loyalty.webhooks import tasks
@@ -263,3 +265,54 @@ def test_the_embedded_beat_runs_each_job_on_its_own_schedule():
     assert ran["review-tiers"] == 1  # at 03:00 once
     assert 287 <= ran["unlock-due-lots"] <= 288  # every 300 s
     assert ran["settle-rebates"] == 24  # hourly
+
+
+def test_the_whole_store_check_finds_drift_in_one_statement_as_account_by_account_would():
+    """``drifted_member_accounts`` and ``uncovered_points_accounts`` sum the store's transfers and lots by account in
+    the database; they find exactly what comparing each account with its own transfers and lots finds."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from saleor_loyalty.ledger.maintenance import drifted_member_accounts, recompute_totals, uncovered_points_accounts
+    from saleor_loyalty.ledger.models import Lot
+
+    install = make_install()
+    members = [member_for_user(install, f"VXNlcjo{i}", f"s{i}@example.com") for i in range(12)]
+    for i, member in enumerate(members):
+        with transaction.atomic():
+            actions.earn(member=member, points=10 + i, key=f"e{i}", source="adjustment")
+            if i % 3 == 0:
+                actions.hold(member=member, points=5, key=f"h{i}")  # a pending transfer, unresolved
+    assert drifted_member_accounts(install.pk) == [] and uncovered_points_accounts(install.pk) == []
+    assert integrity_problems(install.pk) == []
+
+    posted = member_accounts(members[1]).points
+    Account.objects.filter(pk=posted.pk).update(credits_posted=F("credits_posted") + 7)  # a bad manual edit
+    held = member_accounts(members[3]).points
+    Account.objects.filter(pk=held.pk).update(debits_pending=0)  # the hold forgotten
+    Lot.objects.filter(account=member_accounts(members[5]).points).update(remaining=F("remaining") - 1)
+
+    with CaptureQueriesContext(connection) as queries:
+        drifts = drifted_member_accounts(install.pk)
+        uncovered = uncovered_points_accounts(install.pk)
+    assert len(queries.captured_queries) == 2  # whatever the number of accounts
+    by_hand = {
+        account.pk: recompute_totals(account)
+        for account in Account.objects.filter(install=install, member__isnull=False)
+        if recompute_totals(account) != {n: getattr(account, n) for n in TOTAL_FIELDS}
+    }
+    assert {d.account_id: d.recomputed for d in drifts} == by_hand
+    assert set(by_hand) == {posted.pk, held.pk}
+    assert {d.account_id: d.stored["credits_posted"] - d.recomputed["credits_posted"] for d in drifts}[posted.pk] == 7
+    assert {a for a, *_ in uncovered} == {posted.pk, held.pk, member_accounts(members[5]).points.pk}
+    problems = integrity_problems(install.pk)
+    assert any(
+        f"account {held.pk} (points) running totals differ from its transfers: debits_pending 0 ≠ 5" in p
+        for p in problems
+    ), problems
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("rebuild_balances", "--install", install.saleor_api_url, "--apply", stdout=out, stderr=err)
+    assert "checked 12 members, 2 drifted accounts" in out.getvalue()
+    assert drifted_member_accounts(install.pk) == []
+    assert [a for a, *_ in uncovered_points_accounts(install.pk)] == [member_accounts(members[5]).points.pk]

@@ -8,7 +8,8 @@ from saleor_loyalty.core import db
 from saleor_loyalty.members.models import Member
 
 from .accounts import member_accounts
-from .models import MEMBER_ACCOUNT_CODES, POINTS, Account, AccountCode, Lot, Transfer, TransferPhase
+from .maintenance import drifted_member_accounts, uncovered_points_accounts
+from .models import MEMBER_ACCOUNT_CODES, POINTS, Account, AccountCode, Transfer, TransferPhase
 
 
 @dataclass(frozen=True)
@@ -117,16 +118,13 @@ def integrity_problems(install_id: int) -> list[str]:
             problems.append(
                 f"{unit} balances do not sum to zero: program {program_sum}, members {totals['member_balance_sum']}"
             )
-    for account in Account.objects.filter(install_id=install_id, member__isnull=False).exclude(
-        code=AccountCode.POINTS_DEBT
-    ):
-        if account.unit == POINTS:  # only points accounts hold lots; money accounts keep balances alone
-            lot_sum = Lot.objects.filter(account=account).aggregate(s=Sum("remaining"))["s"] or 0
-            if lot_sum != account.available:
-                problems.append(
-                    f"account {account.pk} ({account.code}) holds {account.available} but lots hold {lot_sum}"
-                )
-        recomputed = account_balance(account)
-        if recomputed != account.credits_posted - account.debits_posted:
-            problems.append(f"account {account.pk} running totals differ from its transfers ({recomputed})")
+    for account_id, code, available, held in uncovered_points_accounts(install_id):
+        problems.append(f"account {account_id} ({code}) holds {available} but lots hold {held}")
+    for drift in drifted_member_accounts(install_id):
+        differ = ", ".join(
+            f"{name} {drift.stored[name]} ≠ {drift.recomputed[name]}"
+            for name in drift.stored
+            if drift.stored[name] != drift.recomputed[name]
+        )
+        problems.append(f"account {drift.account_id} ({drift.code}) running totals differ from its transfers: {differ}")
     return problems
