@@ -346,3 +346,43 @@ def test_the_hourly_task_hands_each_batch_to_a_worker_and_each_batch_its_payouts
     created = RebatePayout.objects.filter(install=store.install, period__period=NOVEMBER).values_list("pk", flat=True)
     assert sorted(pk for chunk in sent for pk in chunk) == sorted(created)  # each sent by the batch that made it
     assert_reconciles(store.install)
+
+
+@pytest.mark.django_db
+def test_the_periodic_run_finds_what_is_due_by_index_however_many_periods_were_closed_before():
+    """Years of closed periods are never read to find what is due now: periods with money by
+    ``rebate_period_to_settle``, the empty ones of the same keys by ``rebate_period_by_period``."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from saleor_loyalty.rebates.settlement import due_now
+
+    store = build(40)
+    program = store.programs["net"]
+    with connection.cursor() as cursor:  # 40 members × 250 months, long closed
+        cursor.execute(
+            """
+            INSERT INTO rebates_period (install_id, program_id, member_id, period, starts_at, ends_at, currency,
+                                        terms, revision, spend, accrued, pending, payable, paid, netted,
+                                        recovery_raised, written_off, closed_at, created_at, updated_at)
+            SELECT %(install)s, %(program)s, m.id, 'old-' || k,
+                   now() - interval '30 years', now() - interval '29 years', 'USD', '{}'::jsonb,
+                   1, 10, 100, 0, 0, 100, 0, 0, 0, now() - interval '29 years', now(), now()
+            FROM members_member m CROSS JOIN generate_series(1, 250) AS k
+            WHERE m.install_id = %(install)s;
+            ANALYZE rebates_period;
+            """,
+            {"install": store.install.pk, "program": program.pk},
+        )
+    with CaptureQueriesContext(connection) as found:
+        due = due_now(NOVEMBER_CLOSED)
+    assert due.periods and not any(
+        p.period.startswith("old-")
+        for p in RebatePeriod.objects.filter(pk__in=[pk for batch in due.ended for pk in batch])
+    )
+    plans = []
+    with connection.cursor() as cursor:
+        for query in found.captured_queries:
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    assert plans and all("Seq Scan on rebates_period" not in plan for plan in plans), plans

@@ -104,9 +104,17 @@ class Due:
 
 
 def due_now(now: datetime, batch: int = BATCH) -> Due:
+    """What is due now, found by index (``rebate_period_to_settle`` holds only periods with money): periods with
+    money to release or pay, and — in the stores' period keys that have some — the ended periods left with nothing
+    that are not closed yet (by ``rebate_period_by_period``), never a scan of every period ever closed."""
+    with_money = Q(pending__gt=0, release_at__lte=now) | Q(payable__gt=0)
     still_open = RebatePeriod.objects.filter(ends_at__gt=now, pending__gt=0, release_at__lte=now)
-    ended = RebatePeriod.objects.filter(_ended_with_work(now))
-    return Due(now=now, open=batches_of(_pairs(still_open), batch), ended=batches_of(_pairs(ended), batch))
+    ended = RebatePeriod.objects.filter(with_money, ends_at__lte=now)
+    pairs = _pairs(ended)
+    for install_id, key in sorted(set(ended.values_list("install_id", "period"))):
+        empty = RebatePeriod.objects.filter(install_id=install_id, period=key, ends_at__lte=now, pending=0)
+        pairs += _pairs(empty.filter(payable=0, closed_at=None))
+    return Due(now=now, open=batches_of(_pairs(still_open), batch), ended=batches_of(pairs, batch))
 
 
 def settle_due(due: Due, *, workers: int = 1, on_batch: Callable[[Settled], None] | None = None) -> Settled:
