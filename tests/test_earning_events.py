@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from saleor_loyalty.ledger.models import Lot, Transfer
-from saleor_loyalty.ledger.queries import integrity_problems, member_balances
+from saleor_loyalty.ledger.queries import clawed_back, integrity_problems, member_balances
 from saleor_loyalty.members.models import Member
 from saleor_loyalty.program.bonuses import give_birthday_bonuses, parse_birthday
 from saleor_loyalty.program.custom_events import issue_api_key
@@ -52,7 +52,11 @@ def test_the_first_paid_order_earns_a_pending_bonus_that_a_cancellation_takes_ba
     reconcile_order(install, order("second", lines=(line(unit="10.00"),)))
     member = Member.objects.get()
     assert member_balances(member).pending == 220
-    reconcile_order(install, later(first, status="CANCELED"))
+    cancelled = later(first, status="CANCELED")
+    reconcile_order(install, cancelled)
+    assert member_balances(member).pending == 10
+    assert clawed_back(install.pk, f"first-order:{member.pk}:revoked")
+    reconcile_order(install, later(cancelled))  # a newer delivery of the cancelled order: taken back once only
     assert member_balances(member).pending == 10
     assert integrity_problems(install.pk) == []
 

@@ -208,6 +208,10 @@ class Clawback:
     shortfall: int  # recorded as the member's debt, or written off, by policy
 
 
+# The parts ``claw_back`` posts, each under its own key ``<key>:<part>``: what ``queries.clawed_back`` looks for.
+CLAWBACK_PARTS = ("pending", "points", "shortfall")
+
+
 def claw_back(
     *,
     member: Member,

@@ -8,6 +8,7 @@ from saleor_loyalty.core import db
 from saleor_loyalty.members.models import Member
 
 from .accounts import member_accounts
+from .actions import CLAWBACK_PARTS
 from .maintenance import drifted_member_accounts, uncovered_points_accounts
 from .models import MEMBER_ACCOUNT_CODES, POINTS, Account, AccountCode, Transfer, TransferPhase
 
@@ -105,6 +106,14 @@ def program_totals(install_id: int, unit: str = POINTS) -> dict[str, int]:
     )
     totals["member_balance_sum"] = int(member_sums["credits"] or 0) - int(member_sums["debits"] or 0)
     return totals
+
+
+def clawed_back(install_id: int, key: str) -> bool:
+    """Whether ``actions.claw_back`` ran under ``key``: a part of it was posted. By the exact keys of its parts (the
+    unique key index), not a prefix match, which PostgreSQL answers by index only under the C collation (else: a
+    scan of the store's transfers)."""
+    keys = [f"{key}:{part}" for part in CLAWBACK_PARTS]
+    return Transfer.objects.filter(install_id=install_id, idempotency_key__in=keys).exists()
 
 
 def integrity_problems(install_id: int) -> list[str]:

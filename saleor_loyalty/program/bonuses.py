@@ -18,6 +18,7 @@ from saleor_loyalty.installs.models import Install
 from saleor_loyalty.ledger import actions as ledger
 from saleor_loyalty.ledger.bulk import bulk_earn
 from saleor_loyalty.ledger.models import Transfer
+from saleor_loyalty.ledger.queries import clawed_back
 from saleor_loyalty.members.models import Member
 
 from .expiry import lot_expiry
@@ -89,7 +90,7 @@ def settle_first_order_bonus(member: Member, award: OrderAward, program: Program
 
 
 def _revoked(member: Member, key: str) -> bool:
-    return Transfer.objects.filter(install_id=member.install_id, idempotency_key__startswith=f"{key}:revoked").exists()
+    return clawed_back(member.install_id, f"{key}:revoked")
 
 
 def give_birthday_bonuses(install: Install, today: date | None = None) -> int:
