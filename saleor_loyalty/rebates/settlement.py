@@ -173,6 +173,7 @@ def payout_chunks(payouts: "QuerySet[RebatePayout]", size: int = SEND_CHUNK) -> 
 
 
 def payout_ids_chunks(payout_ids: Sequence[int], size: int = SEND_CHUNK) -> list[list[int]]:
+    """``payout_ids`` in id order, ``size`` at a time (a batch's new payouts, handed to ``send_rebate_payouts``)."""
     ordered = sorted(payout_ids)
     return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
