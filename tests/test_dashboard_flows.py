@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -41,7 +42,7 @@ from saleor_loyalty.program.orders import reconcile_order
 from saleor_loyalty.program.rules import program_settings
 from saleor_loyalty.program.settings_changes import update_program_settings
 from saleor_loyalty.rebates.configuration import create_rebate_program, update_rebate_program
-from saleor_loyalty.rebates.models import RebatePeriod, RebateProgram
+from saleor_loyalty.rebates.models import RebateAuditSnapshot, RebatePeriod, RebateProgram
 from saleor_loyalty.rebates.periods import MONTHLY, period_of
 from saleor_loyalty.redemption.configuration import create_reward
 from saleor_loyalty.redemption.models import Reward
@@ -990,6 +991,15 @@ def test_a_merchant_sees_a_periods_totals_reconciled_and_downloads_its_csvs(stor
     audit = frame.get_by_test_id("rebate-audit")
     assert "Reconciles with the ledger" in audit.inner_text()
     assert frame.get_by_test_id("rebate-total-ledger").locator("td").inner_text() == "Agrees"
+    assert "Ledger's transfers read" in frame.get_by_test_id("rebate-audit-checked").inner_text()
+    kept = RebateAuditSnapshot.objects.get(install=store.install, period="2026-11").checked_at
+    frame.get_by_role("button", name="Check against the ledger now").click()  # the transfers read again
+    for _ in range(100):
+        if RebateAuditSnapshot.objects.get(install=store.install, period="2026-11").checked_at > kept:
+            break
+        time.sleep(0.1)
+    assert RebateAuditSnapshot.objects.get(install=store.install, period="2026-11").checked_at > kept
+    totals.get_by_text("$48.00").wait_for()
 
     with dashboard.page.expect_download() as started:
         frame.get_by_role("button", name="Download statements (CSV)").click()

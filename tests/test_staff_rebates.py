@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 from graphql import parse, validate
@@ -19,6 +20,7 @@ from saleor_loyalty.api.rebates.resolvers import MAX_PERIODS
 from saleor_loyalty.api.schema import schema
 from saleor_loyalty.api.staff import staff_schema
 from saleor_loyalty.change_log.descriptions import describe_changes
+from saleor_loyalty.ledger.models import Transfer
 from saleor_loyalty.program.models import SettingsChange
 from saleor_loyalty.program.orders import reconcile_order
 from saleor_loyalty.program.settings_changes import SettingsInvalid
@@ -570,3 +572,64 @@ def test_the_dashboards_totals_and_audit_read_the_period_once_and_sum_the_accoun
     assert len(audits) == 1
     account_reads = [q["sql"] for q in page.captured_queries if 'FROM "ledger_account"' in q["sql"]]
     assert account_reads and all("SUM(" in sql or '"member_id" IS NULL' in sql for sql in account_reads), account_reads
+
+
+def test_the_audit_reads_the_transfers_again_only_for_a_program_whose_rows_moved(store, monkeypatch):
+    """The period's ledger figures are kept with the rows' figures they were compared with: a view reads the rows
+    (cheap) and the store's transfers only when a program's rows moved since, when asked (``refresh``) or after a
+    day; ``checkedAt`` says when the transfers were read."""
+    from saleor_loyalty.rebates import audit_snapshots, queries
+    from saleor_loyalty.rebates.models import RebateAuditSnapshot
+
+    november(store.install)
+    reads = []
+    ledger_figures = queries._ledger_figures
+
+    def counted(install, program, period):
+        reads.append(program.pk)
+        return ledger_figures(install, program, period)
+
+    monkeypatch.setattr(queries, "_ledger_figures", counted)
+    token = dashboard_token(store)
+    query = (
+        "query($p: String!, $r: Boolean) { rebateAudit(period: $p, refresh: $r) { checkedAt isReconciled problems } }"
+    )
+
+    def view(refresh=False):
+        body = staff_call(query, token, {"p": "2026-11", "r": refresh})
+        assert "errors" not in body, body
+        return body["data"]["rebateAudit"]
+
+    first = view()
+    assert len(reads) == 1 and first["isReconciled"]
+    assert view() == first and len(reads) == 1  # nothing moved: the kept figures, the same time
+
+    # a late-delivered November order of another shopper moves the period's rows (and its transfers): read again
+    reconcile_order(
+        store.install, order("o-5", lines=(line(unit="800.00"),), user_id="VXNlcjoz", email="c@example.com")
+    )
+    moved = view()
+    assert len(reads) == 2 and moved["checkedAt"] > first["checkedAt"] and moved["isReconciled"]
+
+    # a transfer written by hand moves no row: the period's figures see it when asked, or once a day old
+    accrual = Transfer.objects.filter(install_id=store.install.pk, kind="rebate_accrue").earliest("pk")
+    Transfer.objects.create(  # (transfers are immutable: a row written beside the app is the hand edit here)
+        install_id=store.install.pk,
+        idempotency_key="by-hand",
+        kind=accrual.kind,
+        phase=accrual.phase,
+        debit_account_id=accrual.debit_account_id,
+        credit_account_id=accrual.credit_account_id,
+        amount=1,
+        unit=accrual.unit,
+        memo=accrual.memo,
+    )
+    unseen = view()  # the store-wide balance check, read on every view, sees it; the period's figures are kept
+    assert len(reads) == 2 and unseen["problems"] == ["USD rebates_accrued: ledger -4601 ≠ rows -4600"], unseen
+    refreshed = view(refresh=True)
+    assert len(reads) == 3 and "default-channel USD: accruals: rows 6400 ≠ ledger 6401" in refreshed["problems"]
+    snapshot = RebateAuditSnapshot.objects.get(install=store.install, period="2026-11")
+    assert len(snapshot.programs) == 1 and snapshot.programs[0]["ledger"]["accruals"] > 0
+    RebateAuditSnapshot.objects.filter(pk=snapshot.pk).update(checked_at=F("checked_at") - audit_snapshots.MAX_AGE)
+    stale = view()
+    assert len(reads) == 4 and "default-channel USD: accruals: rows 6400 ≠ ledger 6401" in stale["problems"]

@@ -773,6 +773,8 @@ export type RebateTotals = {
 export type RebateAuditFigure = { name: string; rows: Money; ledger: Money; difference: Money };
 export type RebateAudit = {
   period: string;
+  /** When the period's transfers were last read: kept while its records stay as they were, a day at most. */
+  checkedAt: string;
   isReconciled: boolean;
   problems: string[];
   ledgerProblems: string[];
@@ -793,10 +795,10 @@ export const REBATE_PROGRAMS_QUERY = `query RebatePrograms {
   tiers { name }
   rebatePeriods(first: 24)
 }`;
-export const REBATE_PERIOD_QUERY = `query RebatePeriod($period: String!) {
-  rebateTotals(period: $period) { ${REBATE_TOTALS_SELECTION} }
-  rebateAudit(period: $period) {
-    period isReconciled problems ledgerProblems
+export const REBATE_PERIOD_QUERY = `query RebatePeriod($period: String!, $refresh: Boolean) {
+  rebateTotals(period: $period, refresh: $refresh) { ${REBATE_TOTALS_SELECTION} }
+  rebateAudit(period: $period, refresh: $refresh) {
+    period checkedAt isReconciled problems ledgerProblems
     programs { totals { channel currency } figures { name rows ${MONEY} ledger ${MONEY} difference ${MONEY} } problems }
   }
 }`;
@@ -812,8 +814,9 @@ export async function fetchRebatePrograms(
   };
 }
 
-export async function fetchRebatePeriod(token: string, period: string): Promise<{ totals: RebateTotals[]; audit: RebateAudit }> {
-  const data = await staffQuery<Record<string, unknown>>(token, REBATE_PERIOD_QUERY, { period });
+/** A period's totals and audit; `refresh`: read the ledger's transfers now, not the figures kept from the last time. */
+export async function fetchRebatePeriod(token: string, period: string, refresh = false): Promise<{ totals: RebateTotals[]; audit: RebateAudit }> {
+  const data = await staffQuery<Record<string, unknown>>(token, REBATE_PERIOD_QUERY, { period, refresh });
   return { totals: pick(data, "rebateTotals"), audit: pick(data, "rebateAudit") };
 }
 

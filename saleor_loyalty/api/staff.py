@@ -230,6 +230,7 @@ class StaffQuery(graphene.ObjectType):
         graphene.NonNull(RebateTotals),
         required=True,
         period=graphene.String(required=True, description='"2026-11" or "2026-Q4".'),
+        refresh=graphene.Boolean(default_value=False, description="Audit the period now, not from its snapshot."),
         resolver=resolve_rebate_totals,
         description="A period's totals per program: accrued, reversed, paid, netted, written off, pending, payable. "
         "Needs MANAGE_DISCOUNTS.",
@@ -238,9 +239,11 @@ class StaffQuery(graphene.ObjectType):
         RebateAudit,
         required=True,
         period=graphene.String(required=True, description='"2026-11" or "2026-Q4".'),
+        refresh=graphene.Boolean(default_value=False, description="Audit the period now, not from its snapshot."),
         resolver=resolve_rebate_audit,
         description="A period's totals from the rebate rows and from the ledger, compared to the minor unit; "
-        "problems is empty when they agree. Needs MANAGE_DISCOUNTS.",
+        "problems is empty when they agree. From the period's last audit while none of its rows changed since "
+        "(checkedAt), else audited now. Needs MANAGE_DISCOUNTS.",
     )
     stripe_connection = graphene.Field(
         StripeConnection,

@@ -376,3 +376,21 @@ class RebatePayoutPart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} of payout {self.payout_id} ({self.state})"
+
+
+class RebateAuditSnapshot(models.Model):
+    """A period's audit as last taken (``rebates.audit_snapshots``): a program whose rows still add up as they did
+    then keeps its ledger figures, instead of reading the store's transfers again on every view."""
+
+    install = models.ForeignKey(Install, on_delete=models.PROTECT, related_name="+")
+    period = models.CharField(max_length=8)
+    checked_at = models.DateTimeField()  # the oldest of its programs' ledger figures was read then
+    # per program: its period figures from the rows and from the ledger (minor units), and when the ledger's were read
+    programs = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "rebates_audit_snapshot"
+        constraints = [models.UniqueConstraint(fields=["install", "period"], name="rebate_audit_snapshot_unique")]
+
+    def __str__(self) -> str:
+        return f"audit of {self.period} at {self.checked_at:%Y-%m-%d %H:%M}"

@@ -5,6 +5,7 @@ Progress and statements are computed by ``rules.period_rebate`` from the stored 
 the accrual uses — so what the shopper is shown is what the ledger will hold.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_UP, Decimal
@@ -339,6 +340,7 @@ class AuditTotals:
     """One program's period, for the whole store: the period rows' totals and the ledger's, which must agree."""
 
     period: str
+    program_id: int
     channel: str
     currency: str
     members: int
@@ -359,8 +361,14 @@ _FIGURES = ("accrued", "pending", "payable", "paid", "netted", "recovery_raised"
 _GROSS = ("accruals", "reversals")  # from the orders' rows, not the periods'
 
 
-def rebate_audit(install: Install, period: str) -> tuple[AuditTotals, ...]:
-    """Per program, the period's totals from its rows and from the ledger's transfers, compared."""
+# Given a program and its period's figures from the rows (minor units), the ledger's figures if the caller knows
+# them still hold (an audit snapshot taken while the rows stood the same), else None: read from the transfers.
+KnownLedger = Callable[[RebateProgram, dict[str, int]], dict[str, int] | None]
+
+
+def rebate_audit(install: Install, period: str, known: KnownLedger | None = None) -> tuple[AuditTotals, ...]:
+    """Per program, the period's totals from its rows and from the ledger's transfers, compared. ``known``: the
+    ledger's figures a caller kept, used instead of reading the transfers (``audit_snapshots``)."""
     audits = []
     for program in RebateProgram.objects.filter(install=install).order_by("pk"):
         rows = RebatePeriod.objects.filter(program=program, period=period)
@@ -371,7 +379,7 @@ def rebate_audit(install: Install, period: str) -> tuple[AuditTotals, ...]:
         orders = RebateOrder.objects.filter(program=program, period__period=period)
         gross = orders.aggregate(accruals=Sum("accrued"), reversals=Sum("reversed"))
         row_totals.update({name: int(gross[name] or 0) for name in _GROSS})
-        ledger = _ledger_figures(install, program, period)
+        ledger = (known(program, row_totals) if known else None) or _ledger_figures(install, program, period)
         problems = tuple(
             f"{name}: rows {row_totals[name]} ≠ ledger {ledger[name]}"
             for name in (*_FIGURES, *_GROSS)
@@ -381,6 +389,7 @@ def rebate_audit(install: Install, period: str) -> tuple[AuditTotals, ...]:
         audits.append(
             AuditTotals(
                 period=period,
+                program_id=program.pk,
                 channel=program.channel_slug,
                 currency=currency,
                 members=members,

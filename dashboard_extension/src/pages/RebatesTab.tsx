@@ -3,7 +3,7 @@
 // period's CSV downloads, and the change log's entries for rebates. One form creates and edits (Edit copies a program
 // into it; only the fields changed are sent).
 import { Box, Button, Text } from "@saleor/macaw-ui";
-import { type FormEvent, type ReactNode, useState } from "react";
+import { type FormEvent, type ReactNode, useRef, useState } from "react";
 
 import {
   createRebateProgram,
@@ -49,6 +49,7 @@ import {
   StorePicker,
   TextField,
   useLoad,
+  when as dateTime,
   WHOLE,
 } from "./ui";
 
@@ -587,10 +588,18 @@ function TotalsTable({ totals, period, locale }: { totals: RebateTotals[]; perio
   );
 }
 
-function AuditPanel({ audit, locale }: { audit: RebateAudit; locale: string }) {
+function AuditPanel({ audit, locale, onCheck }: { audit: RebateAudit; locale: string; onCheck: () => void }) {
   const name = periodLabel(audit.period, locale);
   return (
     <Box display="flex" flexDirection="column" gap={3}>
+      <Box display="flex" gap={3} alignItems="center" flexWrap="wrap">
+        <Text size={2} color="default2" data-testid="rebate-audit-checked">
+          Ledger's transfers read {dateTime(audit.checkedAt, locale)}; kept while the records stay the same (a day at most).
+        </Text>
+        <Button type="button" variant="secondary" size="small" onClick={onCheck}>
+          Check against the ledger now
+        </Button>
+      </Box>
       {audit.isReconciled ? (
         <Card data-testid="rebate-audit" aria-label="Audit">
           <Text size={3} fontWeight="bold" color="success1" role="status">
@@ -653,13 +662,22 @@ function AuditPanel({ audit, locale }: { audit: RebateAudit; locale: string }) {
 
 function PeriodTotals({ token, period }: { token: string | undefined; period: string }) {
   const { locale } = useDashboard();
-  const { result } = useLoad(token, (t) => fetchRebatePeriod(t, period));
+  const refresh = useRef(false);
+  const { result, reload } = useLoad(token, (t) => {
+    const now = refresh.current;
+    refresh.current = false;
+    return fetchRebatePeriod(t, period, now);
+  });
+  const check = () => {
+    refresh.current = true;
+    reload();
+  };
   return (
     <Loaded result={result} what={`the totals of ${periodLabel(period, locale)}`} failed="The totals could not be loaded">
       {(data) => (
         <Box display="flex" flexDirection="column" gap={4}>
           {data.totals.length ? <TotalsTable totals={data.totals} period={period} locale={locale} /> : <Empty>No rebates in {periodLabel(period, locale)}.</Empty>}
-          <AuditPanel audit={data.audit} locale={locale} />
+          <AuditPanel audit={data.audit} locale={locale} onCheck={check} />
         </Box>
       )}
     </Loaded>

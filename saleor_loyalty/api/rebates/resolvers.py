@@ -1,6 +1,7 @@
 """Reads of rebates: the shopper's (``myRebates``, ``myRebateStatements``), the public terms (``rebateProgram``), and
 the staff's (programs, totals by period, the audit, a customer's rebates). The queries live in the domain."""
 
+from datetime import datetime
 from typing import Any
 
 from graphql import GraphQLError
@@ -8,6 +9,7 @@ from graphql import GraphQLError
 from saleor_loyalty.members.queries import MemberNotFound, find_member
 from saleor_loyalty.program.custom_events import is_user_id
 from saleor_loyalty.rebates import queries
+from saleor_loyalty.rebates.audit_snapshots import audited
 from saleor_loyalty.rebates.models import RebateProgram
 from saleor_loyalty.rebates.periods import period_by_key
 from saleor_loyalty.rebates.queries import AuditTotals, RebateProgress, Statement
@@ -99,25 +101,26 @@ def resolve_rebate_periods(root: Any, info: Any, first: int | None = 24) -> list
     return queries.rebate_period_keys(staff.install, limit=size)
 
 
-def _audit(info: Any, period: str) -> tuple[AuditTotals, ...]:
-    """The period's audit, once per request: the dashboard asks for the totals and the audit together, and each
-    reads the period's transfers (seconds at a million shoppers)."""
+def _audit(info: Any, period: str, refresh: bool) -> tuple[tuple[AuditTotals, ...], datetime]:
+    """The period's audit, once per request (the dashboard asks for the totals and the audit together), from its
+    snapshot while that holds (``rebates.audit_snapshots``: the audit reads the store's transfers, seconds at a
+    million shoppers); taken anew with ``refresh``."""
     staff = info.context.require_staff(PERMISSION)
     key = period_key(period)
     memo = info.context.cache.setdefault("rebate_audits", {})
-    if key not in memo:
-        memo[key] = queries.rebate_audit(staff.install, key)
-    audits: tuple[AuditTotals, ...] = memo[key]
-    return audits
+    if key not in memo or (refresh and not memo[key][2]):
+        memo[key] = (*audited(staff.install, key, refresh=refresh), refresh)
+    audits, checked_at, _ = memo[key]
+    return audits, checked_at
 
 
-def resolve_rebate_totals(root: Any, info: Any, period: str) -> list[AuditTotals]:
-    return list(_audit(info, period))
+def resolve_rebate_totals(root: Any, info: Any, period: str, refresh: bool = False) -> list[AuditTotals]:
+    return list(_audit(info, period, refresh)[0])
 
 
-def resolve_rebate_audit(root: Any, info: Any, period: str) -> dict[str, Any]:
+def resolve_rebate_audit(root: Any, info: Any, period: str, refresh: bool = False) -> dict[str, Any]:
     staff = info.context.require_staff(PERMISSION)
-    audits = _audit(info, period)
+    audits, checked_at = _audit(info, period, refresh)
     currencies = sorted({audit.currency for audit in audits})
     ledger_problems = [
         f"{currency} {problem}"
@@ -127,6 +130,7 @@ def resolve_rebate_audit(root: Any, info: Any, period: str) -> dict[str, Any]:
     problems = [f"{a.channel} {a.currency}: {p}" for a in audits for p in a.problems] + ledger_problems
     return {
         "period": period,
+        "checked_at": checked_at,
         "programs": list(audits),
         "ledger_problems": ledger_problems,
         "problems": problems,

@@ -546,6 +546,9 @@ class RebateAudit(graphene.ObjectType):
     """A period's rebates for the whole store, reconciled with the ledger to the minor unit."""
 
     period = graphene.String(required=True)
+    checked_at = graphene.DateTime(
+        required=True, description="When the transfers were audited: later changes to the period audit it again."
+    )
     programs = graphene.List(graphene.NonNull(RebateAuditProgram), required=True)
     ledger_problems = graphene.List(
         graphene.NonNull(graphene.String),
