@@ -45,17 +45,23 @@ def recompute_totals(account: Account) -> dict[str, int]:
     }
 
 
+def _drift(account: Account) -> AccountDrift | None:
+    """The account's stored totals against its transfers; None when they agree."""
+    recomputed = recompute_totals(account)
+    stored = {name: getattr(account, name) for name in TOTAL_FIELDS}
+    return None if stored == recomputed else AccountDrift(account.pk, account.code, stored, recomputed)
+
+
 def rebuild_member_balances(member: Member, *, apply: bool = False) -> list[AccountDrift]:
     """Compare each of the member's accounts with its transfers; with ``apply``, rewrite drifted totals."""
     drifts = []
     with transaction.atomic():
         for account in Account.objects.select_for_update().filter(member=member).order_by("pk"):
-            recomputed = recompute_totals(account)
-            stored = {name: getattr(account, name) for name in TOTAL_FIELDS}
-            if stored != recomputed:
-                drifts.append(AccountDrift(account.pk, account.code, stored, recomputed))
+            drift = _drift(account)
+            if drift is not None:
+                drifts.append(drift)
                 if apply:
-                    Account.objects.filter(pk=account.pk).update(**recomputed)
+                    Account.objects.filter(pk=account.pk).update(**drift.recomputed)
     return drifts
 
 
@@ -94,13 +100,7 @@ def drifted_member_accounts(install_id: int) -> list[AccountDrift]:
     """Every member account of the store whose running totals differ from its transfers."""
     if connection.vendor != "postgresql":
         accounts = Account.objects.filter(install_id=install_id, member__isnull=False).order_by("pk")
-        found = []
-        for account in accounts:
-            recomputed = recompute_totals(account)
-            stored = {name: getattr(account, name) for name in TOTAL_FIELDS}
-            if stored != recomputed:
-                found.append(AccountDrift(account.pk, account.code, stored, recomputed))
-        return found
+        return [drift for drift in map(_drift, accounts) if drift is not None]
     with connection.cursor() as cursor:
         cursor.execute(_DRIFTED, {"install": install_id})
         rows = cursor.fetchall()

@@ -9,7 +9,7 @@ in Tokyo (15:00 UTC the day before); boundaries are kept in UTC.
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 MONTHLY = "monthly"
 QUARTERLY = "quarterly"
@@ -31,9 +31,13 @@ def time_zone_names() -> frozenset[str]:
 
 @lru_cache(maxsize=256)
 def _zone(name: str) -> tzinfo:
-    if name not in time_zone_names():
-        raise ValueError(f"unknown time zone {name!r}")
-    return UTC if name == DEFAULT_TIME_ZONE else ZoneInfo(name)
+    """The zone by name, loaded once per process (every accrual asks: no listing of every zone here)."""
+    if name == DEFAULT_TIME_ZONE:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
 
 
 def _month_start(year: int, month: int, zone: tzinfo) -> datetime:

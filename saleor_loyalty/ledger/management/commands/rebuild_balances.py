@@ -59,20 +59,13 @@ class Command(BaseCommand):
 
     def _stores(self, installs: list[Install], *, apply: bool) -> tuple[int, int]:
         """Whole stores: the drifted accounts found by one statement per store (``drifted_member_accounts``), then
-        only their members compared again under lock and, with ``apply``, rewritten."""
+        only their members compared again under lock (``_members``) and, with ``apply``, rewritten."""
         checked = drifted = 0
         for install in installs:
             checked += Member.objects.filter(install=install).count()
-            owners = dict(
-                Account.objects.filter(pk__in=[d.account_id for d in drifted_member_accounts(install.pk)]).values_list(
-                    "pk", "member_id"
-                )
-            )
-            members = Member.objects.filter(pk__in=set(owners.values())).order_by("pk")
-            for member in members:
-                for drift in rebuild_member_balances(member, apply=apply):
-                    drifted += 1
-                    self._report(member.pk, drift, apply)
+            accounts = [drift.account_id for drift in drifted_member_accounts(install.pk)]
+            owners = Account.objects.filter(pk__in=accounts).values("member_id")
+            drifted += self._members(list(Member.objects.filter(pk__in=owners).order_by("pk")), apply=apply)[1]
         return checked, drifted
 
     def _report(self, member_id: int, drift: AccountDrift, apply: bool) -> None:
